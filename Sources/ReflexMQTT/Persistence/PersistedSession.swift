@@ -1,0 +1,102 @@
+public import Foundation
+
+/// A persistent session as written to a ``SessionStore``: everything the broker needs to resume
+/// a client that reconnects with clean start = false after a broker restart.
+public struct PersistedSession: Sendable, Codable, Equatable {
+    public var clientID: String
+    public var protocolVersion: UInt8
+    /// Session expiry interval in seconds; `UInt32.max` means never.
+    public var expiryIntervalSeconds: UInt32
+    /// When the client disconnected (nil if it was connected when the snapshot was taken; such
+    /// a session is treated as disconnected at the time of the snapshot on restore).
+    public var disconnectedAt: Date?
+    public var subscriptions: [PersistedSubscription]
+    /// QoS 1/2 messages not yet completed, in delivery order; the ones already sent once are
+    /// redelivered with DUP set.
+    public var messages: [PersistedMessage]
+    /// Packet identifiers of QoS 2 messages whose PUBREC was sent and PUBREL not yet received
+    /// (incoming exactly-once flow); they must not be delivered twice.
+    public var incomingQoS2PacketIDs: [UInt16]
+
+    public init(
+        clientID: String, protocolVersion: UInt8, expiryIntervalSeconds: UInt32, disconnectedAt: Date?,
+        subscriptions: [PersistedSubscription], messages: [PersistedMessage], incomingQoS2PacketIDs: [UInt16]
+    ) {
+        self.clientID = clientID
+        self.protocolVersion = protocolVersion
+        self.expiryIntervalSeconds = expiryIntervalSeconds
+        self.disconnectedAt = disconnectedAt
+        self.subscriptions = subscriptions
+        self.messages = messages
+        self.incomingQoS2PacketIDs = incomingQoS2PacketIDs
+    }
+}
+
+/// One subscription of a persistent session.
+public struct PersistedSubscription: Sendable, Codable, Equatable {
+    /// The filter as the client sent it, including any `$share/{group}/` prefix.
+    public var filter: String
+    public var qos: UInt8
+    public var noLocal: Bool
+    public var retainAsPublished: Bool
+    public var retainHandling: UInt8
+    public var subscriptionIdentifier: Int?
+
+    public init(
+        filter: String, qos: UInt8, noLocal: Bool, retainAsPublished: Bool, retainHandling: UInt8,
+        subscriptionIdentifier: Int?
+    ) {
+        self.filter = filter
+        self.qos = qos
+        self.noLocal = noLocal
+        self.retainAsPublished = retainAsPublished
+        self.retainHandling = retainHandling
+        self.subscriptionIdentifier = subscriptionIdentifier
+    }
+}
+
+/// One queued or in-flight message of a persistent session.
+public struct PersistedMessage: Sendable, Codable, Equatable {
+    public enum Phase: String, Sendable, Codable {
+        /// Not yet sent to the client.
+        case queued
+        /// Sent (PUBLISH) and not acknowledged; redeliver with DUP.
+        case awaitingAck
+        /// QoS 2: PUBREC received, PUBREL sent, PUBCOMP not yet received; resend PUBREL.
+        case awaitingComplete
+    }
+    public var packetID: UInt16?
+    public var phase: Phase
+    public var topic: String
+    public var payload: Data
+    public var qos: UInt8
+    public var retain: Bool
+    /// Absolute expiry time, from the v5 message expiry interval.
+    public var expiresAt: Date?
+    public var contentType: String?
+    public var responseTopic: String?
+    public var correlationData: Data?
+    public var payloadFormatIndicator: UInt8?
+    public var userProperties: [UserProperty]
+    public var subscriptionIdentifiers: [Int]
+
+    public init(
+        packetID: UInt16?, phase: Phase, topic: String, payload: Data, qos: UInt8, retain: Bool, expiresAt: Date?,
+        contentType: String?, responseTopic: String?, correlationData: Data?, payloadFormatIndicator: UInt8?,
+        userProperties: [UserProperty], subscriptionIdentifiers: [Int]
+    ) {
+        self.packetID = packetID
+        self.phase = phase
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self.expiresAt = expiresAt
+        self.contentType = contentType
+        self.responseTopic = responseTopic
+        self.correlationData = correlationData
+        self.payloadFormatIndicator = payloadFormatIndicator
+        self.userProperties = userProperties
+        self.subscriptionIdentifiers = subscriptionIdentifiers
+    }
+}
