@@ -1,20 +1,32 @@
 public import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
+import Synchronization
 
 /// The embedded MQTT 3.1.1 + 5.0 broker, run as a `Service` in the node's `ServiceGroup`.
-/// (Work in progress: this placeholder only waits for shutdown.)
+///
+/// All broker state lives on one event loop (see ``BrokerCore``); the listeners (TCP and TLS)
+/// accept onto that loop. `run()` restores persisted sessions, binds, serves until graceful
+/// shutdown, then stops accepting, tells v5 clients the server is shutting down (0x8B), closes
+/// every connection and saves the sessions.
 public final class MQTTBroker: Service {
     public let configuration: BrokerConfiguration
     let logger: Logger
     let authenticator: any Authenticator
     let authorizer: any TopicAuthorizer
     let sessionStore: (any SessionStore)?
+    private let boundAddresses = Mutex<[String: SocketAddress]>([:])
+    private let listeningEvents: AsyncStream<Void>
+    private let listeningContinuation: AsyncStream<Void>.Continuation
 
     /// - Parameters:
     ///   - configuration: listeners and limits.
     ///   - authenticator: who may connect (default: everyone).
     ///   - authorizer: who may publish/subscribe where (default: everyone).
-    ///   - sessionStore: where persistent sessions are kept across restarts; nil keeps them in memory only.
+    ///   - sessionStore: where persistent sessions and retained messages are kept across restarts;
+    ///     nil keeps them in memory only.
     ///   - logger: the broker's logger.
     public init(
         configuration: BrokerConfiguration,
@@ -28,9 +40,181 @@ public final class MQTTBroker: Service {
         self.authorizer = authorizer
         self.sessionStore = sessionStore
         self.logger = logger
+        (listeningEvents, listeningContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The port a listener ("tcp" or "tls") is bound to, once listening (useful with port 0).
+    public func boundPort(_ listener: String) -> Int? {
+        boundAddresses.withLock { $0[listener]?.port }
+    }
+
+    /// Returns once every configured listener is bound.
+    public func waitUntilListening() async {
+        for await _ in listeningEvents { return }
     }
 
     public func run() async throws {
-        try await gracefulShutdown()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let core = BrokerCore(eventLoop: loop, configuration: configuration, authorizer: authorizer, logger: logger)
+        let metrics = BrokerMetrics()
+        let connections = ConnectionRegistry()
+        do {
+            try await restore(into: core)
+            let tlsContext = try configuration.tlsFiles.map { try Self.makeTLSContext($0) }
+            var listeners: [any Channel] = []
+            if let tcp = configuration.tcp {
+                listeners.append(try await bind(tcp, name: "tcp", tls: nil, core: core, metrics: metrics, connections: connections, loop: loop))
+            }
+            if let tls = configuration.tls, let tlsContext {
+                listeners.append(try await bind(tls, name: "tls", tls: tlsContext, core: core, metrics: metrics, connections: connections, loop: loop))
+            }
+            listeningContinuation.yield()
+            let timers = try await startTimers(core: core, loop: loop)
+            try? await gracefulShutdown()
+
+            logger.info("MQTT broker stopping", metadata: ["mqtt.clients": "\(try await loop.submit { core.connectedClients }.get())"])
+            for listener in listeners { try? await listener.close() }
+            for timer in timers { timer.cancel() }
+            try await loop.submit { connections.closeAll() }.get()
+            try await connections.waitUntilEmpty(on: loop)
+            try await save(core)
+            logger.info("MQTT broker stopped")
+        } catch {
+            logger.error("MQTT broker failed", metadata: ["error": "\(error)"])
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    // MARK: - Listeners
+
+    private static func makeTLSContext(_ files: BrokerConfiguration.TLSFiles) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: files.keyPath, format: .pem)
+        let tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        return try NIOSSLContext(configuration: tlsConfiguration)
+    }
+
+    private func bind(
+        _ endpoint: BrokerConfiguration.Endpoint, name: String, tls: NIOSSLContext?, core: BrokerCore,
+        metrics: BrokerMetrics, connections: ConnectionRegistry, loop: any EventLoop
+    ) async throws -> any Channel {
+        let authenticator = self.authenticator
+        let logger = self.logger
+        let channel = try await ServerBootstrap(group: loop)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                let handler = MQTTConnectionHandler(core: core, authenticator: authenticator, metrics: metrics, logger: logger)
+                connections.add(handler, channel: channel)
+                do {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            .bind(host: endpoint.host, port: endpoint.port)
+            .get()
+        if let address = channel.localAddress {
+            boundAddresses.withLock { $0[name] = address }
+        }
+        logger.info("MQTT listener started", metadata: ["mqtt.listener": "\(name)", "mqtt.address": "\(channel.localAddress.map { "\($0)" } ?? "\(endpoint)")"])
+        return channel
+    }
+
+    // MARK: - Timers and persistence
+
+    private func startTimers(core: BrokerCore, loop: any EventLoop) async throws -> [RepeatedTask] {
+        var tasks: [RepeatedTask] = []
+        if configuration.sysIntervalSeconds > 0 {
+            let sys = SystemTopicsPublisher(core: core)
+            try await loop.submit { sys.publish() }.get()
+            tasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(Int64(configuration.sysIntervalSeconds)), delay: .seconds(Int64(configuration.sysIntervalSeconds))) { _ in
+                sys.publish()
+                core.flushAll()
+            })
+        }
+        if let sessionStore, configuration.sessionSaveIntervalSeconds > 0 {
+            let interval = TimeAmount.seconds(Int64(configuration.sessionSaveIntervalSeconds))
+            let logger = self.logger
+            tasks.append(loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
+                guard core.isDirty else { return loop.makeSucceededVoidFuture() }
+                core.isDirty = false
+                let snapshot = BrokerSnapshot(core: core)
+                return loop.makeFutureWithTask {
+                    do {
+                        try await snapshot.save(to: sessionStore)
+                    } catch {
+                        logger.error("Saving MQTT sessions failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            })
+        }
+        return tasks
+    }
+
+    private func restore(into core: BrokerCore) async throws {
+        guard let sessionStore else { return }
+        let sessions = try await sessionStore.loadSessions()
+        let retained = try await sessionStore.loadRetainedMessages()
+        try await core.eventLoop.submit {
+            BrokerSnapshot.restore(sessions: sessions, retained: retained, into: core)
+        }.get()
+        if !sessions.isEmpty || !retained.isEmpty {
+            logger.info("Restored MQTT state", metadata: ["mqtt.sessions": "\(sessions.count)", "mqtt.retained": "\(retained.count)"])
+        }
+    }
+
+    private func save(_ core: BrokerCore) async throws {
+        guard let sessionStore else { return }
+        let snapshot = try await core.eventLoop.submit { BrokerSnapshot(core: core) }.get()
+        try await snapshot.save(to: sessionStore)
+        logger.info("Saved MQTT sessions", metadata: ["mqtt.sessions": "\(snapshot.sessions.count)", "mqtt.retained": "\(snapshot.retained.count)"])
+    }
+}
+
+/// Open connections, so shutdown can close them all. Loop-confined like the core.
+final class ConnectionRegistry: @unchecked Sendable {
+    private var handlers: [ObjectIdentifier: MQTTConnectionHandler] = [:]
+    private var waiters: [EventLoopPromise<Void>] = []
+
+    func add(_ handler: MQTTConnectionHandler, channel: any Channel) {
+        let key = ObjectIdentifier(handler)
+        handlers[key] = handler
+        channel.closeFuture.whenComplete { _ in
+            self.handlers.removeValue(forKey: key)
+            if self.handlers.isEmpty {
+                let waiting = self.waiters
+                self.waiters.removeAll()
+                for promise in waiting { promise.succeed() }
+            }
+        }
+    }
+
+    func closeAll() {
+        for handler in handlers.values {
+            handler.will = nil  // the server going away is not the client's failure
+            handler.closeWithReason(.serverShuttingDown, reasonString: "the broker is shutting down")
+        }
+        handlers.values.first?.core.flushAll()
+    }
+
+    func waitUntilEmpty(on loop: any EventLoop) async throws {
+        let future: EventLoopFuture<Void> = try await loop.submit {
+            if self.handlers.isEmpty { return loop.makeSucceededVoidFuture() }
+            let promise = loop.makePromise(of: Void.self)
+            self.waiters.append(promise)
+            return promise.futureResult
+        }.get()
+        try await future.get()
     }
 }

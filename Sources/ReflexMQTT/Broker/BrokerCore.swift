@@ -1,0 +1,344 @@
+import DequeModule
+import Logging
+import NIOCore
+import OrderedCollections
+
+/// The broker's shared state and routing: sessions by client id, the subscription index, the
+/// retained messages and the counters. One instance per broker.
+///
+/// Confined to the broker's single event loop: every connection handler and timer runs on that
+/// loop and calls in synchronously, so no lock is needed on the hot path (mosquitto makes the
+/// same choice). That confinement is the invariant behind `@unchecked Sendable`.
+final class BrokerCore: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let configuration: BrokerConfiguration
+    let logger: Logger
+    let authorizer: any TopicAuthorizer
+    let startedAt: NIODeadline
+
+    var sessions: [String: Session] = [:]
+    var subscriptions = SubscriptionIndex<SessionRef, SubscriptionOptions>()
+    var retained = RetainedIndex<ApplicationMessage>()
+    var statistics = BrokerStatistics()
+    /// Connections that were written to and need a flush at the end of this loop tick.
+    private var connectionsToFlush: [MQTTConnectionHandler] = []
+    private var flushScheduled = false
+    /// Open connections (before and after CONNECT).
+    var openConnections = 0
+    /// Connections whose CONNECT was accepted.
+    var connectedClients = 0
+    /// Set when sessions or retained messages changed since the last save.
+    var isDirty = false
+    private var dropLogLimiter = RateLimiter(interval: .seconds(10))
+
+    init(eventLoop: any EventLoop, configuration: BrokerConfiguration, authorizer: any TopicAuthorizer, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.authorizer = authorizer
+        self.logger = logger
+        self.startedAt = eventLoop.now
+    }
+
+    // MARK: - Flushing
+
+    /// Remembers that `connection` has unflushed writes; all are flushed once per loop tick, so
+    /// a burst of publishes costs one syscall per subscriber rather than one per message.
+    func markNeedsFlush(_ connection: MQTTConnectionHandler) {
+        guard !connection.needsFlush else { return }
+        connection.needsFlush = true
+        connectionsToFlush.append(connection)
+        if !flushScheduled {
+            flushScheduled = true
+            eventLoop.execute { self.flushAll() }
+        }
+    }
+
+    func flushAll() {
+        flushScheduled = false
+        guard !connectionsToFlush.isEmpty else { return }
+        let pending = connectionsToFlush
+        connectionsToFlush.removeAll(keepingCapacity: true)
+        for connection in pending {
+            connection.needsFlush = false
+            connection.flush()
+        }
+    }
+
+    // MARK: - Routing
+
+    /// Routes a message to every matching subscription and updates the retained store.
+    /// - Complexity: O(levels + matches) through the subscription trie.
+    func route(_ message: ApplicationMessage) {
+        if message.retain {
+            updateRetained(message)
+        }
+        let publisher = message.publisherClientID
+        subscriptions.forEachMatch(topic: message.topic) { ref, options in
+            if options.noLocal, let publisher, ref.session.clientID == publisher { return }
+            self.deliver(message, to: ref.session, options: options, retainedOnSubscribe: false)
+        }
+        subscriptions.forEachSharedMatch(topic: message.topic, isAvailable: { $0.session.connection != nil }) { ref, options in
+            self.deliver(message, to: ref.session, options: options, retainedOnSubscribe: false)
+        }
+    }
+
+    /// Sets, replaces or (empty payload) deletes the retained message of a topic. The payload
+    /// is copied so that a long-lived retained message does not pin a large read buffer.
+    private func updateRetained(_ message: ApplicationMessage) {
+        let persistent = !message.topic.hasPrefix("$SYS")
+        if message.payload.readableBytes == 0 {
+            if retained.remove(topic: message.topic) != nil, persistent { isDirty = true }
+            return
+        }
+        var payload = ByteBufferAllocator().buffer(capacity: message.payload.readableBytes)
+        payload.writeImmutableBuffer(message.payload)
+        retained.set(
+            topic: message.topic,
+            message: ApplicationMessage(
+                topic: message.topic, payload: payload, qos: message.qos, retain: true, properties: message.properties,
+                expiresAt: message.expiresAt, publisherClientID: message.publisherClientID
+            )
+        )
+        if persistent { isDirty = true }
+    }
+
+    func deliver(_ message: ApplicationMessage, to session: Session, options: SubscriptionOptions, retainedOnSubscribe: Bool) {
+        let qos = min(message.qos, options.qos)
+        let retain = retainedOnSubscribe ? true : (options.retainAsPublished && message.retain)
+        let identifiers: [Int] = options.identifier.map { [$0] } ?? []
+        enqueue(Delivery(message: message, qos: qos, retain: retain, subscriptionIdentifiers: identifiers), for: session)
+    }
+
+    /// Sends a delivery now if the session's connection can take it, otherwise queues it
+    /// within the queue bound.
+    func enqueue(_ delivery: Delivery, for session: Session) {
+        if delivery.qos == .atMostOnce {
+            guard let connection = session.connection else { return }  // QoS 0 is not queued for offline clients
+            if session.queue.isEmpty && connection.isWritable {
+                connection.sendPublish(delivery, packetID: nil, dup: false)
+                return
+            }
+        } else {
+            if session.isPersistent || session.connection != nil { isDirty = isDirty || session.isPersistent }
+            if let connection = session.connection, session.queue.isEmpty, connection.isWritable,
+                session.inflight.count < connection.sendQuota
+            {
+                let id = session.allocatePacketID()
+                session.inflight[id] = Session.Inflight(delivery: delivery, phase: .awaitingAck)
+                connection.sendPublish(delivery, packetID: id, dup: false)
+                return
+            }
+            if session.connection == nil && !session.isPersistent { return }
+        }
+        guard session.queue.count < configuration.maxQueuedMessages else {
+            queueOverflow(delivery, session: session)
+            return
+        }
+        session.queue.append(delivery)
+    }
+
+    private func queueOverflow(_ delivery: Delivery, session: Session) {
+        session.droppedMessages += 1
+        if delivery.qos == .atMostOnce {
+            statistics.droppedQoS0 += 1
+            return
+        }
+        session.droppedReliableMessages += 1
+        statistics.droppedReliable += 1
+        let disconnecting = configuration.queueOverflowPolicy == .disconnectClient && session.connection != nil
+        if dropLogLimiter.allow(now: eventLoop.now) {
+            logger.warning(
+                "Client queue full: QoS \(delivery.qos.rawValue) message dropped for this client",
+                metadata: [
+                    "mqtt.client_id": "\(session.clientID)",
+                    "mqtt.queue_limit": "\(configuration.maxQueuedMessages)",
+                    "mqtt.dropped_total": "\(session.droppedReliableMessages)",
+                    "mqtt.action": "\(disconnecting ? "disconnect slow consumer" : "drop")",
+                ]
+            )
+        }
+        if disconnecting, let connection = session.connection {
+            session.slowDisconnects += 1
+            statistics.slowClientDisconnects += 1
+            connection.closeWithReason(.quotaExceeded, reasonString: "receive queue of \(configuration.maxQueuedMessages) messages is full")
+        }
+    }
+
+    /// Sends queued messages while the inflight window and the socket allow.
+    func drain(_ session: Session) {
+        guard let connection = session.connection else { return }
+        let now = eventLoop.now
+        while let next = session.queue.first, connection.isWritable {
+            if next.message.isExpired(at: now) {
+                session.queue.removeFirst()
+                session.expiredMessages += 1
+                statistics.expiredMessages += 1
+                continue
+            }
+            if next.qos == .atMostOnce {
+                session.queue.removeFirst()
+                connection.sendPublish(next, packetID: nil, dup: false)
+                continue
+            }
+            guard session.inflight.count < connection.sendQuota else { break }
+            session.queue.removeFirst()
+            let id = session.allocatePacketID()
+            session.inflight[id] = Session.Inflight(delivery: next, phase: .awaitingAck)
+            connection.sendPublish(next, packetID: id, dup: false)
+        }
+    }
+
+    /// Resends everything in flight after a reconnect (PUBLISH with DUP, or PUBREL), in order.
+    func resendInflight(_ session: Session) {
+        guard let connection = session.connection else { return }
+        let now = eventLoop.now
+        for (id, entry) in session.inflight {
+            switch entry.phase {
+            case .awaitingAck:
+                if entry.delivery.message.isExpired(at: now) && session.version == .v5 {
+                    // v5 allows discarding an expired message; the id is released.
+                    session.inflight.removeValue(forKey: id)
+                    session.expiredMessages += 1
+                    statistics.expiredMessages += 1
+                    continue
+                }
+                connection.sendPublish(entry.delivery, packetID: id, dup: true)
+            case .awaitingComplete:
+                connection.send(.pubrel(PublishAck(packetID: id)))
+            }
+        }
+    }
+
+    // MARK: - Subscriptions
+
+    /// Adds or replaces one subscription and sends matching retained messages as the options ask.
+    /// - Returns: whether the subscription already existed.
+    @discardableResult
+    func subscribe(_ session: Session, filter: TopicFilter, options: SubscriptionOptions) -> Bool {
+        let existed = session.subscriptions[filter.original] != nil
+        session.subscriptions[filter.original] = (filter, options)
+        subscriptions.insert(filter, subscriber: SessionRef(session: session), options: options)
+        if session.isPersistent { isDirty = true }
+        guard filter.shareGroup == nil else { return existed }  // no retained messages for shared subscriptions
+        let sendRetained: Bool
+        switch options.retainHandling {
+        case .sendOnSubscribe: sendRetained = true
+        case .sendIfNew: sendRetained = !existed
+        case .doNotSend: sendRetained = false
+        }
+        if sendRetained {
+            let now = eventLoop.now
+            var expired: [String] = []
+            retained.forEachMatch(filter: filter) { topic, message in
+                if message.isExpired(at: now) {
+                    expired.append(topic)
+                } else {
+                    deliver(message, to: session, options: options, retainedOnSubscribe: true)
+                }
+            }
+            for topic in expired { retained.remove(topic: topic) }
+        }
+        return existed
+    }
+
+    /// Removes one subscription. - Returns: whether it existed.
+    @discardableResult
+    func unsubscribe(_ session: Session, filterString: String) -> Bool {
+        guard let entry = session.subscriptions.removeValue(forKey: filterString) else { return false }
+        subscriptions.remove(entry.filter, subscriber: SessionRef(session: session))
+        if session.isPersistent { isDirty = true }
+        return true
+    }
+
+    // MARK: - Session lifecycle
+
+    /// Ends a session: removes its subscriptions, cancels its timers, publishes a pending will.
+    func endSession(_ session: Session) {
+        for (_, entry) in session.subscriptions {
+            subscriptions.remove(entry.filter, subscriber: SessionRef(session: session))
+        }
+        session.subscriptions.removeAll()
+        session.expiryTask?.cancel()
+        session.expiryTask = nil
+        if let will = session.pendingWill {
+            will.task.cancel()
+            session.pendingWill = nil
+            route(will.message)
+        }
+        let discarded = session.discardPendingMessages()
+        if discarded > 0 {
+            logger.debug("Session ended with undelivered messages", metadata: [
+                "mqtt.client_id": "\(session.clientID)", "mqtt.discarded": "\(discarded)",
+            ])
+        }
+        if sessions[session.clientID] === session {
+            sessions.removeValue(forKey: session.clientID)
+        }
+        if session.isPersistent { isDirty = true }
+    }
+
+    /// Called when a session's connection went away: starts the expiry clock or ends it now.
+    func sessionWentOffline(_ session: Session, will: ApplicationMessage?, willDelaySeconds: UInt32) {
+        session.connection = nil
+        session.disconnectedAt = eventLoop.now
+        if let will {
+            let delay = min(willDelaySeconds, session.expiryIntervalSeconds)
+            if delay == 0 {
+                route(will)
+            } else {
+                let task = eventLoop.scheduleTask(in: .seconds(Int64(delay))) { [weak session] in
+                    guard let session, let pending = session.pendingWill else { return }
+                    session.pendingWill = nil
+                    self.route(pending.message)
+                    self.flushAll()
+                }
+                session.pendingWill = (will, task)
+            }
+        }
+        guard session.isPersistent else {
+            endSession(session)
+            return
+        }
+        isDirty = true
+        scheduleExpiry(session)
+    }
+
+    func scheduleExpiry(_ session: Session) {
+        session.expiryTask?.cancel()
+        session.expiryTask = nil
+        guard session.expiryIntervalSeconds != UInt32.max else { return }
+        session.expiryTask = eventLoop.scheduleTask(in: .seconds(Int64(session.expiryIntervalSeconds))) {
+            [weak session] in
+            guard let session, session.connection == nil else { return }
+            self.logger.debug("Session expired", metadata: ["mqtt.client_id": "\(session.clientID)"])
+            self.endSession(session)
+            self.flushAll()
+        }
+    }
+
+    // MARK: - Broker-made messages
+
+    /// Publishes a retained message from the broker itself (used for `$SYS`).
+    func publishSystem(topic: String, value: String) {
+        var buffer = ByteBufferAllocator().buffer(capacity: value.utf8.count)
+        buffer.writeString(value)
+        route(
+            ApplicationMessage(
+                topic: topic, payload: buffer, qos: .atMostOnce, retain: true, properties: Properties(),
+                expiresAt: nil, publisherClientID: nil
+            )
+        )
+    }
+}
+
+/// Lets an event through at most once per interval (for logs under load).
+struct RateLimiter {
+    let interval: TimeAmount
+    private var last: NIODeadline?
+    init(interval: TimeAmount) { self.interval = interval }
+    mutating func allow(now: NIODeadline) -> Bool {
+        if let last, now - last < interval { return false }
+        last = now
+        return true
+    }
+}

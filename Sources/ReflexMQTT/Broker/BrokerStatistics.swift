@@ -1,0 +1,21 @@
+/// Broker-wide counters, loop-confined, published on `$SYS/broker/...`.
+struct BrokerStatistics: Sendable {
+    var messagesReceived = 0
+    var messagesSent = 0
+    var bytesReceived = 0
+    var bytesSent = 0
+    var publishReceived = 0
+    var publishSent = 0
+    var connectionsAccepted = 0
+    var connectionsRefused = 0
+    var malformedPackets = 0
+    var protocolErrors = 0
+    var droppedQoS0 = 0
+    var droppedReliable = 0
+    var slowClientDisconnects = 0
+    var expiredMessages = 0
+    var oversizeDropped = 0
+    var keepAliveTimeouts = 0
+    var unauthorizedPublishes = 0
+    var unauthorizedSubscribes = 0
+}

@@ -1,0 +1,291 @@
+import Logging
+import NIOCore
+
+/// One client connection: reads bytes, decodes packets, drives the client's session in the
+/// ``BrokerCore`` and writes the answers. Packet handling lives in
+/// `MQTTConnectionHandler+Packets.swift`.
+///
+/// Runs on the broker's single event loop (as does the core), which makes the
+/// `@unchecked Sendable` conformance safe: no state is touched from another thread.
+final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum State {
+        case awaitingConnect
+        case authenticating
+        case connected
+        case closing
+    }
+
+    let core: BrokerCore
+    let authenticator: any Authenticator
+    let authenticatorAllowsAll: Bool
+    let metrics: BrokerMetrics
+    var logger: Logger
+    var context: ChannelHandlerContext?
+    var state = State.awaitingConnect
+    var decoder: PacketDecoder
+    private var inbound: ByteBuffer?
+
+    var version = ProtocolVersion.v311
+    var clientID = ""
+    var identity = ClientIdentity.anonymous
+    var session: Session?
+    var remoteAddress = "unknown"
+
+    /// Whether this connection has writes waiting for the end-of-tick flush (see ``BrokerCore``).
+    var needsFlush = false
+    /// Mirrors `channel.isWritable`; when false, deliveries wait in the session queue.
+    private(set) var isWritable = true
+    /// How many QoS 1/2 messages may be in flight toward this client.
+    var sendQuota = 64
+    var clientMaximumPacketSize = Int.max
+    var clientTopicAliasMaximum: UInt16 = 0
+    var outgoingAliases: [String: UInt16] = [:]
+    var incomingAliases: [UInt16: String] = [:]
+    var will: ApplicationMessage?
+    var willDelaySeconds: UInt32 = 0
+    var keepAlive: TimeAmount?
+    var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    var keepAliveTask: Scheduled<Void>?
+    var connectTimeoutTask: Scheduled<Void>?
+
+    init(core: BrokerCore, authenticator: any Authenticator, metrics: BrokerMetrics, logger: Logger) {
+        self.core = core
+        self.authenticator = authenticator
+        self.authenticatorAllowsAll = authenticator is AllowAllAuthenticator
+        self.metrics = metrics
+        self.logger = logger
+        self.decoder = PacketDecoder(maximumPacketSize: core.configuration.maxPacketSize)
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let address = context.channel.remoteAddress {
+            remoteAddress = "\(address)"
+        }
+        logger[metadataKey: "mqtt.remote"] = "\(remoteAddress)"
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        core.openConnections += 1
+        connectTimeoutTask = context.eventLoop.scheduleTask(in: .seconds(10)) { [weak self] in
+            guard let self, self.state == .awaitingConnect || self.state == .authenticating else { return }
+            self.logger.notice("Closing connection: no CONNECT within 10 s")
+            self.context?.close(promise: nil)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        keepAliveTask?.cancel()
+        connectTimeoutTask?.cancel()
+        core.openConnections -= 1
+        let wasConnected = state == .connected || (state == .closing && session != nil)
+        state = .closing
+        if let session {
+            self.session = nil
+            if wasConnected { core.connectedClients -= 1 }
+            if session.connection === self {
+                core.sessionWentOffline(session, will: will, willDelaySeconds: willDelaySeconds)
+            }
+            logger.debug("Client disconnected")
+        }
+        will = nil
+        inbound = nil
+        core.flushAll()
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        core.statistics.bytesReceived += bytes.readableBytes
+        lastActivity = core.eventLoop.now
+        if var pending = inbound {
+            inbound = nil  // unique reference, so appending does not copy
+            pending.writeBuffer(&bytes)
+            inbound = pending
+        } else {
+            inbound = bytes
+        }
+        processInbound()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        core.flushAll()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        isWritable = context.channel.isWritable
+        if isWritable, let session {
+            core.drain(session)
+            core.flushAll()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("Connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: - Decoding
+
+    /// Decodes and handles every complete packet in the inbound buffer, pausing while a CONNECT
+    /// is being authenticated (the remaining bytes wait in the buffer).
+    func processInbound() {
+        while state == .awaitingConnect || state == .connected, var buffer = inbound {
+            inbound = nil  // keep the buffer uniquely referenced while decoding
+            let packet: Packet?
+            do {
+                packet = try decoder.decode(buffer: &buffer)
+            } catch {
+                reject(error)
+                return
+            }
+            if buffer.readableBytes > 0 {
+                if buffer.readerIndex > 65_536 { buffer.discardReadBytes() }
+                inbound = buffer
+            }
+            guard let packet else { return }
+            core.statistics.messagesReceived += 1
+            handle(packet)
+        }
+    }
+
+    /// Closes the connection after a decoding failure, with the matching reason code.
+    func reject(_ error: PacketDecodingError) {
+        if case .protocolViolation = error {
+            core.statistics.protocolErrors += 1
+        } else {
+            core.statistics.malformedPackets += 1
+        }
+        metrics.countRejected(error.metricLabel)
+        logger.notice(
+            "Closing connection: invalid packet",
+            metadata: ["mqtt.client_id": "\(clientID)", "mqtt.reason": "\(error.reasonCode)", "error": "\(error)"]
+        )
+        switch state {
+        case .awaitingConnect, .authenticating:
+            if case .unsupportedProtocolVersion(let level) = error {
+                // Answer in the format the client can read: 3.1.1 layout below level 5.
+                sendConnAck(
+                    ConnAck(sessionPresent: false, reasonCode: .unsupportedProtocolVersion),
+                    version: level < 5 ? .v311 : .v5
+                )
+            } else if decoder.version == .v5 {
+                sendConnAck(
+                    ConnAck(sessionPresent: false, reasonCode: error.reasonCode, properties: reasonProperties("\(error)")),
+                    version: .v5
+                )
+            }
+            closeNow()
+        case .connected:
+            closeWithReason(error.reasonCode, reasonString: "\(error)")
+        case .closing:
+            break
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Encodes and writes one packet; it is flushed at the end of the loop tick.
+    func send(_ packet: Packet) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 16)
+        PacketEncoder.encode(packet, version: version, into: &buffer)
+        write(buffer, context: context)
+    }
+
+    func sendConnAck(_ connAck: ConnAck, version: ProtocolVersion) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 32)
+        PacketEncoder.encode(.connack(connAck), version: version, into: &buffer)
+        write(buffer, context: context)
+    }
+
+    @inline(__always)
+    private func write(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        core.statistics.bytesSent += buffer.readableBytes
+        core.statistics.messagesSent += 1
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        core.markNeedsFlush(self)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// Sends one application message. Applies the v5 message expiry countdown, outgoing topic
+    /// aliases and the client's maximum packet size (an oversize message is skipped and, for
+    /// QoS 1/2, treated as delivered, as MQTT 5.0 §3.1.2.11.4 requires).
+    func sendPublish(_ delivery: Delivery, packetID: UInt16?, dup: Bool) {
+        guard let context else { return }
+        let message = delivery.message
+        var publish = Publish(
+            topic: message.topic, payload: message.payload, qos: delivery.qos, retain: delivery.retain, dup: dup,
+            packetID: packetID
+        )
+        if version == .v5 {
+            var properties = message.properties
+            if let expiresAt = message.expiresAt {
+                let remaining = (expiresAt - core.eventLoop.now).nanoseconds / 1_000_000_000
+                properties.messageExpiryInterval = UInt32(clamping: max(remaining, 1))
+            }
+            properties.subscriptionIdentifiers = delivery.subscriptionIdentifiers
+            if clientTopicAliasMaximum > 0 {
+                if let alias = outgoingAliases[message.topic] {
+                    properties.topicAlias = alias
+                    publish.topic = ""
+                } else if outgoingAliases.count < Int(clientTopicAliasMaximum) {
+                    let alias = UInt16(outgoingAliases.count + 1)
+                    outgoingAliases[message.topic] = alias
+                    properties.topicAlias = alias
+                }
+            }
+            publish.properties = properties
+        }
+        let packet = Packet.publish(publish)
+        if clientMaximumPacketSize != Int.max,
+            PacketEncoder.encodedSize(packet, version: version) > clientMaximumPacketSize
+        {
+            core.statistics.oversizeDropped += 1
+            if let packetID { session?.inflight.removeValue(forKey: packetID) }
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: message.topic.utf8.count + message.payload.readableBytes + 16)
+        PacketEncoder.encode(packet, version: version, into: &buffer)
+        core.statistics.publishSent += 1
+        write(buffer, context: context)
+    }
+
+    // MARK: - Closing
+
+    /// Server-initiated close: v5 clients get a DISCONNECT with the reason first. The will is
+    /// published (this is not a normal disconnect).
+    func closeWithReason(_ reason: ReasonCode, reasonString: String? = nil) {
+        guard state != .closing else { return }
+        if state == .connected && version == .v5 {
+            send(.disconnect(Disconnect(reasonCode: reason, properties: reasonProperties(reasonString))))
+        }
+        closeNow()
+    }
+
+    func closeNow() {
+        state = .closing
+        guard let context else { return }
+        context.flush()
+        context.close(promise: nil)
+    }
+
+    func reasonProperties(_ text: String?) -> Properties {
+        var properties = Properties()
+        properties.reasonString = text
+        return properties
+    }
+}

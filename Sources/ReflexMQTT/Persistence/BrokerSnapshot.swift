@@ -1,0 +1,134 @@
+import Foundation
+import NIOCore
+
+/// A copy of the broker's durable state taken on the event loop, to be written elsewhere.
+struct BrokerSnapshot: Sendable {
+    var sessions: [PersistedSession]
+    var retained: [PersistedMessage]
+
+    /// Takes the snapshot. Must run on the core's event loop.
+    init(core: BrokerCore) {
+        let now = core.eventLoop.now
+        let wallNow = Date()
+        sessions = core.sessions.values.filter(\.isPersistent).map { session in
+            var messages: [PersistedMessage] = []
+            for (id, entry) in session.inflight {
+                let phase: PersistedMessage.Phase = entry.phase == .awaitingAck ? .awaitingAck : .awaitingComplete
+                messages.append(Self.persist(entry.delivery, packetID: id, phase: phase, now: now, wallNow: wallNow))
+            }
+            for delivery in session.queue where delivery.qos != .atMostOnce {
+                messages.append(Self.persist(delivery, packetID: nil, phase: .queued, now: now, wallNow: wallNow))
+            }
+            return PersistedSession(
+                clientID: session.clientID, protocolVersion: session.version.rawValue,
+                expiryIntervalSeconds: session.expiryIntervalSeconds,
+                disconnectedAt: session.disconnectedAt.map { wallNow.addingTimeInterval(-Self.seconds($0, until: now)) },
+                subscriptions: session.subscriptions.values.map { entry in
+                    PersistedSubscription(
+                        filter: entry.filter.original, qos: entry.options.qos.rawValue, noLocal: entry.options.noLocal,
+                        retainAsPublished: entry.options.retainAsPublished,
+                        retainHandling: entry.options.retainHandling.rawValue,
+                        subscriptionIdentifier: entry.options.identifier
+                    )
+                },
+                messages: messages,
+                incomingQoS2PacketIDs: Array(session.incomingQoS2).sorted()
+            )
+        }
+        var retained: [PersistedMessage] = []
+        core.retained.forEach { topic, message in
+            guard !topic.hasPrefix("$SYS"), !message.isExpired(at: now) else { return }
+            let delivery = Delivery(message: message, qos: message.qos, retain: true, subscriptionIdentifiers: [])
+            retained.append(Self.persist(delivery, packetID: nil, phase: .queued, now: now, wallNow: wallNow))
+        }
+        self.retained = retained
+    }
+
+    func save(to store: any SessionStore) async throws {
+        try await store.saveSessions(sessions)
+        try await store.saveRetainedMessages(retained)
+    }
+
+    private static func seconds(_ deadline: NIODeadline, until now: NIODeadline) -> TimeInterval {
+        TimeInterval((now - deadline).nanoseconds) / 1e9
+    }
+
+    private static func persist(_ delivery: Delivery, packetID: UInt16?, phase: PersistedMessage.Phase, now: NIODeadline, wallNow: Date) -> PersistedMessage {
+        let message = delivery.message
+        let properties = message.properties
+        return PersistedMessage(
+            packetID: packetID, phase: phase, topic: message.topic, payload: Data(message.payload.readableBytesView),
+            qos: delivery.qos.rawValue, retain: delivery.retain,
+            expiresAt: message.expiresAt.map { wallNow.addingTimeInterval(-seconds($0, until: now)) },
+            contentType: properties.contentType, responseTopic: properties.responseTopic,
+            correlationData: properties.correlationData.map { Data($0.readableBytesView) },
+            payloadFormatIndicator: properties.payloadFormatIndicator, userProperties: properties.userProperties,
+            subscriptionIdentifiers: delivery.subscriptionIdentifiers
+        )
+    }
+
+    private static func message(from persisted: PersistedMessage, now: NIODeadline, wallNow: Date) -> ApplicationMessage {
+        var properties = Properties()
+        properties.contentType = persisted.contentType
+        properties.responseTopic = persisted.responseTopic
+        properties.correlationData = persisted.correlationData.map { ByteBuffer(bytes: $0) }
+        properties.payloadFormatIndicator = persisted.payloadFormatIndicator
+        properties.userProperties = persisted.userProperties
+        let expiresAt = persisted.expiresAt.map { now + .nanoseconds(Int64($0.timeIntervalSince(wallNow) * 1e9)) }
+        return ApplicationMessage(
+            topic: persisted.topic, payload: ByteBuffer(bytes: persisted.payload),
+            qos: QoS(rawValue: persisted.qos) ?? .atLeastOnce, retain: persisted.retain, properties: properties,
+            expiresAt: expiresAt, publisherClientID: nil
+        )
+    }
+
+    /// Rebuilds sessions and retained messages in the core. Must run on the core's event loop.
+    /// A session's offline time restarts at the restore (the broker was down, not the client).
+    static func restore(sessions: [PersistedSession], retained: [PersistedMessage], into core: BrokerCore) {
+        let now = core.eventLoop.now
+        let wallNow = Date()
+        for persisted in retained {
+            let message = message(from: persisted, now: now, wallNow: wallNow)
+            if !message.isExpired(at: now) { core.retained.set(topic: persisted.topic, message: message) }
+        }
+        for persisted in sessions {
+            let version = ProtocolVersion(rawValue: persisted.protocolVersion) ?? .v311
+            let session = Session(clientID: persisted.clientID, version: version, expiryIntervalSeconds: persisted.expiryIntervalSeconds)
+            for subscription in persisted.subscriptions {
+                guard let filter = try? TopicRules.parseFilter(subscription.filter, maxLength: core.configuration.maxTopicLength, maxLevels: core.configuration.maxTopicLevels) else {
+                    core.logger.warning("Dropped an invalid persisted subscription", metadata: ["mqtt.client_id": "\(persisted.clientID)", "mqtt.filter": "\(subscription.filter)"])
+                    continue
+                }
+                let options = SubscriptionOptions(
+                    qos: QoS(rawValue: subscription.qos) ?? .atMostOnce, noLocal: subscription.noLocal,
+                    retainAsPublished: subscription.retainAsPublished,
+                    retainHandling: RetainHandling(rawValue: subscription.retainHandling) ?? .sendOnSubscribe,
+                    identifier: subscription.subscriptionIdentifier
+                )
+                session.subscriptions[filter.original] = (filter, options)
+                core.subscriptions.insert(filter, subscriber: SessionRef(session: session), options: options)
+            }
+            for persistedMessage in persisted.messages {
+                let delivery = Delivery(
+                    message: message(from: persistedMessage, now: now, wallNow: wallNow),
+                    qos: QoS(rawValue: persistedMessage.qos) ?? .atLeastOnce, retain: persistedMessage.retain,
+                    subscriptionIdentifiers: persistedMessage.subscriptionIdentifiers
+                )
+                switch persistedMessage.phase {
+                case .queued:
+                    session.queue.append(delivery)
+                case .awaitingAck, .awaitingComplete:
+                    guard let id = persistedMessage.packetID, session.inflight[id] == nil else {
+                        session.queue.append(delivery)
+                        continue
+                    }
+                    session.inflight[id] = Session.Inflight(delivery: delivery, phase: persistedMessage.phase == .awaitingAck ? .awaitingAck : .awaitingComplete)
+                }
+            }
+            session.incomingQoS2 = Set(persisted.incomingQoS2PacketIDs)
+            session.disconnectedAt = now
+            core.sessions[persisted.clientID] = session
+            core.scheduleExpiry(session)
+        }
+    }
+}
