@@ -20,29 +20,31 @@ struct Serve: AsyncParsableCommand {
               reflex serve --mqtt-listen 127.0.0.1:1883 --log-level debug
               reflex serve --config /etc/reflex.yaml --log-format json
               REFLEX_MQTT_LISTEN='[::]:1883' reflex serve
-              reflex serve --mqtt-tls-listen 0.0.0.0:8883 --tls-cert server.pem --tls-key server.key
+              reflex serve --mqtt-tls-listen 0.0.0.0:8883 \\
+                --tls-cert server.pem --tls-key server.key
 
             Configuration file (YAML, every key optional; defaults shown):
               dataDirectory: ./reflex-data
               log:
-                level: info              # trace, debug, info, notice, warning, error, critical
-                format: text             # text or json
+                level: info             # trace, debug, info, notice, warning,
+                                        # error or critical
+                format: text            # text or json
               mqtt:
-                listen: "0.0.0.0:1883"   # quote IPv6 addresses: "[::1]:1883"; off disables
-                tlsListen: off           # e.g. "0.0.0.0:8883", needs tls.certificate and tls.key
+                listen: "0.0.0.0:1883"  # quote IPv6: "[::1]:1883"; off disables
+                tlsListen: off          # e.g. "0.0.0.0:8883"; needs tls files
                 tls: {certificate: server.pem, key: server.key}
                 maxConnections: 100000
-                maxPacketSize: 1MiB      # bytes; 64 to 268435455, KiB and MiB accepted
+                maxPacketSize: 1MiB     # 64 to 268435455 bytes; KiB, MiB
                 maxInflight: 64
                 maxQueuedMessages: 100000
                 queueOverflow: disconnect   # or drop
                 maxTopicLength: 65535
                 maxTopicLevels: 64
-                maxKeepAlive: 65535      # durations: seconds, or 90s, 5m, 2h, 7d
+                maxKeepAlive: 65535     # durations: seconds, or 90s, 5m, 2h, 7d
                 v311SessionExpiry: 7d
                 maxSessionExpiry: 30d
                 topicAliasMaximum: 64
-                sysInterval: 10s         # 0 turns $SYS topics off
+                sysInterval: 10s        # 0 turns $SYS topics off
                 sessionSaveInterval: 5s
 
             Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
