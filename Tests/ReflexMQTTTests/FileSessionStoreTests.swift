@@ -6,7 +6,9 @@ import Testing
 @Suite struct FileSessionStoreTests {
     /// A fresh directory per test, removed afterwards.
     private func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-        let directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("reflex-sessions-\(UUID().uuidString)")
+        let directory = (NSTemporaryDirectory() as NSString).appendingPathComponent(
+            "reflex-sessions-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         return try await body(directory)
@@ -20,8 +22,12 @@ import Testing
             disconnectedAt: Date(timeIntervalSinceReferenceDate: 785_000_000.123_456),
             subscriptions: [
                 PersistedSubscription(
-                    filter: "$share/workers/devices/+/telemetry", qos: 1, noLocal: true, retainAsPublished: false,
-                    retainHandling: 2, subscriptionIdentifier: 7
+                    filter: "$share/workers/devices/+/telemetry",
+                    qos: 1,
+                    noLocal: true,
+                    retainAsPublished: false,
+                    retainHandling: 2,
+                    subscriptionIdentifier: 7
                 )
             ],
             messages: (0..<messages).map { message(clientID, index: $0) },
@@ -33,10 +39,19 @@ import Testing
         let phase: PersistedMessage.Phase = index == 0 ? .awaitingAck : .queued
         let payload = Data([0, 1, 2, 255, UInt8(truncatingIfNeeded: index)])
         return PersistedMessage(
-            packetID: UInt16(index + 1), phase: phase, topic: "devices/\(clientID)/commands/reboot", payload: payload,
-            qos: 2, retain: false, expiresAt: Date(timeIntervalSince1970: 1_764_145_200.5),
-            contentType: "application/json", responseTopic: "r/\(clientID)", correlationData: Data("c".utf8),
-            payloadFormatIndicator: 1, userProperties: [], subscriptionIdentifiers: [7]
+            packetID: UInt16(index + 1),
+            phase: phase,
+            topic: "devices/\(clientID)/commands/reboot",
+            payload: payload,
+            qos: 2,
+            retain: false,
+            expiresAt: Date(timeIntervalSince1970: 1_764_145_200.5),
+            contentType: "application/json",
+            responseTopic: "r/\(clientID)",
+            correlationData: Data("c".utf8),
+            payloadFormatIndicator: 1,
+            userProperties: [],
+            subscriptionIdentifiers: [7]
         )
     }
 
@@ -69,7 +84,10 @@ import Testing
         arguments: [
             ("not json at all", "the session snapshot is corrupt (not a JSON object)"),
             ("{\"sessions\": []}", "the session snapshot is corrupt (no formatVersion)"),
-            ("{\"formatVersion\": 1, \"savedAt\": 0, \"sessions\": [{\"clientID\": 5}]}", "the session snapshot is corrupt ("),
+            (
+                "{\"formatVersion\": 1, \"savedAt\": 0, \"sessions\": [{\"clientID\": 5}]}",
+                "the session snapshot is corrupt ("
+            ),
         ]
     )
     func corruptFile(contents: String, expectedStart: String) async throws {
@@ -124,7 +142,10 @@ import Testing
             let store = FileSessionStore(path: path) { _ in "blocked.tmp" }
             try await store.saveSessions([Self.session("before")])
             // A directory where the temporary file must go makes the next save fail, even as root.
-            try FileManager.default.createDirectory(atPath: "\(directory)/blocked.tmp", withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(
+                atPath: "\(directory)/blocked.tmp",
+                withIntermediateDirectories: false
+            )
             let error = try await #require(throws: FileSessionStoreError.self) {
                 try await store.saveSessions([Self.session("after")])
             }

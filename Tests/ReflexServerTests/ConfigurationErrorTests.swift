@@ -29,7 +29,8 @@ import Testing
         ErrorCase(
             environment: ["REFLEX_MQTT_MAX_PACKET_SIZE": "300MiB"],
             key: "mqtt.maxPacketSize",
-            message: "mqtt.maxPacketSize from environment variable REFLEX_MQTT_MAX_PACKET_SIZE: expected a whole number "
+            message:
+                "mqtt.maxPacketSize from environment variable REFLEX_MQTT_MAX_PACKET_SIZE: expected a whole number "
                 + "of bytes between 64 and 268435455, got '300MiB'; units KiB, MiB are accepted"
         ),
         ErrorCase(
@@ -41,7 +42,8 @@ import Testing
         ErrorCase(
             flags: flags { $0.maxConnections = "-5" },
             key: "mqtt.maxConnections",
-            message: "mqtt.maxConnections from flag --max-connections: expected a whole number of connections between 1 "
+            message:
+                "mqtt.maxConnections from flag --max-connections: expected a whole number of connections between 1 "
                 + "and 10000000, got '-5'"
         ),
         ErrorCase(
@@ -121,7 +123,8 @@ import Testing
         ErrorCase(
             flags: flags { $0.mqttTLSListen = "0.0.0.0:8883" },
             key: "mqtt.tls.certificate",
-            message: "mqtt.tlsListen from flag --mqtt-tls-listen is 0.0.0.0:8883, but no TLS certificate is configured; "
+            message:
+                "mqtt.tlsListen from flag --mqtt-tls-listen is 0.0.0.0:8883, but no TLS certificate is configured; "
                 + "set `mqtt.tls.certificate` in the config file, REFLEX_MQTT_TLS_CERT or --tls-cert to a PEM file"
         ),
         ErrorCase(
@@ -172,13 +175,31 @@ import Testing
     @Test(
         "an unknown YAML key is rejected with a suggestion",
         arguments: [
-            ("mqtt:\n  maxPacketSzie: 5\n", "unknown key 'mqtt.maxPacketSzie' in /etc/reflex.yaml line 2; did you mean 'mqtt.maxPacketSize'?"),
-            ("mqtt:\n  max_packet_size: 5\n", "unknown key 'mqtt.max_packet_size' in /etc/reflex.yaml line 2; did you mean 'mqtt.maxPacketSize'?"),
+            (
+                "mqtt:\n  maxPacketSzie: 5\n",
+                "unknown key 'mqtt.maxPacketSzie' in /etc/reflex.yaml line 2; did you mean 'mqtt.maxPacketSize'?"
+            ),
+            (
+                "mqtt:\n  max_packet_size: 5\n",
+                "unknown key 'mqtt.max_packet_size' in /etc/reflex.yaml line 2; did you mean 'mqtt.maxPacketSize'?"
+            ),
             ("logg:\n  level: info\n", "unknown key 'logg' in /etc/reflex.yaml line 1; did you mean 'log'?"),
-            ("mqtt:\n  tls:\n    cert: a.pem\n", "unknown key 'mqtt.tls.cert' in /etc/reflex.yaml line 3; did you mean 'mqtt.tls.certificate'?"),
-            ("maxInflight: 5\n", "unknown key 'maxInflight' in /etc/reflex.yaml line 1; did you mean 'mqtt.maxInflight'? (it belongs under `mqtt`)"),
-            ("http:\n  port: 80\n", "unknown key 'http' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, log, mqtt"),
-            ("log:\n  colour: red\n", "unknown key 'log.colour' in /etc/reflex.yaml line 2; known keys under `log`: level, format"),
+            (
+                "mqtt:\n  tls:\n    cert: a.pem\n",
+                "unknown key 'mqtt.tls.cert' in /etc/reflex.yaml line 3; did you mean 'mqtt.tls.certificate'?"
+            ),
+            (
+                "maxInflight: 5\n",
+                "unknown key 'maxInflight' in /etc/reflex.yaml line 1; did you mean 'mqtt.maxInflight'? (it belongs under `mqtt`)"
+            ),
+            (
+                "http:\n  port: 80\n",
+                "unknown key 'http' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, log, mqtt"
+            ),
+            (
+                "log:\n  colour: red\n",
+                "unknown key 'log.colour' in /etc/reflex.yaml line 2; known keys under `log`: level, format"
+            ),
         ]
     )
     func unknownKey(yaml: String, message: String) throws {
@@ -221,7 +242,8 @@ import Testing
             flags.tlsKey = directory
             let directoryKey = #expect(throws: ConfigurationError.self) { try load(flags: flags, in: directory) }
             #expect(
-                directoryKey?.message == "mqtt.tls.key from flag --tls-key: the TLS private key file '\(directory)' is a "
+                directoryKey?.message
+                    == "mqtt.tls.key from flag --tls-key: the TLS private key file '\(directory)' is a "
                     + "directory, not a file; point it at a readable PEM file"
             )
 
@@ -244,7 +266,8 @@ import Testing
             flags.tlsKey = "\(directory)/c.pem"
             let error = #expect(throws: ConfigurationError.self) { try load(flags: flags, in: directory) }
             #expect(
-                error?.message == "mqtt.tlsListen from flag --mqtt-tls-listen: port 1883 is already used by mqtt.listen "
+                error?.message
+                    == "mqtt.tlsListen from flag --mqtt-tls-listen: port 1883 is already used by mqtt.listen "
                     + "(0.0.0.0:1883, by default); give the TLS listener its own port, usually 8883"
             )
             flags.mqttListen = "127.0.0.2:1883"
@@ -265,7 +288,8 @@ import Testing
                 try load(environment: ["REFLEX_DATA_DIR": file], in: directory)
             }
             #expect(
-                notDirectory?.message == "dataDirectory from environment variable REFLEX_DATA_DIR: '\(file)' exists and "
+                notDirectory?.message
+                    == "dataDirectory from environment variable REFLEX_DATA_DIR: '\(file)' exists and "
                     + "is not a directory; choose a writable directory with `dataDirectory` in the config file, "
                     + "REFLEX_DATA_DIR or --data-dir"
             )
@@ -275,7 +299,9 @@ import Testing
             let uncreatable = #expect(throws: ConfigurationError.self) { try load(flags: flags, in: directory) }
             #expect(uncreatable?.key == "dataDirectory")
             #expect(
-                uncreatable?.message.hasPrefix("dataDirectory from flag --data-dir: cannot create the directory '\(file)/data' (")
+                uncreatable?.message.hasPrefix(
+                    "dataDirectory from flag --data-dir: cannot create the directory '\(file)/data' ("
+                )
                     == true
             )
         }
@@ -283,7 +309,11 @@ import Testing
 
     @Test("a missing configuration file is named with where it was given") func missingConfigFile() {
         let error = #expect(throws: ConfigurationError.self) {
-            try NodeConfiguration.load(configFile: nil, environment: ["REFLEX_CONFIG": "/nonexistent/reflex.yaml"], overrides: .init())
+            try NodeConfiguration.load(
+                configFile: nil,
+                environment: ["REFLEX_CONFIG": "/nonexistent/reflex.yaml"],
+                overrides: .init()
+            )
         }
         #expect(
             error?.message == "configuration file '/nonexistent/reflex.yaml' (from environment variable REFLEX_CONFIG) "

@@ -212,11 +212,27 @@ func load(
         try withTemporaryDirectory { (directory: String) throws in
             let flagFile = "\(directory)/flag.yaml"
             let environmentFile = "\(directory)/env.yaml"
-            try "dataDirectory: \(directory)/d\nmqtt:\n  maxInflight: 5\n".write(toFile: flagFile, atomically: true, encoding: .utf8)
-            try "dataDirectory: \(directory)/d\nmqtt:\n  maxInflight: 6\n".write(toFile: environmentFile, atomically: true, encoding: .utf8)
+            try "dataDirectory: \(directory)/d\nmqtt:\n  maxInflight: 5\n".write(
+                toFile: flagFile,
+                atomically: true,
+                encoding: .utf8
+            )
+            try "dataDirectory: \(directory)/d\nmqtt:\n  maxInflight: 6\n".write(
+                toFile: environmentFile,
+                atomically: true,
+                encoding: .utf8
+            )
             let environment = ["REFLEX_CONFIG": environmentFile]
-            let fromFlag = try NodeConfiguration.load(configFile: flagFile, environment: environment, overrides: .init())
-            let fromEnvironment = try NodeConfiguration.load(configFile: nil, environment: environment, overrides: .init())
+            let fromFlag = try NodeConfiguration.load(
+                configFile: flagFile,
+                environment: environment,
+                overrides: .init()
+            )
+            let fromEnvironment = try NodeConfiguration.load(
+                configFile: nil,
+                environment: environment,
+                overrides: .init()
+            )
             #expect(fromFlag.mqtt.maxInflight == 5)
             #expect(fromEnvironment.mqtt.maxInflight == 6)
         }

@@ -8,9 +8,12 @@ import ServiceLifecycleTestKit
 import Testing
 
 @Suite struct NodeTests {
-    @Test("the node starts, warns that authentication is off, and returns on graceful shutdown", .timeLimit(.minutes(1)))
+    @Test(
+        "the node starts, warns that authentication is off, and returns on graceful shutdown",
+        .timeLimit(.minutes(1))
+    )
     func gracefulShutdown() async throws {
-        try await withTemporaryDirectory { (directory: String) async throws in
+        try await withTemporaryDirectoryAsync { (directory: String) async throws in
             var configuration = NodeConfiguration()
             configuration.dataDirectory = directory
             configuration.mqtt.tcp = .init(host: "127.0.0.1", port: 0)
@@ -37,13 +40,18 @@ import Testing
             let start = try #require(logs.entries.first)
             #expect(start.metadata["mqtt.listen"] == "127.0.0.1:0")
             #expect(start.metadata["mqtt.tlsListen"] == "off")
-            #expect(start.metadata["node.dataDirectory"] == "\(URL(fileURLWithPath: directory).standardizedFileURL.path)")
+            #expect(
+                start.metadata["node.dataDirectory"] == "\(URL(fileURLWithPath: directory).standardizedFileURL.path)"
+            )
         }
     }
 
     @Test("sessions are kept under the data directory") func sessionStorePath() {
         var configuration = NodeConfiguration()
         configuration.dataDirectory = "/var/lib/reflex"
-        #expect(Node(configuration: configuration, logger: Logger(label: "t")).sessionStorePath == "/var/lib/reflex/mqtt/sessions.json")
+        #expect(
+            Node(configuration: configuration, logger: Logger(label: "t")).sessionStorePath
+                == "/var/lib/reflex/mqtt/sessions.json"
+        )
     }
 }

@@ -9,7 +9,7 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
 }
 
 /// The async form of ``withTemporaryDirectory(_:)``.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+func withTemporaryDirectoryAsync<T>(_ body: (String) async throws -> T) async throws -> T {
     let directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("reflex-server-\(UUID().uuidString)")
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }

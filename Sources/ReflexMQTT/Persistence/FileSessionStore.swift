@@ -43,11 +43,16 @@ public struct FileSessionStore: SessionStore {
         self.temporaryFileName = temporaryFileName
     }
 
+    /// Reads the snapshot; no file means no sessions.
+    /// - Throws: ``FileSessionStoreError`` when the file is unreadable, corrupt or from a newer format.
     public func loadSessions() async throws -> [PersistedSession] {
         let path = self.path
         return try await NIOThreadPool.singleton.runIfActive { try Self.read(path: path) }
     }
 
+    /// Replaces the snapshot atomically with `sessions`.
+    /// - Throws: ``FileSessionStoreError`` naming the system call and file that failed; the previous
+    ///   snapshot is then still in place.
     public func saveSessions(_ sessions: [PersistedSession]) async throws {
         let snapshot = Snapshot(formatVersion: Self.formatVersion, savedAt: Date(), sessions: sessions)
         let data: Data
@@ -127,7 +132,8 @@ public struct FileSessionStore: SessionStore {
     }
 
     private static func writeAtomically(_ data: Data, to path: String, temporaryName: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty
+        let directory =
+            (path as NSString).deletingLastPathComponent.isEmpty
             ? "." : (path as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -179,6 +185,9 @@ public struct FileSessionStoreError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, and how to recover where there is a way.
     public var message: String
 
+    /// - Parameters:
+    ///   - path: the snapshot file.
+    ///   - message: what went wrong and how to recover.
     public init(path: String, message: String) {
         self.path = path
         self.message = message
@@ -187,9 +196,11 @@ public struct FileSessionStoreError: Error, Sendable, CustomStringConvertible {
     init(path: String, systemCall: String, file: String, errno code: Int32) {
         self.init(
             path: path,
-            message: "cannot save the session snapshot: \(systemCall) '\(file)' failed: \(String(cString: strerror(code)))"
+            message:
+                "cannot save the session snapshot: \(systemCall) '\(file)' failed: \(String(cString: strerror(code)))"
         )
     }
 
+    /// "session store '<path>': <message>".
     public var description: String { "session store '\(path)': \(message)" }
 }

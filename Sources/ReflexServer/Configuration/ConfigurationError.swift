@@ -18,5 +18,6 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
         self.message = message
     }
 
+    /// The ``message``, as printed by `reflex serve`.
     public var description: String { message }
 }

@@ -1,5 +1,5 @@
-package import ReflexMQTT
 import Foundation
+package import ReflexMQTT
 
 extension BrokerConfiguration.Endpoint {
     /// What a listener setting accepts, for messages.
@@ -47,7 +47,10 @@ extension BrokerConfiguration.Endpoint {
                 let lastColon = text.lastIndex(of: ":") ?? text.endIndex
                 let address = text[..<lastColon]
                 let port = text[text.index(after: lastColon)...]
-                throw ValueProblem(expected: expected, hint: "write IPv6 addresses in brackets, e.g. [\(address)]:\(port)")
+                throw ValueProblem(
+                    expected: expected,
+                    hint: "write IPv6 addresses in brackets, e.g. [\(address)]:\(port)"
+                )
             }
             let colon = text.firstIndex(of: ":") ?? text.endIndex
             let name = String(text[..<colon])

@@ -25,7 +25,7 @@ extension NodeConfiguration {
         let filePath: String
         if let configFile {
             (filePath, fileOrigin) = (configFile, "flag --config")
-        } else if let named = environment[configFileEnvironmentVariable] {
+        } else if let named = environment[configFileEnvironmentVariable], !named.isEmpty {
             (filePath, fileOrigin) = (named, "environment variable \(configFileEnvironmentVariable)")
         } else {
             return try NodeConfiguration(yaml: nil, filePath: "", environment: environment, overrides: overrides)
@@ -93,9 +93,10 @@ extension NodeConfiguration {
         environment: [String: String],
         overrides: Overrides
     ) throws(ConfigurationError) {
-        let fileSettings = try yaml.map { (yaml) throws(ConfigurationError) in
-            try YAMLSettings.read(yaml, path: filePath)
-        } ?? [:]
+        let fileSettings =
+            try yaml.map { (yaml) throws(ConfigurationError) in
+                try YAMLSettings.read(yaml, path: filePath)
+            } ?? [:]
         var resolved: [SettingKey: RawSetting] = [:]
         for key in SettingKey.allCases {
             if let flag = key.flag, let value = overrides.value(for: key) {
@@ -132,91 +133,103 @@ private struct Builder {
         return ConfigurationError(key: first.key, message: errors.map(\.message).joined(separator: "\n"))
     }
 
-    /// Applies `parse` to the setting's text if it is set, recording a problem as an error.
-    mutating func apply<Value>(_ key: SettingKey, _ parse: (String) throws(ValueProblem) -> Value, to assign: (Value) -> Void) {
-        guard let setting = settings[key] else { return }
+    /// The setting parsed with `parser`, or nil when it is not set or does not parse (then the
+    /// problem is recorded with the key, the source and the text).
+    mutating func value<Value>(_ key: SettingKey, _ parser: (String) throws(ValueProblem) -> Value) -> Value? {
+        guard let setting = settings[key] else { return nil }
         do {
-            assign(try parse(setting.text))
+            return try parser(setting.text)
         } catch {
             let hint = error.hint.map { "; \($0)" } ?? ""
-            errors.append(
-                ConfigurationError(
-                    key: key.rawValue,
-                    message: "\(key.rawValue) \(setting.source): expected \(error.expected), got '\(setting.text)'\(hint)"
-                )
-            )
+            let message = "\(key.rawValue) \(setting.source): expected \(error.expected), got '\(setting.text)'\(hint)"
+            errors.append(ConfigurationError(key: key.rawValue, message: message))
+            return nil
         }
     }
 
     mutating func build() -> NodeConfiguration {
-        var configuration = NodeConfiguration()
-        var mqtt = BrokerConfiguration()
         typealias V = ValueParsers
-        apply(.dataDirectory, { (text) throws(ValueProblem) in try V.path(text, of: "a directory") }) {
-            configuration.dataDirectory = $0
+        typealias Endpoint = BrokerConfiguration.Endpoint
+        var configuration = NodeConfiguration()
+        if let path = value(.dataDirectory, { (text) throws(ValueProblem) in try V.path(text, of: "a directory") }) {
+            configuration.dataDirectory = path
         }
-        apply(.logLevel, { (text) throws(ValueProblem) in
-            try V.choice(text, among: Logger.Level.allCases.map { ($0.rawValue, $0) })
-        }) { configuration.logLevel = $0 }
-        apply(.logFormat, { (text) throws(ValueProblem) in
-            try V.choice(text, among: NodeConfiguration.LogFormat.allCases.map { ($0.rawValue, $0) })
-        }) { configuration.logFormat = $0 }
-        apply(.mqttListen, { (text) throws(ValueProblem) in try BrokerConfiguration.Endpoint.parse(listener: text) }) {
-            mqtt.tcp = $0
+        let levels = Logger.Level.allCases.map { ($0.rawValue, $0) }
+        if let level = value(.logLevel, { (text) throws(ValueProblem) in try V.choice(text, among: levels) }) {
+            configuration.logLevel = level
         }
-        apply(.mqttTLSListen, { (text) throws(ValueProblem) in try BrokerConfiguration.Endpoint.parse(listener: text) }) {
-            mqtt.tls = $0
+        let formats = NodeConfiguration.LogFormat.allCases.map { ($0.rawValue, $0) }
+        if let format = value(.logFormat, { (text) throws(ValueProblem) in try V.choice(text, among: formats) }) {
+            configuration.logFormat = format
         }
-        var certificate: String?
-        var key: String?
-        apply(.mqttTLSCertificate, { (text) throws(ValueProblem) in try V.path(text, of: "a PEM certificate file") }) {
-            certificate = $0
+
+        var mqtt = BrokerConfiguration()
+        if let listen = value(.mqttListen, { (text) throws(ValueProblem) in try Endpoint.parse(listener: text) }) {
+            mqtt.tcp = listen
         }
-        apply(.mqttTLSKey, { (text) throws(ValueProblem) in try V.path(text, of: "a PEM private key file") }) {
-            key = $0
+        if let listen = value(.mqttTLSListen, { (text) throws(ValueProblem) in try Endpoint.parse(listener: text) }) {
+            mqtt.tls = listen
         }
+        let certificate = value(.mqttTLSCertificate) { (text) throws(ValueProblem) in
+            try V.path(text, of: "a PEM certificate file")
+        }
+        let key = value(.mqttTLSKey) { (text) throws(ValueProblem) in try V.path(text, of: "a PEM private key file") }
         if let certificate, let key {
             mqtt.tlsFiles = BrokerConfiguration.TLSFiles(certificatePath: certificate, keyPath: key)
         }
-        apply(.mqttMaxConnections, { (text) throws(ValueProblem) in
-            try V.integer(text, in: 1...10_000_000, of: "connections")
-        }) { mqtt.maxConnections = $0 }
-        apply(.mqttMaxPacketSize, { (text) throws(ValueProblem) in
-            try V.integer(text, in: 64...268_435_455, of: "bytes", suffixes: V.byteSuffixes)
-        }) { mqtt.maxPacketSize = $0 }
-        apply(.mqttMaxInflight, { (text) throws(ValueProblem) in try V.integer(text, in: 1...65_535, of: "messages") }) {
-            mqtt.maxInflight = $0
-        }
-        apply(.mqttMaxQueuedMessages, { (text) throws(ValueProblem) in
-            try V.integer(text, in: 1...10_000_000, of: "messages")
-        }) { mqtt.maxQueuedMessages = $0 }
-        apply(.mqttQueueOverflow, { (text) throws(ValueProblem) in
-            try V.choice(text, among: BrokerConfiguration.QueueOverflowPolicy.allCases.map { ($0.rawValue, $0) })
-        }) { mqtt.queueOverflowPolicy = $0 }
-        apply(.mqttMaxTopicLength, { (text) throws(ValueProblem) in
-            try V.integer(text, in: 1...65_535, of: "bytes", suffixes: V.byteSuffixes)
-        }) { mqtt.maxTopicLength = $0 }
-        apply(.mqttMaxTopicLevels, { (text) throws(ValueProblem) in try V.integer(text, in: 1...32_768, of: "levels") }) {
-            mqtt.maxTopicLevels = $0
-        }
-        apply(.mqttMaxKeepAlive, { (text) throws(ValueProblem) in try V.seconds(text, in: 1...65_535) }) {
-            mqtt.maxKeepAliveSeconds = $0
-        }
-        apply(.mqttV311SessionExpiry, { (text) throws(ValueProblem) in
-            UInt32(try V.seconds(text, in: 0...Int(UInt32.max)))
-        }) { mqtt.v311SessionExpirySeconds = $0 }
-        apply(.mqttMaxSessionExpiry, { (text) throws(ValueProblem) in
-            UInt32(try V.seconds(text, in: 0...Int(UInt32.max)))
-        }) { mqtt.maxSessionExpirySeconds = $0 }
-        apply(.mqttTopicAliasMaximum, { (text) throws(ValueProblem) in
-            UInt16(try V.integer(text, in: 0...65_535, of: "aliases"))
-        }) { mqtt.topicAliasMaximum = $0 }
-        apply(.mqttSysInterval, { (text) throws(ValueProblem) in
-            try V.seconds(text, in: 0...86_400, note: "0 turns $SYS topics off")
-        }) { mqtt.sysIntervalSeconds = $0 }
-        apply(.mqttSessionSaveInterval, { (text) throws(ValueProblem) in try V.seconds(text, in: 1...86_400) }) {
-            mqtt.sessionSaveIntervalSeconds = $0
-        }
+        mqtt.maxConnections =
+            value(.mqttMaxConnections) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...10_000_000, of: "connections")
+            } ?? mqtt.maxConnections
+        mqtt.maxPacketSize =
+            value(.mqttMaxPacketSize) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 64...268_435_455, of: "bytes", suffixes: V.byteSuffixes)
+            } ?? mqtt.maxPacketSize
+        mqtt.maxInflight =
+            value(.mqttMaxInflight) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...65_535, of: "messages")
+            } ?? mqtt.maxInflight
+        mqtt.maxQueuedMessages =
+            value(.mqttMaxQueuedMessages) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...10_000_000, of: "messages")
+            } ?? mqtt.maxQueuedMessages
+        let policies = BrokerConfiguration.QueueOverflowPolicy.allCases.map { ($0.rawValue, $0) }
+        mqtt.queueOverflowPolicy =
+            value(.mqttQueueOverflow) { (text) throws(ValueProblem) in
+                try V.choice(text, among: policies)
+            } ?? mqtt.queueOverflowPolicy
+        mqtt.maxTopicLength =
+            value(.mqttMaxTopicLength) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...65_535, of: "bytes", suffixes: V.byteSuffixes)
+            } ?? mqtt.maxTopicLength
+        mqtt.maxTopicLevels =
+            value(.mqttMaxTopicLevels) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...32_768, of: "levels")
+            } ?? mqtt.maxTopicLevels
+        mqtt.maxKeepAliveSeconds =
+            value(.mqttMaxKeepAlive) { (text) throws(ValueProblem) in
+                try V.seconds(text, in: 1...65_535)
+            } ?? mqtt.maxKeepAliveSeconds
+        mqtt.v311SessionExpirySeconds =
+            value(.mqttV311SessionExpiry) { (text) throws(ValueProblem) in
+                UInt32(try V.seconds(text, in: 0...Int(UInt32.max)))
+            } ?? mqtt.v311SessionExpirySeconds
+        mqtt.maxSessionExpirySeconds =
+            value(.mqttMaxSessionExpiry) { (text) throws(ValueProblem) in
+                UInt32(try V.seconds(text, in: 0...Int(UInt32.max)))
+            } ?? mqtt.maxSessionExpirySeconds
+        mqtt.topicAliasMaximum =
+            value(.mqttTopicAliasMaximum) { (text) throws(ValueProblem) in
+                UInt16(try V.integer(text, in: 0...65_535, of: "aliases"))
+            } ?? mqtt.topicAliasMaximum
+        mqtt.sysIntervalSeconds =
+            value(.mqttSysInterval) { (text) throws(ValueProblem) in
+                try V.seconds(text, in: 0...86_400, note: "0 turns $SYS topics off")
+            } ?? mqtt.sysIntervalSeconds
+        mqtt.sessionSaveIntervalSeconds =
+            value(.mqttSessionSaveInterval) { (text) throws(ValueProblem) in
+                try V.seconds(text, in: 1...86_400)
+            } ?? mqtt.sessionSaveIntervalSeconds
         configuration.mqtt = mqtt
         return configuration
     }

@@ -50,7 +50,10 @@ extension NodeConfiguration {
     }
 
     private static func checkReadableFile(
-        _ path: String, key: SettingKey, source: SettingSource, what: String
+        _ path: String,
+        key: SettingKey,
+        source: SettingSource,
+        what: String
     ) throws(ConfigurationError) {
         var isDirectory: ObjCBool = false
         let problem: String?
@@ -93,7 +96,9 @@ extension NodeConfiguration {
             }
         }
         // Root may write anywhere the file system allows, so try it rather than ask access(2).
-        let probe = (path as NSString).appendingPathComponent(".reflex-write-check-\(ProcessInfo.processInfo.processIdentifier)")
+        let probe = (path as NSString).appendingPathComponent(
+            ".reflex-write-check-\(ProcessInfo.processInfo.processIdentifier)"
+        )
         guard fileManager.createFile(atPath: probe, contents: Data()) else {
             throw failure("the directory '\(path)' is not writable")
         }

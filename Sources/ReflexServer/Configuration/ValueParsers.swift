@@ -6,12 +6,17 @@ package enum ValueParsers {
     ///   - noun: what is counted, for the message ("bytes", "connections").
     ///   - suffixes: accepted unit suffixes and their multipliers.
     package static func integer(
-        _ text: String, in range: ClosedRange<Int>, of noun: String, suffixes: [String: Int] = [:]
+        _ text: String,
+        in range: ClosedRange<Int>,
+        of noun: String,
+        suffixes: [String: Int] = [:]
     ) throws(ValueProblem) -> Int {
         let nounText = noun.isEmpty ? "" : " of \(noun)"
         let problem = ValueProblem(
             expected: "a whole number\(nounText) between \(range.lowerBound) and \(range.upperBound)",
-            hint: suffixes.isEmpty ? nil : "units \(suffixes.sorted { $0.value < $1.value }.map(\.key).joined(separator: ", ")) are accepted"
+            hint: suffixes.isEmpty
+                ? nil
+                : "units \(suffixes.sorted { $0.value < $1.value }.map(\.key).joined(separator: ", ")) are accepted"
         )
         var digits = Substring(text.trimmingWhitespace())
         var multiplier = 1
@@ -31,7 +36,11 @@ package enum ValueParsers {
     package static let byteSuffixes = ["KiB": 1024, "MiB": 1024 * 1024]
 
     /// Seconds as a whole number, or with a unit: `90`, `90s`, `5m`, `2h`, `7d`.
-    package static func seconds(_ text: String, in range: ClosedRange<Int>, note: String? = nil) throws(ValueProblem) -> Int {
+    package static func seconds(
+        _ text: String,
+        in range: ClosedRange<Int>,
+        note: String? = nil
+    ) throws(ValueProblem) -> Int {
         let noteText = note.map { " (\($0))" } ?? ""
         let problem = ValueProblem(
             expected: "a duration in seconds between \(range.lowerBound) and \(range.upperBound)\(noteText)",
@@ -45,7 +54,10 @@ package enum ValueParsers {
     }
 
     /// One of `choices`, compared case-insensitively; suggests the closest on a typo.
-    package static func choice<Value>(_ text: String, among choices: [(name: String, value: Value)]) throws(ValueProblem) -> Value {
+    package static func choice<Value>(
+        _ text: String,
+        among choices: [(name: String, value: Value)]
+    ) throws(ValueProblem) -> Value {
         let trimmed = text.trimmingWhitespace()
         if let match = choices.first(where: { $0.name.lowercased() == trimmed.lowercased() }) {
             return match.value

@@ -33,7 +33,10 @@ enum YAMLSettings {
     }
 
     private static func walk(
-        _ mapping: Yams.Node.Mapping, prefix: [String], path: String, into settings: inout [SettingKey: RawSetting]
+        _ mapping: Yams.Node.Mapping,
+        prefix: [String],
+        path: String,
+        into settings: inout [SettingKey: RawSetting]
     ) throws(ConfigurationError) {
         for (keyNode, valueNode) in mapping {
             guard case .scalar(let keyScalar) = keyNode else {
@@ -81,7 +84,11 @@ enum YAMLSettings {
     }
 
     /// The text of a scalar value; null (`~` or nothing) reads as empty text.
-    private static func scalarText(_ node: Yams.Node, key: SettingKey, source: SettingSource) throws(ConfigurationError) -> String {
+    private static func scalarText(
+        _ node: Yams.Node,
+        key: SettingKey,
+        source: SettingSource
+    ) throws(ConfigurationError) -> String {
         if isNull(node) { return "" }
         if case .scalar(let scalar) = node { return scalar.string }
         var message = "\(key.rawValue) \(source): expected a single value, got \(kind(of: node))"
@@ -94,7 +101,8 @@ enum YAMLSettings {
     /// Names directly under a section (`[]` is the top level), in declaration order.
     static func children(of prefix: [String]) -> [String] {
         var names: [String] = []
-        for key in SettingKey.allCases where key.path.count > prefix.count && Array(key.path.prefix(prefix.count)) == prefix {
+        for key in SettingKey.allCases
+        where key.path.count > prefix.count && Array(key.path.prefix(prefix.count)) == prefix {
             let name = key.path[prefix.count]
             if !names.contains(name) { names.append(name) }
         }

@@ -15,8 +15,11 @@ public import Logging
 public struct JSONLogHandler: LogHandler {
     /// The logger's label.
     public let label: String
+    /// Events below this level are not written.
     public var logLevel: Logger.Level = .info
+    /// Metadata added to every line (the logger's own metadata).
     public var metadata: Logger.Metadata = [:]
+    /// Contextual metadata added to every line; explicit metadata wins over it.
     public var metadataProvider: Logger.MetadataProvider?
     private let output: @Sendable (String) -> Void
 
@@ -39,16 +42,28 @@ public struct JSONLogHandler: LogHandler {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
+    /// One entry of ``metadata``.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes the event as one line: handler metadata, then provider metadata, then the
+    /// event's own metadata, later ones winning on equal keys.
     public func log(event: LogEvent) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
-        output(Self.line(date: Date(), level: event.level, label: label, message: "\(event.message)", metadata: merged, error: event.error))
+        output(
+            Self.line(
+                date: Date(),
+                level: event.level,
+                label: label,
+                message: "\(event.message)",
+                metadata: merged,
+                error: event.error
+            )
+        )
     }
 
     private static let reservedKeys: Set<String> = ["ts", "level", "label", "message", "error"]
@@ -56,7 +71,12 @@ public struct JSONLogHandler: LogHandler {
 
     /// One JSON line for an event, newline included.
     static func line(
-        date: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, error: (any Error)?
+        date: Date,
+        level: Logger.Level,
+        label: String,
+        message: String,
+        metadata: Logger.Metadata,
+        error: (any Error)?
     ) -> String {
         var flat: [(key: String, value: String)] = []
         flatten(metadata, prefix: "", into: &flat)
@@ -71,7 +91,11 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// Flattens nested dictionaries into dotted keys; values are already JSON-encoded.
-    private static func flatten(_ metadata: Logger.Metadata, prefix: String, into flat: inout [(key: String, value: String)]) {
+    private static func flatten(
+        _ metadata: Logger.Metadata,
+        prefix: String,
+        into flat: inout [(key: String, value: String)]
+    ) {
         for (key, value) in metadata {
             let name = prefix.isEmpty ? key : "\(prefix).\(key)"
             if case .dictionary(let nested) = value {
@@ -88,7 +112,8 @@ public struct JSONLogHandler: LogHandler {
         case .stringConvertible(let convertible): quoted(convertible.description)
         case .array(let values): "[" + values.map(encode).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            "{" + dictionary.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(encode($0.value))" }
+            "{"
+                + dictionary.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(encode($0.value))" }
                 .joined(separator: ",") + "}"
         }
     }

@@ -7,7 +7,8 @@ import ReflexServer
 /// validation and the services live in `ReflexServer`.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a Reflex node: the embedded MQTT broker, and ingest, storage, detection and automation as they arrive.",
+        abstract:
+            "Run a Reflex node: the embedded MQTT broker, and ingest, storage, detection and automation as they arrive.",
         discussion: """
             Settings are taken, in order of precedence, from flags, then environment variables, then \
             the YAML configuration file, then the built-in defaults. With nothing set, the node listens \
