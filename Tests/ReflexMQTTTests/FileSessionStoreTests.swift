@@ -136,6 +136,23 @@ import Testing
         }
     }
 
+    @Test("loading removes temporary files a crashed save left behind") func staleTemporaryFiles() async throws {
+        try await withTemporaryDirectory { (directory: String) async throws in
+            let store = FileSessionStore(path: "\(directory)/sessions.json")
+            try await store.saveSessions([Self.session("kept")])
+            let stale = "\(directory)/.sessions.json.1f2e3d.tmp"
+            let unrelated = "\(directory)/.other.json.1f2e3d.tmp"
+            #expect(FileManager.default.createFile(atPath: stale, contents: Data("{\"formatVer".utf8)))
+            #expect(FileManager.default.createFile(atPath: unrelated, contents: Data()))
+            #expect(try await store.loadSessions() == [Self.session("kept")])
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == [
+                    ".other.json.1f2e3d.tmp", "sessions.json",
+                ]
+            )
+        }
+    }
+
     @Test("a failed write keeps the previous snapshot") func failedWriteKeepsPrevious() async throws {
         try await withTemporaryDirectory { (directory: String) async throws in
             let path = "\(directory)/sessions.json"

@@ -21,7 +21,8 @@ import Darwin
 /// run concurrently (each uses its own temporary file; the last rename wins). File I/O runs on
 /// NIO's blocking thread pool, not on the caller's executor.
 ///
-/// Loading a missing file gives no sessions (first start). A file that cannot be read as a
+/// Loading a missing file gives no sessions (first start); loading also removes temporary
+/// files that a crash during a save left behind. A file that cannot be read as a
 /// snapshot is an error naming the file: move it away to start without persisted sessions.
 public struct FileSessionStore: SessionStore {
     /// The snapshot format this build writes and reads.
@@ -96,6 +97,7 @@ public struct FileSessionStore: SessionStore {
     // MARK: - Blocking I/O (runs on the thread pool)
 
     private static func read(path: String) throws -> [PersistedSession] {
+        removeStaleTemporaryFiles(of: path)
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         let data: Data
         do {
@@ -128,6 +130,17 @@ public struct FileSessionStore: SessionStore {
             return try decoder.decode(Snapshot.self, from: data).sessions
         } catch {
             throw corrupt("\(error)")
+        }
+    }
+
+    /// Removes `.<name>.*.tmp` files that a crash during a save left behind. Loading happens once,
+    /// before the broker saves anything, so none of them belongs to a save in progress.
+    private static func removeStaleTemporaryFiles(of path: String) {
+        let name = (path as NSString).lastPathComponent
+        let directory = (path as NSString).deletingLastPathComponent
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        for entry in entries where entry.hasPrefix(".\(name).") && entry.hasSuffix(".tmp") {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(entry))
         }
     }
 
