@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "ReflexServer", "ReflexTestSupport",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,0 +1,54 @@
+extension NodeConfiguration {
+    /// Values given on the command line. They win over the environment and the file.
+    ///
+    /// Values are the flags' text, unparsed, so that a bad value is reported the same way
+    /// wherever it came from, naming the flag. nil means "not given".
+    public struct Overrides: Sendable, Equatable {
+        /// `--data-dir`
+        public var dataDirectory: String?
+        /// `--log-level`
+        public var logLevel: String?
+        /// `--log-format`
+        public var logFormat: String?
+        /// `--mqtt-listen` (`host:port`, or `off`)
+        public var mqttListen: String?
+        /// `--mqtt-tls-listen` (`host:port`, or `off`)
+        public var mqttTLSListen: String?
+        /// `--tls-cert` (PEM file)
+        public var tlsCertificate: String?
+        /// `--tls-key` (PEM file)
+        public var tlsKey: String?
+        /// `--max-connections`
+        public var maxConnections: String?
+        /// `--max-packet-size`
+        public var maxPacketSize: String?
+        /// `--max-inflight`
+        public var maxInflight: String?
+        /// `--max-queued-messages`
+        public var maxQueuedMessages: String?
+
+        /// No overrides; set the properties you were given.
+        public init() {}
+
+        /// The flag value for a setting, if one was given.
+        func value(for key: SettingKey) -> String? {
+            switch key {
+            case .dataDirectory: dataDirectory
+            case .logLevel: logLevel
+            case .logFormat: logFormat
+            case .mqttListen: mqttListen
+            case .mqttTLSListen: mqttTLSListen
+            case .mqttTLSCertificate: tlsCertificate
+            case .mqttTLSKey: tlsKey
+            case .mqttMaxConnections: maxConnections
+            case .mqttMaxPacketSize: maxPacketSize
+            case .mqttMaxInflight: maxInflight
+            case .mqttMaxQueuedMessages: maxQueuedMessages
+            case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
+                .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
+                .mqttSessionSaveInterval:
+                nil
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+public import Logging
+public import ReflexMQTT
+
+/// Everything `reflex serve` needs to run a node. The defaults make `reflex serve` work with no
+/// file, no environment and no flags: a broker on `0.0.0.0:1883`, data under `./reflex-data`.
+///
+/// Keys, as written in the YAML file (environment variable, `reflex serve` flag), with defaults:
+/// - `dataDirectory` (`REFLEX_DATA_DIR`, `--data-dir`): where the node keeps its state, default
+///   `./reflex-data`. A relative path is relative to the working directory of the process.
+/// - `log.level` (`REFLEX_LOG_LEVEL`, `--log-level`): trace, debug, info, notice, warning, error or
+///   critical; default info.
+/// - `log.format` (`REFLEX_LOG_FORMAT`, `--log-format`): `text` or `json` (one object per line);
+///   default text.
+/// - `mqtt.*`: the embedded broker, see ``ReflexMQTT/BrokerConfiguration`` and
+///   ``NodeConfiguration/load(configFile:environment:overrides:)`` for the full list.
+///
+/// Precedence: flags > environment > YAML file > defaults.
+public struct NodeConfiguration: Sendable, Equatable {
+    /// How log lines are written to standard error.
+    public enum LogFormat: String, Sendable, Equatable, CaseIterable {
+        /// Human-readable lines (swift-log's `StreamLogHandler`).
+        case text
+        /// One JSON object per line (``JSONLogHandler``), for log shippers.
+        case json
+    }
+
+    /// The data directory used when nothing else is configured.
+    public static let defaultDataDirectory = "./reflex-data"
+
+    /// Where the node keeps its state (MQTT sessions under `mqtt/`). Created at load time if missing.
+    public var dataDirectory: String = NodeConfiguration.defaultDataDirectory
+    /// The lowest level that is logged.
+    public var logLevel: Logger.Level = .info
+    /// How log lines are formatted.
+    public var logFormat: LogFormat = .text
+    /// The embedded MQTT broker.
+    public var mqtt: BrokerConfiguration = BrokerConfiguration()
+
+    /// The defaults: see the type's documentation.
+    public init() {}
+}

@@ -1,0 +1,104 @@
+/// One configurable setting: its dotted YAML key, its environment variable and its flag.
+enum SettingKey: String, CaseIterable, Sendable {
+    case dataDirectory = "dataDirectory"
+    case logLevel = "log.level"
+    case logFormat = "log.format"
+    case mqttListen = "mqtt.listen"
+    case mqttTLSListen = "mqtt.tlsListen"
+    case mqttTLSCertificate = "mqtt.tls.certificate"
+    case mqttTLSKey = "mqtt.tls.key"
+    case mqttMaxConnections = "mqtt.maxConnections"
+    case mqttMaxPacketSize = "mqtt.maxPacketSize"
+    case mqttMaxInflight = "mqtt.maxInflight"
+    case mqttMaxQueuedMessages = "mqtt.maxQueuedMessages"
+    case mqttQueueOverflow = "mqtt.queueOverflow"
+    case mqttMaxTopicLength = "mqtt.maxTopicLength"
+    case mqttMaxTopicLevels = "mqtt.maxTopicLevels"
+    case mqttMaxKeepAlive = "mqtt.maxKeepAlive"
+    case mqttV311SessionExpiry = "mqtt.v311SessionExpiry"
+    case mqttMaxSessionExpiry = "mqtt.maxSessionExpiry"
+    case mqttTopicAliasMaximum = "mqtt.topicAliasMaximum"
+    case mqttSysInterval = "mqtt.sysInterval"
+    case mqttSessionSaveInterval = "mqtt.sessionSaveInterval"
+
+    /// The YAML path, split at the dots.
+    var path: [String] { rawValue.split(separator: ".").map(String.init) }
+
+    /// The environment variable that sets it, if any.
+    var environmentVariable: String? {
+        switch self {
+        case .dataDirectory: "REFLEX_DATA_DIR"
+        case .logLevel: "REFLEX_LOG_LEVEL"
+        case .logFormat: "REFLEX_LOG_FORMAT"
+        case .mqttListen: "REFLEX_MQTT_LISTEN"
+        case .mqttTLSListen: "REFLEX_MQTT_TLS_LISTEN"
+        case .mqttTLSCertificate: "REFLEX_MQTT_TLS_CERT"
+        case .mqttTLSKey: "REFLEX_MQTT_TLS_KEY"
+        case .mqttMaxConnections: "REFLEX_MQTT_MAX_CONNECTIONS"
+        case .mqttMaxPacketSize: "REFLEX_MQTT_MAX_PACKET_SIZE"
+        case .mqttMaxInflight: "REFLEX_MQTT_MAX_INFLIGHT"
+        case .mqttMaxQueuedMessages: "REFLEX_MQTT_MAX_QUEUED_MESSAGES"
+        case .mqttQueueOverflow: "REFLEX_MQTT_QUEUE_OVERFLOW"
+        case .mqttSysInterval: "REFLEX_MQTT_SYS_INTERVAL"
+        case .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive, .mqttV311SessionExpiry,
+            .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSessionSaveInterval:
+            nil
+        }
+    }
+
+    /// The `reflex serve` flag that sets it, if any.
+    var flag: String? {
+        switch self {
+        case .dataDirectory: "--data-dir"
+        case .logLevel: "--log-level"
+        case .logFormat: "--log-format"
+        case .mqttListen: "--mqtt-listen"
+        case .mqttTLSListen: "--mqtt-tls-listen"
+        case .mqttTLSCertificate: "--tls-cert"
+        case .mqttTLSKey: "--tls-key"
+        case .mqttMaxConnections: "--max-connections"
+        case .mqttMaxPacketSize: "--max-packet-size"
+        case .mqttMaxInflight: "--max-inflight"
+        case .mqttMaxQueuedMessages: "--max-queued-messages"
+        case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
+            .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
+            .mqttSessionSaveInterval:
+            nil
+        }
+    }
+
+    /// Every way to set it, for messages: "`mqtt.tls.key` in the file, REFLEX_MQTT_TLS_KEY or --tls-key".
+    var waysToSet: String {
+        var ways = ["`\(rawValue)` in the config file"]
+        if let environmentVariable { ways.append(environmentVariable) }
+        if let flag { ways.append(flag) }
+        switch ways.count {
+        case 1: return ways[0]
+        case 2: return "\(ways[0]) or \(ways[1])"
+        default: return ways.dropLast().joined(separator: ", ") + " or " + ways[ways.count - 1]
+        }
+    }
+}
+
+/// Where a setting's value came from, for error messages.
+enum SettingSource: Sendable, Equatable, CustomStringConvertible {
+    case file(path: String, line: Int?)
+    case environment(String)
+    case flag(String)
+
+    /// Reads after the key: "mqtt.maxPacketSize in /etc/reflex.yaml line 4".
+    var description: String {
+        switch self {
+        case .file(let path, let line?): "in \(path) line \(line)"
+        case .file(let path, nil): "in \(path)"
+        case .environment(let name): "from environment variable \(name)"
+        case .flag(let name): "from flag \(name)"
+        }
+    }
+}
+
+/// A setting's value as text, before it is parsed, and where it came from.
+struct RawSetting: Sendable, Equatable {
+    var text: String
+    var source: SettingSource
+}

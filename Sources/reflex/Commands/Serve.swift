@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ReflexServer
+
+/// `reflex serve`: run a node. Only turns flags into ``NodeConfiguration/Overrides``; loading,
+/// validation and the services live in `ReflexServer`.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Run a Reflex node: the embedded MQTT broker, and ingest, storage, detection and automation as they arrive.",
+        discussion: """
+            Settings are taken, in order of precedence, from flags, then environment variables, then \
+            the YAML configuration file, then the built-in defaults. With nothing set, the node listens \
+            for MQTT on 0.0.0.0:1883 and keeps its state in ./reflex-data (relative to the working \
+            directory). Every value is checked at startup; a bad one stops the node with a message \
+            naming the key, where it was set and what is accepted (exit status 2).
+
+            Examples:
+              reflex serve
+              reflex serve --mqtt-listen 127.0.0.1:1883 --log-level debug
+              reflex serve --config /etc/reflex.yaml --log-format json
+              REFLEX_MQTT_LISTEN='[::]:1883' reflex serve
+              reflex serve --mqtt-tls-listen 0.0.0.0:8883 \\
+                --tls-cert server.pem --tls-key server.key
+
+            Configuration file (YAML, every key optional; defaults shown):
+              dataDirectory: ./reflex-data
+              log:
+                level: info             # trace, debug, info, notice, warning,
+                                        # error or critical
+                format: text            # text or json
+              mqtt:
+                listen: "0.0.0.0:1883"  # quote IPv6: "[::1]:1883"; off disables
+                tlsListen: off          # e.g. "0.0.0.0:8883"; needs tls files
+                tls: {certificate: server.pem, key: server.key}
+                maxConnections: 100000
+                maxPacketSize: 1MiB     # 64 to 268435455 bytes; KiB, MiB
+                maxInflight: 64
+                maxQueuedMessages: 100000
+                queueOverflow: disconnect   # or drop
+                maxTopicLength: 65535
+                maxTopicLevels: 64
+                maxKeepAlive: 65535     # durations: seconds, or 90s, 5m, 2h, 7d
+                v311SessionExpiry: 7d
+                maxSessionExpiry: 30d
+                topicAliasMaximum: 64
+                sysInterval: 10s        # 0 turns $SYS topics off
+                sessionSaveInterval: 5s
+
+            Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
+            REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
+            REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
+            REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL.
+
+            SIGTERM or Ctrl-C (SIGINT) shuts the node down gracefully; it then exits with status 0.
+            """
+    )
+
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp("YAML configuration file (env REFLEX_CONFIG; default: none).", valueName: "file")
+    )
+    var configFile: String?
+
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp(
+            "Directory for the node's state, created if missing (env REFLEX_DATA_DIR; default: ./reflex-data).",
+            valueName: "directory"
+        )
+    )
+    var dataDirectory: String?
+
+    @Option(
+        name: .customLong("log-level"),
+        help: ArgumentHelp(
+            "trace, debug, info, notice, warning, error or critical (env REFLEX_LOG_LEVEL; default: info).",
+            valueName: "level"
+        )
+    )
+    var logLevel: String?
+
+    @Option(
+        name: .customLong("log-format"),
+        help: ArgumentHelp(
+            "text, or json for one JSON object per line (env REFLEX_LOG_FORMAT; default: text).",
+            valueName: "format"
+        )
+    )
+    var logFormat: String?
+
+    @Option(
+        name: .customLong("mqtt-listen"),
+        help: ArgumentHelp(
+            "MQTT over TCP address, e.g. 127.0.0.1:1883 or [::]:1883; off disables it (env REFLEX_MQTT_LISTEN; default: 0.0.0.0:1883).",
+            valueName: "host:port"
+        )
+    )
+    var mqttListen: String?
+
+    @Option(
+        name: .customLong("mqtt-tls-listen"),
+        help: ArgumentHelp(
+            "MQTT over TLS address, e.g. 0.0.0.0:8883; needs --tls-cert and --tls-key (env REFLEX_MQTT_TLS_LISTEN; default: off).",
+            valueName: "host:port"
+        )
+    )
+    var mqttTLSListen: String?
+
+    @Option(
+        name: .customLong("tls-cert"),
+        help: ArgumentHelp("TLS certificate chain, PEM (env REFLEX_MQTT_TLS_CERT; default: none).", valueName: "file")
+    )
+    var tlsCertificate: String?
+
+    @Option(
+        name: .customLong("tls-key"),
+        help: ArgumentHelp("TLS private key, PEM (env REFLEX_MQTT_TLS_KEY; default: none).", valueName: "file")
+    )
+    var tlsKey: String?
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: ArgumentHelp(
+            "Most MQTT clients connected at once (env REFLEX_MQTT_MAX_CONNECTIONS; default: 100000).",
+            valueName: "count"
+        )
+    )
+    var maxConnections: String?
+
+    @Option(
+        name: .customLong("max-packet-size"),
+        help: ArgumentHelp(
+            "Largest MQTT packet accepted, in bytes; KiB and MiB accepted (env REFLEX_MQTT_MAX_PACKET_SIZE; default: 1MiB).",
+            valueName: "bytes"
+        )
+    )
+    var maxPacketSize: String?
+
+    @Option(
+        name: .customLong("max-inflight"),
+        help: ArgumentHelp(
+            "Unacknowledged QoS 1/2 messages toward one client (env REFLEX_MQTT_MAX_INFLIGHT; default: 64).",
+            valueName: "count"
+        )
+    )
+    var maxInflight: String?
+
+    @Option(
+        name: .customLong("max-queued-messages"),
+        help: ArgumentHelp(
+            "Messages queued for one client beyond the inflight window (env REFLEX_MQTT_MAX_QUEUED_MESSAGES; default: 100000).",
+            valueName: "count"
+        )
+    )
+    var maxQueuedMessages: String?
+
+    func run() async throws {
+        var overrides = NodeConfiguration.Overrides()
+        overrides.dataDirectory = dataDirectory
+        overrides.logLevel = logLevel
+        overrides.logFormat = logFormat
+        overrides.mqttListen = mqttListen
+        overrides.mqttTLSListen = mqttTLSListen
+        overrides.tlsCertificate = tlsCertificate
+        overrides.tlsKey = tlsKey
+        overrides.maxConnections = maxConnections
+        overrides.maxPacketSize = maxPacketSize
+        overrides.maxInflight = maxInflight
+        overrides.maxQueuedMessages = maxQueuedMessages
+
+        let configuration: NodeConfiguration
+        do {
+            configuration = try NodeConfiguration.load(
+                configFile: configFile,
+                environment: ProcessInfo.processInfo.environment,
+                overrides: overrides
+            )
+        } catch {
+            let problems = error.message.split(separator: "\n")
+            let text =
+                problems.count == 1
+                ? "reflex: configuration error: \(error.message)\n"
+                : "reflex: configuration errors:\n" + problems.map { "  - \($0)\n" }.joined()
+            FileHandle.standardError.write(Data(text.utf8))
+            throw ExitCode(2)
+        }
+
+        LoggingSystem.bootstrap { label in configuration.makeLogHandler(label: label) }
+        try await Node(configuration: configuration, logger: Logger(label: "reflex")).run()
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `reflex` command. Run without a subcommand it prints help.
+@main
+struct Reflex: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reflex",
+        abstract: "Reflex turns device telemetry into safe, explainable action.",
+        discussion: """
+            One binary: an MQTT broker for your devices today; ingest, storage, detection and \
+            automation as they arrive. Start a node with `reflex serve`.
+            """,
+        subcommands: [Serve.self, Version.self]
+    )
+}
