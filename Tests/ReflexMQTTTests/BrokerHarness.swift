@@ -19,12 +19,12 @@ final class BrokerHarness {
         var configuration = BrokerConfiguration()
         configure(&configuration)
         self.authenticator = authenticator
-        core = BrokerCore(eventLoop: loop, configuration: configuration, authorizer: authorizer, logger: Logger(label: "test"))
+        core = BrokerCore(eventLoop: loop, configuration: configuration, authorizer: authorizer, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     /// Opens a connection (no CONNECT sent yet).
     func open(version: ProtocolVersion = .v5) throws -> TestClient {
-        let handler = MQTTConnectionHandler(core: core, authenticator: authenticator, metrics: metrics, logger: Logger(label: "test"))
+        let handler = MQTTConnectionHandler(core: core, authenticator: authenticator, metrics: metrics, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let channel = EmbeddedChannel(handler: handler, loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40_000)).wait()
         return TestClient(channel: channel, loop: loop, version: version)
@@ -68,8 +68,7 @@ final class TestClient {
         self.channel = channel
         self.loop = loop
         self.version = version
-        decoder = PacketDecoder(maximumPacketSize: 1 << 28)
-        decoder.assumeConnected(version: version)
+        decoder = PacketDecoder(maximumPacketSize: 1 << 28, version: version)
     }
 
     func send(_ packet: Packet) throws {
@@ -131,11 +130,16 @@ final class TestClient {
         var request = SubscriptionRequest(filter: filter, qos: qos)
         options(&request)
         try send(.subscribe(Subscribe(packetID: packetID, subscriptions: [request], properties: properties)))
+        var subAck: SubAck?
         for packet in try receive() {
-            if case .suback(let ack) = packet { return ack }
-            pending.append(packet)
+            if case .suback(let ack) = packet, subAck == nil {
+                subAck = ack
+            } else {
+                pending.append(packet)
+            }
         }
-        throw HarnessError.unexpected("no SUBACK")
+        guard let subAck else { throw HarnessError.unexpected("no SUBACK") }
+        return subAck
     }
 
     func publish(_ topic: String, _ text: String, qos: QoS = .atMostOnce, retain: Bool = false, packetID: UInt16? = nil, properties: Properties = Properties()) throws {

@@ -1,4 +1,6 @@
 import NIOCore
+import NIOEmbedded
+import OrderedCollections
 @testable import ReflexMQTT
 import Testing
 

@@ -30,6 +30,9 @@ final class BrokerCore: @unchecked Sendable {
     /// Set when sessions or retained messages changed since the last save.
     var isDirty = false
     private var dropLogLimiter = RateLimiter(interval: .seconds(10))
+    /// Reused between routings to avoid an allocation per message (re-entrant routing, e.g. a
+    /// will published during a delivery, simply uses a fresh array).
+    private var routeScratch: [(Session, SubscriptionOptions)] = []
 
     init(eventLoop: any EventLoop, configuration: BrokerConfiguration, authorizer: any TopicAuthorizer, logger: Logger) {
         self.eventLoop = eventLoop
@@ -72,14 +75,23 @@ final class BrokerCore: @unchecked Sendable {
         if message.retain {
             updateRetained(message)
         }
+        // Matches are collected first and delivered after the walk: a delivery can close a
+        // connection (slow consumer) and end its session, which edits the index.
+        var matches = routeScratch
+        routeScratch = []
         let publisher = message.publisherClientID
         subscriptions.forEachMatch(topic: message.topic) { ref, options in
             if options.noLocal, let publisher, ref.session.clientID == publisher { return }
-            self.deliver(message, to: ref.session, options: options, retainedOnSubscribe: false)
+            matches.append((ref.session, options))
         }
         subscriptions.forEachSharedMatch(topic: message.topic, isAvailable: { $0.session.connection != nil }) { ref, options in
-            self.deliver(message, to: ref.session, options: options, retainedOnSubscribe: false)
+            matches.append((ref.session, options))
         }
+        for (session, options) in matches {
+            deliver(message, to: session, options: options, retainedOnSubscribe: false)
+        }
+        matches.removeAll(keepingCapacity: true)
+        routeScratch = matches
     }
 
     /// Sets, replaces or (empty payload) deletes the retained message of a topic. The payload
@@ -229,12 +241,16 @@ final class BrokerCore: @unchecked Sendable {
         if sendRetained {
             let now = eventLoop.now
             var expired: [String] = []
+            var matching: [ApplicationMessage] = []
             retained.forEachMatch(filter: filter) { topic, message in
                 if message.isExpired(at: now) {
                     expired.append(topic)
                 } else {
-                    deliver(message, to: session, options: options, retainedOnSubscribe: true)
+                    matching.append(message)
                 }
+            }
+            for message in matching {
+                deliver(message, to: session, options: options, retainedOnSubscribe: true)
             }
             for topic in expired { retained.remove(topic: topic) }
         }

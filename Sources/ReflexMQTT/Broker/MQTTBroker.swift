@@ -73,7 +73,8 @@ public final class MQTTBroker: Service {
             let timers = try await startTimers(core: core, loop: loop)
             try? await gracefulShutdown()
 
-            logger.info("MQTT broker stopping", metadata: ["mqtt.clients": "\(try await loop.submit { core.connectedClients }.get())"])
+            let connected = try await loop.submit { core.connectedClients }.get()
+            logger.info("MQTT broker stopping", metadata: ["mqtt.clients": "\(connected)"])
             for listener in listeners { try? await listener.close() }
             for timer in timers { timer.cancel() }
             try await loop.submit { connections.closeAll() }.get()

@@ -1,4 +1,6 @@
 import Logging
+import Metrics
+import OrderedCollections
 import NIOCore
 
 // MARK: - Packet dispatch
@@ -138,6 +140,7 @@ extension MQTTConnectionHandler {
         state = .authenticating
         guard let context else { return }
         let authenticator = self.authenticator
+        let assigned = assignedID
         context.eventLoop.makeFutureWithTask {
             await authenticator.authenticate(credentials)
         }.whenComplete { [self] result in
@@ -145,7 +148,7 @@ extension MQTTConnectionHandler {
             switch result {
             case .success(.accepted(let identity)):
                 state = .awaitingConnect
-                completeConnect(connect, identity: identity, assignedID: assignedID)
+                completeConnect(connect, identity: identity, assignedID: assigned)
                 processInbound()
             case .success(.refused(let reason)):
                 refuseConnect(reason, "authentication failed")

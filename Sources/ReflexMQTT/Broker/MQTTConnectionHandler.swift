@@ -1,4 +1,5 @@
 import Logging
+import OrderedCollections
 import NIOCore
 
 /// One client connection: reads bytes, decodes packets, drives the client's session in the

@@ -1,5 +1,8 @@
 import Foundation
+import DequeModule
+import Logging
 import NIOCore
+import OrderedCollections
 
 /// A copy of the broker's durable state taken on the event loop, to be written elsewhere.
 struct BrokerSnapshot: Sendable {

@@ -9,7 +9,8 @@ import Musl
 import Darwin
 #endif
 
-/// A ``SessionStore`` that keeps one JSON snapshot of all persistent sessions in a file.
+/// A ``SessionStore`` that keeps one JSON snapshot of all persistent sessions in a file, and
+/// one of the retained messages in a sibling file (`retained.json` in the same directory).
 ///
 /// The file holds `{"formatVersion": 1, "savedAt": "<ISO 8601>", "sessions": [...]}`; dates
 /// inside sessions are seconds since 2001-01-01 (Foundation's reference date) so they round-trip
@@ -44,25 +45,43 @@ public struct FileSessionStore: SessionStore {
         self.temporaryFileName = temporaryFileName
     }
 
+    /// The retained-message snapshot file, beside ``path``.
+    public var retainedPath: String {
+        ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("retained.json")
+    }
+
     /// Reads the snapshot; no file means no sessions.
     /// - Throws: ``FileSessionStoreError`` when the file is unreadable, corrupt or from a newer format.
     public func loadSessions() async throws -> [PersistedSession] {
         let path = self.path
-        return try await NIOThreadPool.singleton.runIfActive { try Self.read(path: path) }
+        return try await NIOThreadPool.singleton.runIfActive { try Self.read(Snapshot.self, path: path).sessions }
     }
 
     /// Replaces the snapshot atomically with `sessions`.
     /// - Throws: ``FileSessionStoreError`` naming the system call and file that failed; the previous
     ///   snapshot is then still in place.
     public func saveSessions(_ sessions: [PersistedSession]) async throws {
-        let snapshot = Snapshot(formatVersion: Self.formatVersion, savedAt: Date(), sessions: sessions)
+        try await save(Snapshot(formatVersion: Self.formatVersion, savedAt: Date(), sessions: sessions), to: path)
+    }
+
+    /// Reads the retained messages; no file means none.
+    public func loadRetainedMessages() async throws -> [PersistedMessage] {
+        let path = retainedPath
+        return try await NIOThreadPool.singleton.runIfActive { try Self.read(RetainedSnapshot.self, path: path).messages }
+    }
+
+    /// Replaces the retained-message snapshot atomically.
+    public func saveRetainedMessages(_ messages: [PersistedMessage]) async throws {
+        try await save(RetainedSnapshot(formatVersion: Self.formatVersion, savedAt: Date(), messages: messages), to: retainedPath)
+    }
+
+    private func save(_ snapshot: some Encodable, to path: String) async throws {
         let data: Data
         do {
             data = try Self.encoder.encode(snapshot)
         } catch {
-            throw FileSessionStoreError(path: path, message: "cannot encode the sessions: \(error)")
+            throw FileSessionStoreError(path: path, message: "cannot encode the snapshot: \(error)")
         }
-        let path = self.path
         let temporaryName = temporaryFileName((path as NSString).lastPathComponent)
         try await NIOThreadPool.singleton.runIfActive {
             try Self.writeAtomically(data, to: path, temporaryName: temporaryName)
@@ -71,10 +90,16 @@ public struct FileSessionStore: SessionStore {
 
     // MARK: - File format
 
-    private struct Snapshot: Codable {
+    fileprivate struct Snapshot: Codable {
         var formatVersion: Int
         var savedAt: Date
         var sessions: [PersistedSession]
+    }
+
+    fileprivate struct RetainedSnapshot: Codable {
+        var formatVersion: Int
+        var savedAt: Date
+        var messages: [PersistedMessage]
     }
 
     private struct Header: Decodable {
@@ -96,9 +121,9 @@ public struct FileSessionStore: SessionStore {
 
     // MARK: - Blocking I/O (runs on the thread pool)
 
-    private static func read(path: String) throws -> [PersistedSession] {
+    private static func read<S: Decodable & EmptySnapshot>(_ type: S.Type, path: String) throws -> S {
         removeStaleTemporaryFiles(of: path)
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        guard FileManager.default.fileExists(atPath: path) else { return S.empty }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -127,7 +152,7 @@ public struct FileSessionStore: SessionStore {
             )
         }
         do {
-            return try decoder.decode(Snapshot.self, from: data).sessions
+            return try decoder.decode(S.self, from: data)
         } catch {
             throw corrupt("\(error)")
         }
@@ -189,6 +214,19 @@ public struct FileSessionStore: SessionStore {
             close(directoryDescriptor)
         }
     }
+}
+
+/// A snapshot type with a value for "no file yet".
+private protocol EmptySnapshot {
+    static var empty: Self { get }
+}
+
+extension FileSessionStore.Snapshot: EmptySnapshot {
+    static var empty: Self { Self(formatVersion: FileSessionStore.formatVersion, savedAt: Date(), sessions: []) }
+}
+
+extension FileSessionStore.RetainedSnapshot: EmptySnapshot {
+    static var empty: Self { Self(formatVersion: FileSessionStore.formatVersion, savedAt: Date(), messages: []) }
 }
 
 /// A session snapshot that could not be read or written; the message names the file and what to do.
