@@ -83,7 +83,8 @@ import Testing
                 version: sample.isConnect ? nil : sample.version
             )
             // A quarter of the inputs arrive in two reads, to exercise the "need more" path.
-            let split = Int.random(in: 0..<4, using: &rng) == 0 ? Int.random(in: 0...scratch.count, using: &rng) : scratch.count
+            let split =
+                Int.random(in: 0..<4, using: &rng) == 0 ? Int.random(in: 0...scratch.count, using: &rng) : scratch.count
             buffer.clear()
             var failed = false
             for (start, end) in [(0, split), (split, scratch.count)] where !failed {
@@ -139,7 +140,11 @@ import Testing
     }
 
     static func mutate(
-        _ bytes: inout [UInt8], _ mutation: Mutation, corpus: [Sample], version: ProtocolVersion, rng: inout SplitMix64
+        _ bytes: inout [UInt8],
+        _ mutation: Mutation,
+        corpus: [Sample],
+        version: ProtocolVersion,
+        rng: inout SplitMix64
     ) {
         func index(_ upper: Int) -> Int { Int.random(in: 0..<max(upper, 1), using: &rng) }
         func other() -> [UInt8] {

@@ -193,7 +193,8 @@ public enum PacketEncoder {
 
     private static func options(of subscription: SubscriptionRequest, version: ProtocolVersion) -> UInt8 {
         guard version == .v5 else { return subscription.qos.rawValue }
-        return subscription.qos.rawValue | (subscription.noLocal ? 0x04 : 0) | (subscription.retainAsPublished ? 0x08 : 0)
+        return subscription.qos.rawValue | (subscription.noLocal ? 0x04 : 0)
+            | (subscription.retainAsPublished ? 0x08 : 0)
             | (subscription.retainHandling.rawValue << 4)
     }
 }
