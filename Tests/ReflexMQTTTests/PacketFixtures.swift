@@ -28,7 +28,10 @@ enum CodecTestSupport {
     }
 
     /// Decodes every packet in `buffer`, requiring each call to consume something.
-    static func decodeAll(_ buffer: inout ByteBuffer, decoder: inout PacketDecoder) throws(PacketDecodingError) -> [Packet] {
+    static func decodeAll(
+        _ buffer: inout ByteBuffer,
+        decoder: inout PacketDecoder
+    ) throws(PacketDecodingError) -> [Packet] {
         var packets: [Packet] = []
         while let packet = try decoder.decode(buffer: &buffer) { packets.append(packet) }
         return packets
@@ -140,12 +143,19 @@ enum PacketFixtures {
                 "CONNECT with will, credentials and properties",
                 .connect(
                     Connect(
-                        version: .v5, cleanStart: true, keepAliveSeconds: 60, clientID: "pump-7",
+                        version: .v5,
+                        cleanStart: true,
+                        keepAliveSeconds: 60,
+                        clientID: "pump-7",
                         will: Will(
-                            topic: "state/pump-7", payload: ByteBuffer(string: "offline"), qos: .atLeastOnce,
-                            retain: true, properties: richWillProperties
+                            topic: "state/pump-7",
+                            payload: ByteBuffer(string: "offline"),
+                            qos: .atLeastOnce,
+                            retain: true,
+                            properties: richWillProperties
                         ),
-                        username: "operator", password: ByteBuffer(bytes: [0, 255, 1]),
+                        username: "operator",
+                        password: ByteBuffer(bytes: [0, 255, 1]),
                         properties: richConnectProperties
                     )
                 )
@@ -154,26 +164,44 @@ enum PacketFixtures {
                 "CONNECT with password but no user name",
                 .connect(
                     Connect(
-                        version: .v5, cleanStart: false, keepAliveSeconds: 0, clientID: "",
+                        version: .v5,
+                        cleanStart: false,
+                        keepAliveSeconds: 0,
+                        clientID: "",
                         password: ByteBuffer(string: "token")
                     )
                 )
             ),
-            ("CONNACK with properties", .connack(ConnAck(sessionPresent: true, reasonCode: .success, properties: richConnAckProperties))),
+            (
+                "CONNACK with properties",
+                .connack(ConnAck(sessionPresent: true, reasonCode: .success, properties: richConnAckProperties))
+            ),
             ("CONNACK refused", .connack(ConnAck(sessionPresent: false, reasonCode: .notAuthorized))),
             ("PUBLISH QoS 0", .publish(Publish(topic: "sensors/t1", payload: ByteBuffer(string: "21.5")))),
             (
                 "PUBLISH QoS 1 with properties",
                 .publish(
                     Publish(
-                        topic: "sensors/温度", payload: ByteBuffer(bytes: Array(0..<200)), qos: .atLeastOnce,
-                        packetID: 1, properties: richPublishProperties
+                        topic: "sensors/温度",
+                        payload: ByteBuffer(bytes: Array(0..<200)),
+                        qos: .atLeastOnce,
+                        packetID: 1,
+                        properties: richPublishProperties
                     )
                 )
             ),
             (
                 "PUBLISH QoS 2 duplicate retained",
-                .publish(Publish(topic: "a", payload: ByteBuffer(), qos: .exactlyOnce, retain: true, dup: true, packetID: 65_535))
+                .publish(
+                    Publish(
+                        topic: "a",
+                        payload: ByteBuffer(),
+                        qos: .exactlyOnce,
+                        retain: true,
+                        dup: true,
+                        packetID: 65_535
+                    )
+                )
             ),
             (
                 "PUBLISH with empty topic and alias",
@@ -181,8 +209,14 @@ enum PacketFixtures {
             ),
             ("PUBACK short form", .puback(PublishAck(packetID: 7))),
             ("PUBACK with reason only", .puback(PublishAck(packetID: 8, reasonCode: .noMatchingSubscribers))),
-            ("PUBREC with properties", .pubrec(PublishAck(packetID: 9, reasonCode: .quotaExceeded, properties: reasonProperties))),
-            ("PUBREL with properties", .pubrel(PublishAck(packetID: 10, reasonCode: .packetIdentifierNotFound, properties: reasonProperties))),
+            (
+                "PUBREC with properties",
+                .pubrec(PublishAck(packetID: 9, reasonCode: .quotaExceeded, properties: reasonProperties))
+            ),
+            (
+                "PUBREL with properties",
+                .pubrel(PublishAck(packetID: 10, reasonCode: .packetIdentifierNotFound, properties: reasonProperties))
+            ),
             ("PUBCOMP short form", .pubcomp(PublishAck(packetID: 11))),
             (
                 "SUBSCRIBE with options",
@@ -192,7 +226,10 @@ enum PacketFixtures {
                         subscriptions: [
                             SubscriptionRequest(filter: "sensors/#", qos: .atLeastOnce),
                             SubscriptionRequest(
-                                filter: "cmd/+/set", qos: .exactlyOnce, noLocal: true, retainAsPublished: true,
+                                filter: "cmd/+/set",
+                                qos: .exactlyOnce,
+                                noLocal: true,
+                                retainAsPublished: true,
                                 retainHandling: .doNotSend
                             ),
                             SubscriptionRequest(filter: "$share/g/x", qos: .atMostOnce, retainHandling: .sendIfNew),
@@ -203,15 +240,36 @@ enum PacketFixtures {
             ),
             (
                 "SUBACK",
-                .suback(SubAck(packetID: 12, reasonCodes: [.grantedQoS1, .grantedQoS2, .notAuthorized], properties: reasonProperties))
+                .suback(
+                    SubAck(
+                        packetID: 12,
+                        reasonCodes: [.grantedQoS1, .grantedQoS2, .notAuthorized],
+                        properties: reasonProperties
+                    )
+                )
             ),
-            ("UNSUBSCRIBE", .unsubscribe(Unsubscribe(packetID: 13, filters: ["a/b", "c/#"], properties: reasonPropertiesUserOnly))),
-            ("UNSUBACK", .unsuback(UnsubAck(packetID: 13, reasonCodes: [.success, .noSubscriptionExisted], properties: reasonProperties))),
+            (
+                "UNSUBSCRIBE",
+                .unsubscribe(Unsubscribe(packetID: 13, filters: ["a/b", "c/#"], properties: reasonPropertiesUserOnly))
+            ),
+            (
+                "UNSUBACK",
+                .unsuback(
+                    UnsubAck(
+                        packetID: 13,
+                        reasonCodes: [.success, .noSubscriptionExisted],
+                        properties: reasonProperties
+                    )
+                )
+            ),
             ("PINGREQ", .pingreq),
             ("PINGRESP", .pingresp),
             ("DISCONNECT short form", .disconnect(Disconnect())),
             ("DISCONNECT with reason only", .disconnect(Disconnect(reasonCode: .disconnectWithWillMessage))),
-            ("DISCONNECT with properties", .disconnect(Disconnect(reasonCode: .serverMoved, properties: disconnectProperties))),
+            (
+                "DISCONNECT with properties",
+                .disconnect(Disconnect(reasonCode: .serverMoved, properties: disconnectProperties))
+            ),
             ("AUTH short form", .auth(Auth())),
             ("AUTH continue", .auth(Auth(reasonCode: .continueAuthentication, properties: authProperties))),
         ]
@@ -230,21 +288,44 @@ enum PacketFixtures {
                 "CONNECT with will and credentials",
                 .connect(
                     Connect(
-                        version: .v311, cleanStart: true, keepAliveSeconds: 60, clientID: "pump-7",
-                        will: Will(topic: "state/pump-7", payload: ByteBuffer(string: "offline"), qos: .exactlyOnce, retain: false),
-                        username: "operator", password: ByteBuffer(string: "secret")
+                        version: .v311,
+                        cleanStart: true,
+                        keepAliveSeconds: 60,
+                        clientID: "pump-7",
+                        will: Will(
+                            topic: "state/pump-7",
+                            payload: ByteBuffer(string: "offline"),
+                            qos: .exactlyOnce,
+                            retain: false
+                        ),
+                        username: "operator",
+                        password: ByteBuffer(string: "secret")
                     )
                 )
             ),
-            ("CONNECT minimal", .connect(Connect(version: .v311, cleanStart: false, keepAliveSeconds: 10, clientID: "c"))),
+            (
+                "CONNECT minimal",
+                .connect(Connect(version: .v311, cleanStart: false, keepAliveSeconds: 10, clientID: "c"))
+            ),
             ("CONNACK accepted", .connack(ConnAck(sessionPresent: true, reasonCode: .success))),
             ("CONNACK bad credentials", .connack(ConnAck(sessionPresent: false, reasonCode: .badUserNameOrPassword))),
             ("PUBLISH QoS 0", .publish(Publish(topic: "sensors/t1", payload: ByteBuffer(string: "21.5")))),
             (
                 "PUBLISH QoS 1 retained",
-                .publish(Publish(topic: "sensors/温度", payload: ByteBuffer(bytes: Array(0..<200)), qos: .atLeastOnce, retain: true, packetID: 1))
+                .publish(
+                    Publish(
+                        topic: "sensors/温度",
+                        payload: ByteBuffer(bytes: Array(0..<200)),
+                        qos: .atLeastOnce,
+                        retain: true,
+                        packetID: 1
+                    )
+                )
             ),
-            ("PUBLISH QoS 2 duplicate", .publish(Publish(topic: "a", payload: ByteBuffer(), qos: .exactlyOnce, dup: true, packetID: 2))),
+            (
+                "PUBLISH QoS 2 duplicate",
+                .publish(Publish(topic: "a", payload: ByteBuffer(), qos: .exactlyOnce, dup: true, packetID: 2))
+            ),
             ("PUBACK", .puback(PublishAck(packetID: 7))),
             ("PUBREC", .pubrec(PublishAck(packetID: 8))),
             ("PUBREL", .pubrel(PublishAck(packetID: 9))),

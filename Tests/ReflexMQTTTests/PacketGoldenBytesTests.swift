@@ -30,7 +30,15 @@ import Testing
         Golden(
             name: "v3.1.1 PUBLISH QoS 1 retained",
             hex: "330d 0004 74657374 0001 68656c6c6f",
-            packet: .publish(Publish(topic: "test", payload: ByteBuffer(string: "hello"), qos: .atLeastOnce, retain: true, packetID: 1)),
+            packet: .publish(
+                Publish(
+                    topic: "test",
+                    payload: ByteBuffer(string: "hello"),
+                    qos: .atLeastOnce,
+                    retain: true,
+                    packetID: 1
+                )
+            ),
             version: .v311
         ),
         Golden(
@@ -45,9 +53,13 @@ import Testing
             hex: "1026 0004 4d515454 04 ce 001e 0003 616263 0003 742f77 0004 64656164 0004 75736572 0004 70617373",
             packet: .connect(
                 Connect(
-                    version: .v311, cleanStart: true, keepAliveSeconds: 30, clientID: "abc",
+                    version: .v311,
+                    cleanStart: true,
+                    keepAliveSeconds: 30,
+                    clientID: "abc",
                     will: Will(topic: "t/w", payload: ByteBuffer(string: "dead"), qos: .atLeastOnce, retain: false),
-                    username: "user", password: ByteBuffer(string: "pass")
+                    username: "user",
+                    password: ByteBuffer(string: "pass")
                 )
             ),
             version: .v311
@@ -58,7 +70,10 @@ import Testing
             packet: .subscribe(
                 Subscribe(
                     packetID: 10,
-                    subscriptions: [SubscriptionRequest(filter: "a/b", qos: .atLeastOnce), SubscriptionRequest(filter: "c/#", qos: .exactlyOnce)]
+                    subscriptions: [
+                        SubscriptionRequest(filter: "a/b", qos: .atLeastOnce),
+                        SubscriptionRequest(filter: "c/#", qos: .exactlyOnce),
+                    ]
                 )
             ),
             version: .v311
@@ -73,27 +88,44 @@ import Testing
         Golden(name: "PINGRESP", hex: "d000", packet: .pingresp, version: .v5),
         Golden(name: "v3.1.1 DISCONNECT", hex: "e000", packet: .disconnect(Disconnect()), version: .v311),
         Golden(name: "v3.1.1 PUBREL", hex: "6202 1234", packet: .pubrel(PublishAck(packetID: 0x1234)), version: .v311),
-        Golden(name: "v3.1.1 UNSUBACK", hex: "b002 0005", packet: .unsuback(UnsubAck(packetID: 5, reasonCodes: [])), version: .v311),
+        Golden(
+            name: "v3.1.1 UNSUBACK",
+            hex: "b002 0005",
+            packet: .unsuback(UnsubAck(packetID: 5, reasonCodes: [])),
+            version: .v311
+        ),
         Golden(
             name: "v5 CONNECT with session expiry",
             hex: "1015 0004 4d515454 05 02 003c 05 11 0000000a 0003 616263",
             packet: .connect(
-                Connect(version: .v5, cleanStart: true, keepAliveSeconds: 60, clientID: "abc", properties: {
-                    var p = Properties()
-                    p.sessionExpiryInterval = 10
-                    return p
-                }())
+                Connect(
+                    version: .v5,
+                    cleanStart: true,
+                    keepAliveSeconds: 60,
+                    clientID: "abc",
+                    properties: {
+                        var p = Properties()
+                        p.sessionExpiryInterval = 10
+                        return p
+                    }()
+                )
             ),
             version: .v5
         ),
         Golden(
             name: "v5 CONNACK with receive maximum",
             hex: "2006 01 00 03 21 0014",
-            packet: .connack(ConnAck(sessionPresent: true, reasonCode: .success, properties: {
-                var p = Properties()
-                p.receiveMaximum = 20
-                return p
-            }())),
+            packet: .connack(
+                ConnAck(
+                    sessionPresent: true,
+                    reasonCode: .success,
+                    properties: {
+                        var p = Properties()
+                        p.receiveMaximum = 20
+                        return p
+                    }()
+                )
+            ),
             version: .v5
         ),
         Golden(
@@ -115,7 +147,9 @@ import Testing
             packet: .subscribe(
                 Subscribe(
                     packetID: 1,
-                    subscriptions: [SubscriptionRequest(filter: "a/#", qos: .atLeastOnce, noLocal: true, retainHandling: .doNotSend)]
+                    subscriptions: [
+                        SubscriptionRequest(filter: "a/#", qos: .atLeastOnce, noLocal: true, retainHandling: .doNotSend)
+                    ]
                 )
             ),
             version: .v5
@@ -133,7 +167,10 @@ import Testing
     @Test("encoding writes the reference bytes", arguments: goldens)
     func encodes(golden: Golden) {
         #expect(CodecTestSupport.bytes(golden.packet, golden.version) == ByteBuffer(hex: golden.hex))
-        #expect(PacketEncoder.encodedSize(golden.packet, version: golden.version) == ByteBuffer(hex: golden.hex).readableBytes)
+        #expect(
+            PacketEncoder.encodedSize(golden.packet, version: golden.version)
+                == ByteBuffer(hex: golden.hex).readableBytes
+        )
     }
 
     @Test("decoding the reference bytes gives the packet", arguments: goldens)

@@ -70,7 +70,10 @@ import Testing
         let cases: [(Packet, String)] = [
             (.connack(ConnAck(sessionPresent: false, reasonCode: .serverBusy, properties: properties)), "20020003"),
             (.connack(ConnAck(sessionPresent: false, reasonCode: .banned)), "20020005"),
-            (.suback(SubAck(packetID: 1, reasonCodes: [.grantedQoS2, .notAuthorized, .quotaExceeded])), "900500010280 80"),
+            (
+                .suback(SubAck(packetID: 1, reasonCodes: [.grantedQoS2, .notAuthorized, .quotaExceeded])),
+                "900500010280 80"
+            ),
             (.unsuback(UnsubAck(packetID: 1, reasonCodes: [.success], properties: properties)), "b0020001"),
             (.puback(PublishAck(packetID: 1, reasonCode: .quotaExceeded, properties: properties)), "40020001"),
             (.disconnect(Disconnect(reasonCode: .serverShuttingDown, properties: properties)), "e000"),
@@ -85,7 +88,12 @@ import Testing
     @Test("encodedSize matches the bytes written for large remaining lengths", arguments: [0, 100, 20_000, 2_100_000])
     func largeSizes(payloadSize: Int) throws {
         let packet = Packet.publish(
-            Publish(topic: "big", payload: ByteBuffer(repeating: 0x5A, count: payloadSize), qos: .atLeastOnce, packetID: 3)
+            Publish(
+                topic: "big",
+                payload: ByteBuffer(repeating: 0x5A, count: payloadSize),
+                qos: .atLeastOnce,
+                packetID: 3
+            )
         )
         for version in [ProtocolVersion.v311, .v5] {
             var buffer = CodecTestSupport.bytes(packet, version)

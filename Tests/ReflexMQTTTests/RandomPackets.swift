@@ -92,7 +92,10 @@ struct RandomPackets {
         let filter = string() + "x"
         guard version == .v5 else { return SubscriptionRequest(filter: filter, qos: qos()) }
         return SubscriptionRequest(
-            filter: filter, qos: qos(), noLocal: chance(50), retainAsPublished: chance(50),
+            filter: filter,
+            qos: qos(),
+            noLocal: chance(50),
+            retainAsPublished: chance(50),
             retainHandling: RetainHandling(rawValue: UInt8(int(0...2))) ?? .sendOnSubscribe
         )
     }
@@ -105,7 +108,10 @@ struct RandomPackets {
             var will: Will?
             if chance(40) {
                 will = Will(
-                    topic: string(), payload: bytes(maxLength: 16), qos: qos(), retain: chance(50),
+                    topic: string(),
+                    payload: bytes(maxLength: 16),
+                    qos: qos(),
+                    retain: chance(50),
                     properties: properties(forType: 16, version: version)
                 )
             }
@@ -113,15 +119,25 @@ struct RandomPackets {
             let password: ByteBuffer? = (username != nil || v5) && chance(50) ? bytes(maxLength: 8) : nil
             return .connect(
                 Connect(
-                    version: version, cleanStart: chance(50), keepAliveSeconds: UInt16(int(0...65_535)), clientID: string(),
-                    will: will, username: username, password: password, properties: properties(forType: 1, version: version)
+                    version: version,
+                    cleanStart: chance(50),
+                    keepAliveSeconds: UInt16(int(0...65_535)),
+                    clientID: string(),
+                    will: will,
+                    username: username,
+                    password: password,
+                    properties: properties(forType: 1, version: version)
                 )
             )
         case 2:
-            let codes: [ReasonCode] = [.success, .unsupportedProtocolVersion, .clientIdentifierNotValid, .serverUnavailable, .badUserNameOrPassword, .notAuthorized]
+            let codes: [ReasonCode] = [
+                .success, .unsupportedProtocolVersion, .clientIdentifierNotValid, .serverUnavailable,
+                .badUserNameOrPassword, .notAuthorized,
+            ]
             return .connack(
                 ConnAck(
-                    sessionPresent: chance(50), reasonCode: v5 ? reason() : codes[int(0...5)],
+                    sessionPresent: chance(50),
+                    reasonCode: v5 ? reason() : codes[int(0...5)],
                     properties: properties(forType: 2, version: version)
                 )
             )
@@ -129,14 +145,19 @@ struct RandomPackets {
             let qos = qos()
             return .publish(
                 Publish(
-                    topic: string(maxLength: 20), payload: bytes(maxLength: chance(5) ? 300 : 40), qos: qos, retain: chance(30),
-                    dup: qos != .atMostOnce && chance(20), packetID: qos == .atMostOnce ? nil : packetID(),
+                    topic: string(maxLength: 20),
+                    payload: bytes(maxLength: chance(5) ? 300 : 40),
+                    qos: qos,
+                    retain: chance(30),
+                    dup: qos != .atMostOnce && chance(20),
+                    packetID: qos == .atMostOnce ? nil : packetID(),
                     properties: properties(forType: 3, version: version)
                 )
             )
         case 4, 5, 6, 7:
             let ack = PublishAck(
-                packetID: packetID(), reasonCode: v5 && chance(50) ? reason() : .success,
+                packetID: packetID(),
+                reasonCode: v5 && chance(50) ? reason() : .success,
                 properties: properties(forType: type, version: version)
             )
             switch type {
@@ -148,7 +169,8 @@ struct RandomPackets {
         case 8:
             return .subscribe(
                 Subscribe(
-                    packetID: packetID(), subscriptions: (0..<int(1...4)).map { _ in subscription(version) },
+                    packetID: packetID(),
+                    subscriptions: (0..<int(1...4)).map { _ in subscription(version) },
                     properties: properties(forType: 8, version: version)
                 )
             )
@@ -164,14 +186,16 @@ struct RandomPackets {
         case 10:
             return .unsubscribe(
                 Unsubscribe(
-                    packetID: packetID(), filters: (0..<int(1...4)).map { _ in string() + "y" },
+                    packetID: packetID(),
+                    filters: (0..<int(1...4)).map { _ in string() + "y" },
                     properties: properties(forType: 10, version: version)
                 )
             )
         case 11:
             return .unsuback(
                 UnsubAck(
-                    packetID: packetID(), reasonCodes: v5 ? (0..<int(1...4)).map { _ in reason() } : [],
+                    packetID: packetID(),
+                    reasonCodes: v5 ? (0..<int(1...4)).map { _ in reason() } : [],
                     properties: properties(forType: 11, version: version)
                 )
             )
@@ -179,7 +203,10 @@ struct RandomPackets {
         case 13: return .pingresp
         case 14:
             return .disconnect(
-                Disconnect(reasonCode: v5 ? reason() : .normalDisconnection, properties: properties(forType: 14, version: version))
+                Disconnect(
+                    reasonCode: v5 ? reason() : .normalDisconnection,
+                    properties: properties(forType: 14, version: version)
+                )
             )
         default:
             return .auth(Auth(reasonCode: reason(), properties: properties(forType: 15, version: version)))

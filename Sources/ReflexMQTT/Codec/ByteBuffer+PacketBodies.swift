@@ -55,8 +55,14 @@ extension ByteBuffer {
         let username = try hasUsername ? self.readMQTTString(field: "user name") : nil
         let password = try hasPassword ? self.readBinaryData(field: "password") : nil
         return Connect(
-            version: version, cleanStart: flags & 0x02 != 0, keepAliveSeconds: keepAlive, clientID: clientID,
-            will: will, username: username, password: password, properties: properties
+            version: version,
+            cleanStart: flags & 0x02 != 0,
+            keepAliveSeconds: keepAlive,
+            clientID: clientID,
+            will: will,
+            username: username,
+            password: password,
+            properties: properties
         )
     }
 
@@ -99,8 +105,13 @@ extension ByteBuffer {
         let properties = try version == .v5 ? self.readProperties(context: .packet(3)) : Properties()
         let payload = self.readSlice(length: self.readableBytes) ?? ByteBuffer()
         return Publish(
-            topic: topic, payload: payload, qos: qos, retain: flags & 0x01 != 0, dup: flags & 0x08 != 0,
-            packetID: packetID, properties: properties
+            topic: topic,
+            payload: payload,
+            qos: qos,
+            retain: flags & 0x01 != 0,
+            dup: flags & 0x08 != 0,
+            packetID: packetID,
+            properties: properties
         )
     }
 
@@ -138,7 +149,10 @@ extension ByteBuffer {
             }
             subscriptions.append(
                 SubscriptionRequest(
-                    filter: filter, qos: qos, noLocal: options & 0x04 != 0, retainAsPublished: options & 0x08 != 0,
+                    filter: filter,
+                    qos: qos,
+                    noLocal: options & 0x04 != 0,
+                    retainAsPublished: options & 0x08 != 0,
                     retainHandling: retainHandling
                 )
             )
@@ -155,7 +169,10 @@ extension ByteBuffer {
         codes.reserveCapacity(self.readableBytes)
         while let code = self.readInteger(as: UInt8.self) {
             if version == .v311 && code > 2 && code != 0x80 {
-                throw .invalidValue(field: "SUBACK return code", detail: "0x\(String(code, radix: 16)) is not 0, 1, 2 or 0x80")
+                throw .invalidValue(
+                    field: "SUBACK return code",
+                    detail: "0x\(String(code, radix: 16)) is not 0, 1, 2 or 0x80"
+                )
             }
             codes.append(ReasonCode(rawValue: code))
         }

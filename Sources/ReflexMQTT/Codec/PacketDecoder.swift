@@ -110,7 +110,9 @@ public struct PacketDecoder: Sendable {
             let qos = (flags >> 1) & 0b11
             guard qos != 3 else { throw .invalidValue(field: "PUBLISH QoS", detail: "both QoS bits are set") }
             // MQTT-3.3.1-2 (both versions): DUP must be 0 for QoS 0.
-            guard qos != 0 || flags & 0b1000 == 0 else { throw .invalidFixedHeaderFlags(packetType: type, flags: flags) }
+            guard qos != 0 || flags & 0b1000 == 0 else {
+                throw .invalidFixedHeaderFlags(packetType: type, flags: flags)
+            }
         case 6, 8, 10: try Self.checkFlags(type: type, flags: flags, expected: 0b0010)
         case 15:
             guard version == .v5 else { throw .unknownPacketType(type) }

@@ -15,7 +15,10 @@ public enum PacketDecodingError: Error, Equatable, Sendable, CustomStringConvert
     case trailingBytes(count: Int)
     /// A string is not well-formed UTF-8 or contains U+0000.
     case invalidUTF8(field: String)
-    /// A property identifier is unknown, not allowed in this packet, or repeated.
+    /// A property identifier is unknown or not allowed in this packet (MQTT 5.0 §2.2.2.2 calls
+    /// that a malformed packet). A repeated property, or a property value the specification calls
+    /// a protocol error (receive maximum 0, subscription identifier 0...), is reported as
+    /// ``protocolViolation(_:)`` so that the reason code is 0x82.
     case invalidProperty(identifier: UInt8, packetType: UInt8)
     /// A field holds a value the specification forbids (QoS 3, reserved bits, packet id 0...).
     case invalidValue(field: String, detail: String)

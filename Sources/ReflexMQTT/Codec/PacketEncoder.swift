@@ -21,6 +21,10 @@ public enum PacketEncoder {
     ///   - version: the protocol version of the connection. For CONNECT it is also the protocol
     ///     level written, whatever `Connect.version` says.
     ///   - buffer: where the bytes go.
+    /// - Precondition: the remaining length fits a variable byte integer (268,435,455 bytes), and
+    ///   every string and binary field fits 65,535 bytes. Packets decoded from a peer always do,
+    ///   but a near-limit 3.1.1 PUBLISH re-encoded for 5.0 grows by its property length: check
+    ///   ``encodedSize(_:version:)`` against ``maximumPacketSize`` (and the peer's limit) first.
     public static func encode(_ packet: Packet, version: ProtocolVersion, into buffer: inout ByteBuffer) {
         let remainingLength = Self.remainingLength(of: packet, version: version)
         buffer.reserveCapacity(
@@ -30,6 +34,10 @@ public enum PacketEncoder {
         buffer.writeVariableByteInteger(remainingLength)
         Self.writeBody(of: packet, version: version, into: &buffer)
     }
+
+    /// The largest packet MQTT can frame: a one-byte type, a four-byte remaining length and
+    /// 268,435,455 bytes of body (MQTT 5.0 §1.5.5).
+    public static let maximumPacketSize = 1 + 4 + 268_435_455
 
     /// The exact number of bytes ``encode(_:version:into:)`` writes for `packet`, fixed header
     /// included: what to compare with the peer's Maximum Packet Size before sending.
@@ -193,7 +201,8 @@ public enum PacketEncoder {
 
     private static func options(of subscription: SubscriptionRequest, version: ProtocolVersion) -> UInt8 {
         guard version == .v5 else { return subscription.qos.rawValue }
-        return subscription.qos.rawValue | (subscription.noLocal ? 0x04 : 0) | (subscription.retainAsPublished ? 0x08 : 0)
+        return subscription.qos.rawValue | (subscription.noLocal ? 0x04 : 0)
+            | (subscription.retainAsPublished ? 0x08 : 0)
             | (subscription.retainHandling.rawValue << 4)
     }
 }

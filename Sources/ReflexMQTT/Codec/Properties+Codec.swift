@@ -1,52 +1,5 @@
 import NIOCore
 
-/// Where a property list appears: a packet type, or the will properties of a CONNECT.
-///
-/// The decoder checks every property identifier against the packets the MQTT 5.0 property table
-/// (§2.2.2.2) allows it in; this type is the column of that table.
-struct PropertyContext: Equatable {
-    /// The bit of this context in ``PropertyKind/allowed``.
-    let bit: UInt32
-    /// The packet type reported in errors.
-    let packetType: UInt8
-
-    static func packet(_ type: UInt8) -> PropertyContext { PropertyContext(bit: 1 << UInt32(type), packetType: type) }
-    static let will = PropertyContext(bit: 1 << 16, packetType: 1)
-}
-
-/// The MQTT 5.0 property table (§2.2.2.2): which identifiers exist and where they are allowed.
-enum PropertyKind {
-    private static let willBit: UInt32 = 1 << 16
-
-    private static func mask(_ types: [UInt8]) -> UInt32 { types.reduce(0) { $0 | (1 << UInt32($1)) } }
-
-    /// Indexed by identifier; built once so the per-property lookup does not allocate.
-    private static let table: [UInt32] = {
-        var table = [UInt32](repeating: 0, count: 0x2B)
-        for id: UInt8 in [0x01, 0x02, 0x03, 0x08, 0x09] { table[Int(id)] = mask([3]) | willBit }
-        table[0x0B] = mask([3, 8])
-        table[0x11] = mask([1, 2, 14])
-        for id: UInt8 in [0x12, 0x13, 0x1A, 0x24, 0x25, 0x28, 0x29, 0x2A] { table[Int(id)] = mask([2]) }
-        table[0x15] = mask([1, 2, 15])
-        table[0x16] = mask([1, 2, 15])
-        table[0x17] = mask([1])
-        table[0x18] = willBit
-        table[0x19] = mask([1])
-        table[0x1C] = mask([2, 14])
-        table[0x1F] = mask([2, 4, 5, 6, 7, 9, 11, 14, 15])
-        for id: UInt8 in [0x21, 0x22, 0x27] { table[Int(id)] = mask([1, 2]) }
-        table[0x23] = mask([3])
-        table[0x26] = mask([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15]) | willBit
-        return table
-    }()
-
-    /// The contexts an identifier may appear in, as a bit set of ``PropertyContext/bit``; 0 for
-    /// identifiers the specification does not define.
-    static func allowed(_ identifier: Int) -> UInt32 {
-        identifier >= 0 && identifier < table.count ? table[identifier] : 0
-    }
-}
-
 extension ByteBuffer {
     // MARK: - Reading
 
@@ -65,7 +18,10 @@ extension ByteBuffer {
         while slice.readableBytes > 0 {
             let identifier = try slice.readVariableByteInteger(field: "property identifier")
             guard PropertyKind.allowed(identifier) & context.bit != 0 else {
-                throw .invalidProperty(identifier: UInt8(truncatingIfNeeded: identifier), packetType: context.packetType)
+                throw .invalidProperty(
+                    identifier: UInt8(truncatingIfNeeded: identifier),
+                    packetType: context.packetType
+                )
             }
             let id = UInt8(identifier)
             let repeatable = id == 0x26 || (id == 0x0B && context == .packet(3))
@@ -143,37 +99,55 @@ extension ByteBuffer {
     /// The encoder trusts its caller: it writes whatever is set, allowed in the packet or not.
     mutating func writeProperties(_ p: Properties) {
         self.writeVariableByteInteger(Self.propertiesSize(p))
-        if let v = p.payloadFormatIndicator { self.writeInteger(UInt8(0x01)); self.writeInteger(v) }
-        if let v = p.messageExpiryInterval { self.writeInteger(UInt8(0x02)); self.writeInteger(v) }
-        if let v = p.contentType { self.writeInteger(UInt8(0x03)); self.writeMQTTString(v) }
-        if let v = p.responseTopic { self.writeInteger(UInt8(0x08)); self.writeMQTTString(v) }
-        if let v = p.correlationData { self.writeInteger(UInt8(0x09)); self.writeBinaryData(v) }
-        for v in p.subscriptionIdentifiers { self.writeInteger(UInt8(0x0B)); self.writeVariableByteInteger(v) }
-        if let v = p.sessionExpiryInterval { self.writeInteger(UInt8(0x11)); self.writeInteger(v) }
-        if let v = p.assignedClientIdentifier { self.writeInteger(UInt8(0x12)); self.writeMQTTString(v) }
-        if let v = p.serverKeepAlive { self.writeInteger(UInt8(0x13)); self.writeInteger(v) }
-        if let v = p.authenticationMethod { self.writeInteger(UInt8(0x15)); self.writeMQTTString(v) }
-        if let v = p.authenticationData { self.writeInteger(UInt8(0x16)); self.writeBinaryData(v) }
-        if let v = p.requestProblemInformation { self.writeInteger(UInt8(0x17)); self.writeInteger(v) }
-        if let v = p.willDelayInterval { self.writeInteger(UInt8(0x18)); self.writeInteger(v) }
-        if let v = p.requestResponseInformation { self.writeInteger(UInt8(0x19)); self.writeInteger(v) }
-        if let v = p.responseInformation { self.writeInteger(UInt8(0x1A)); self.writeMQTTString(v) }
-        if let v = p.serverReference { self.writeInteger(UInt8(0x1C)); self.writeMQTTString(v) }
-        if let v = p.reasonString { self.writeInteger(UInt8(0x1F)); self.writeMQTTString(v) }
-        if let v = p.receiveMaximum { self.writeInteger(UInt8(0x21)); self.writeInteger(v) }
-        if let v = p.topicAliasMaximum { self.writeInteger(UInt8(0x22)); self.writeInteger(v) }
-        if let v = p.topicAlias { self.writeInteger(UInt8(0x23)); self.writeInteger(v) }
-        if let v = p.maximumQoS { self.writeInteger(UInt8(0x24)); self.writeInteger(v) }
-        if let v = p.retainAvailable { self.writeInteger(UInt8(0x25)); self.writeInteger(v) }
+        if let v = p.payloadFormatIndicator { self.writeProperty(0x01, integer: v) }
+        if let v = p.messageExpiryInterval { self.writeProperty(0x02, integer: v) }
+        if let v = p.contentType { self.writeProperty(0x03, string: v) }
+        if let v = p.responseTopic { self.writeProperty(0x08, string: v) }
+        if let v = p.correlationData { self.writeProperty(0x09, binary: v) }
+        for v in p.subscriptionIdentifiers {
+            self.writeInteger(UInt8(0x0B))
+            self.writeVariableByteInteger(v)
+        }
+        if let v = p.sessionExpiryInterval { self.writeProperty(0x11, integer: v) }
+        if let v = p.assignedClientIdentifier { self.writeProperty(0x12, string: v) }
+        if let v = p.serverKeepAlive { self.writeProperty(0x13, integer: v) }
+        if let v = p.authenticationMethod { self.writeProperty(0x15, string: v) }
+        if let v = p.authenticationData { self.writeProperty(0x16, binary: v) }
+        if let v = p.requestProblemInformation { self.writeProperty(0x17, integer: v) }
+        if let v = p.willDelayInterval { self.writeProperty(0x18, integer: v) }
+        if let v = p.requestResponseInformation { self.writeProperty(0x19, integer: v) }
+        if let v = p.responseInformation { self.writeProperty(0x1A, string: v) }
+        if let v = p.serverReference { self.writeProperty(0x1C, string: v) }
+        if let v = p.reasonString { self.writeProperty(0x1F, string: v) }
+        if let v = p.receiveMaximum { self.writeProperty(0x21, integer: v) }
+        if let v = p.topicAliasMaximum { self.writeProperty(0x22, integer: v) }
+        if let v = p.topicAlias { self.writeProperty(0x23, integer: v) }
+        if let v = p.maximumQoS { self.writeProperty(0x24, integer: v) }
+        if let v = p.retainAvailable { self.writeProperty(0x25, integer: v) }
         for v in p.userProperties {
             self.writeInteger(UInt8(0x26))
             self.writeMQTTString(v.name)
             self.writeMQTTString(v.value)
         }
-        if let v = p.maximumPacketSize { self.writeInteger(UInt8(0x27)); self.writeInteger(v) }
-        if let v = p.wildcardSubscriptionAvailable { self.writeInteger(UInt8(0x28)); self.writeInteger(v) }
-        if let v = p.subscriptionIdentifiersAvailable { self.writeInteger(UInt8(0x29)); self.writeInteger(v) }
-        if let v = p.sharedSubscriptionAvailable { self.writeInteger(UInt8(0x2A)); self.writeInteger(v) }
+        if let v = p.maximumPacketSize { self.writeProperty(0x27, integer: v) }
+        if let v = p.wildcardSubscriptionAvailable { self.writeProperty(0x28, integer: v) }
+        if let v = p.subscriptionIdentifiersAvailable { self.writeProperty(0x29, integer: v) }
+        if let v = p.sharedSubscriptionAvailable { self.writeProperty(0x2A, integer: v) }
+    }
+
+    private mutating func writeProperty(_ identifier: UInt8, integer value: some FixedWidthInteger) {
+        self.writeInteger(identifier)
+        self.writeInteger(value)
+    }
+
+    private mutating func writeProperty(_ identifier: UInt8, string value: String) {
+        self.writeInteger(identifier)
+        self.writeMQTTString(value)
+    }
+
+    private mutating func writeProperty(_ identifier: UInt8, binary value: ByteBuffer) {
+        self.writeInteger(identifier)
+        self.writeBinaryData(value)
     }
 
     /// The size of the properties without their length prefix.
