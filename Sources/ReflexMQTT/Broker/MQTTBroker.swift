@@ -104,7 +104,7 @@ public final class MQTTBroker: Service {
     ) async throws -> any Channel {
         let authenticator = self.authenticator
         let logger = self.logger
-        let channel = try await ServerBootstrap(group: loop)
+        let bootstrap = ServerBootstrap(group: loop)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -123,12 +123,19 @@ public final class MQTTBroker: Service {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-            .bind(host: endpoint.host, port: endpoint.port)
-            .get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: endpoint.host, port: endpoint.port).get()
+        } catch {
+            throw BrokerStartError(
+                message: "cannot listen for MQTT (\(name)) on \(endpoint): \(error); if another broker (mosquitto?) "
+                    + "uses that port, stop it or choose another address with --mqtt-listen / REFLEX_MQTT_LISTEN"
+            )
+        }
         if let address = channel.localAddress {
             boundAddresses.withLock { $0[name] = address }
         }
-        logger.info("MQTT listener started", metadata: ["mqtt.listener": "\(name)", "mqtt.address": "\(channel.localAddress.map { "\($0)" } ?? "\(endpoint)")"])
+        logger.info("MQTT listener started", metadata: ["mqtt.listener": "\(name)", "mqtt.address": "\(channel.localAddress?.hostAndPort ?? "\(endpoint)")"])
         return channel
     }
 
@@ -181,6 +188,12 @@ public final class MQTTBroker: Service {
         try await snapshot.save(to: sessionStore)
         logger.info("Saved MQTT sessions", metadata: ["mqtt.sessions": "\(snapshot.sessions.count)", "mqtt.retained": "\(snapshot.retained.count)"])
     }
+}
+
+/// The broker could not start; the message says what to change.
+public struct BrokerStartError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 /// Open connections, so shutdown can close them all. Loop-confined like the core.

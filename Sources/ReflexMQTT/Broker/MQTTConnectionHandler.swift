@@ -2,6 +2,15 @@ import Logging
 import OrderedCollections
 import NIOCore
 
+extension SocketAddress {
+    /// "127.0.0.1:1883" or "[::1]:1883", for logs.
+    var hostAndPort: String {
+        guard let ip = ipAddress else { return "\(self)" }
+        let port = self.port.map(String.init) ?? "?"
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+}
+
 /// One client connection: reads bytes, decodes packets, drives the client's session in the
 /// ``BrokerCore`` and writes the answers. Packet handling lives in
 /// `MQTTConnectionHandler+Packets.swift`.
@@ -66,7 +75,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if let address = context.channel.remoteAddress {
-            remoteAddress = "\(address)"
+            remoteAddress = address.hostAndPort
         }
         logger[metadataKey: "mqtt.remote"] = "\(remoteAddress)"
     }
@@ -252,8 +261,10 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             publish.properties = properties
         }
         let packet = Packet.publish(publish)
-        if clientMaximumPacketSize != Int.max,
-            PacketEncoder.encodedSize(packet, version: version) > clientMaximumPacketSize
+        // The size is computed only when it can matter: the client set a maximum, or the
+        // message is near MQTT's framing limit (a 3.1.1 message re-encoded for 5.0 grows).
+        if clientMaximumPacketSize != Int.max || message.payload.readableBytes > 200_000_000,
+            PacketEncoder.encodedSize(packet, version: version) > min(clientMaximumPacketSize, PacketEncoder.maximumPacketSize)
         {
             core.statistics.oversizeDropped += 1
             if let packetID { session?.inflight.removeValue(forKey: packetID) }

@@ -188,6 +188,11 @@ struct Serve: AsyncParsableCommand {
         }
 
         LoggingSystem.bootstrap { label in configuration.makeLogHandler(label: label) }
-        try await Node(configuration: configuration, logger: Logger(label: "reflex")).run()
+        do {
+            try await Node(configuration: configuration, logger: Logger(label: "reflex")).run()
+        } catch {
+            FileHandle.standardError.write(Data("reflex: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
