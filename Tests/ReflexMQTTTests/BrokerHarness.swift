@@ -20,6 +20,7 @@ final class BrokerHarness {
         configure(&configuration)
         self.authenticator = authenticator
         core = BrokerCore(eventLoop: loop, configuration: configuration, authorizer: authorizer, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        core.startHousekeeping()
     }
 
     /// Opens a connection (no CONNECT sent yet).

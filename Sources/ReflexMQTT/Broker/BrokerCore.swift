@@ -42,6 +42,67 @@ final class BrokerCore: @unchecked Sendable {
         self.startedAt = eventLoop.now
     }
 
+    // MARK: - Connections
+
+    /// Every open connection, for timeouts and shutdown.
+    private(set) var connections: [ObjectIdentifier: MQTTConnectionHandler] = [:]
+    private var housekeeping: RepeatedTask?
+    private var closeWaiters: [EventLoopPromise<Void>] = []
+
+    func register(_ connection: MQTTConnectionHandler) {
+        connections[ObjectIdentifier(connection)] = connection
+        openConnections += 1
+    }
+
+    func unregister(_ connection: MQTTConnectionHandler) {
+        if connections.removeValue(forKey: ObjectIdentifier(connection)) != nil {
+            openConnections -= 1
+        }
+        if connections.isEmpty && !closeWaiters.isEmpty {
+            let waiting = closeWaiters
+            closeWaiters.removeAll()
+            for promise in waiting { promise.succeed() }
+        }
+    }
+
+    /// Closes every connection for shutdown (v5 clients get DISCONNECT 0x8B). Wills are not
+    /// published: the server going away is not the client's failure. Safe to call from any
+    /// thread; the future completes when the last connection is closed.
+    func closeAllConnections() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            for connection in Array(self.connections.values) {
+                connection.will = nil
+                connection.closeWithReason(.serverShuttingDown, reasonString: "the broker is shutting down")
+            }
+            self.flushAll()
+            if self.connections.isEmpty { return self.eventLoop.makeSucceededVoidFuture() }
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.closeWaiters.append(promise)
+            return promise.futureResult
+        }
+    }
+
+    /// Checks CONNECT and keep-alive timeouts of every connection once per `interval`: one
+    /// timer for the broker instead of one per connection (idle connections stay small).
+    func startHousekeeping(every interval: TimeAmount = .seconds(1)) {
+        housekeeping = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            self.checkTimeouts()
+        }
+    }
+
+    func stopHousekeeping() {
+        housekeeping?.cancel()
+        housekeeping = nil
+    }
+
+    func checkTimeouts() {
+        let now = eventLoop.now
+        for connection in Array(connections.values) {
+            connection.checkTimeouts(now: now)
+        }
+        flushAll()
+    }
+
     // MARK: - Flushing
 
     /// Remembers that `connection` has unflushed writes; all are flushed once per loop tick, so

@@ -58,17 +58,17 @@ public final class MQTTBroker: Service {
         let loop = group.next()
         let core = BrokerCore(eventLoop: loop, configuration: configuration, authorizer: authorizer, logger: logger)
         let metrics = BrokerMetrics()
-        let connections = ConnectionRegistry()
         do {
             try await restore(into: core)
             let tlsContext = try configuration.tlsFiles.map { try Self.makeTLSContext($0) }
             var listeners: [any Channel] = []
             if let tcp = configuration.tcp {
-                listeners.append(try await bind(tcp, name: "tcp", tls: nil, core: core, metrics: metrics, connections: connections, loop: loop))
+                listeners.append(try await bind(tcp, name: "tcp", tls: nil, core: core, metrics: metrics, loop: loop))
             }
             if let tls = configuration.tls, let tlsContext {
-                listeners.append(try await bind(tls, name: "tls", tls: tlsContext, core: core, metrics: metrics, connections: connections, loop: loop))
+                listeners.append(try await bind(tls, name: "tls", tls: tlsContext, core: core, metrics: metrics, loop: loop))
             }
+            try await loop.submit { core.startHousekeeping() }.get()
             listeningContinuation.yield()
             let timers = try await startTimers(core: core, loop: loop)
             try? await gracefulShutdown()
@@ -77,8 +77,8 @@ public final class MQTTBroker: Service {
             logger.info("MQTT broker stopping", metadata: ["mqtt.clients": "\(connected)"])
             for listener in listeners { try? await listener.close() }
             for timer in timers { timer.cancel() }
-            try await loop.submit { connections.closeAll() }.get()
-            try await connections.waitUntilEmpty(on: loop)
+            try await loop.submit { core.stopHousekeeping() }.get()
+            try await core.closeAllConnections().get()
             try await save(core)
             logger.info("MQTT broker stopped")
         } catch {
@@ -100,7 +100,7 @@ public final class MQTTBroker: Service {
 
     private func bind(
         _ endpoint: BrokerConfiguration.Endpoint, name: String, tls: NIOSSLContext?, core: BrokerCore,
-        metrics: BrokerMetrics, connections: ConnectionRegistry, loop: any EventLoop
+        metrics: BrokerMetrics, loop: any EventLoop
     ) async throws -> any Channel {
         let authenticator = self.authenticator
         let logger = self.logger
@@ -112,7 +112,6 @@ public final class MQTTBroker: Service {
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 let handler = MQTTConnectionHandler(core: core, authenticator: authenticator, metrics: metrics, logger: logger)
-                connections.add(handler, channel: channel)
                 do {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
@@ -194,41 +193,4 @@ public final class MQTTBroker: Service {
 public struct BrokerStartError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
-}
-
-/// Open connections, so shutdown can close them all. Loop-confined like the core.
-final class ConnectionRegistry: @unchecked Sendable {
-    private var handlers: [ObjectIdentifier: MQTTConnectionHandler] = [:]
-    private var waiters: [EventLoopPromise<Void>] = []
-
-    func add(_ handler: MQTTConnectionHandler, channel: any Channel) {
-        let key = ObjectIdentifier(handler)
-        handlers[key] = handler
-        channel.closeFuture.whenComplete { _ in
-            self.handlers.removeValue(forKey: key)
-            if self.handlers.isEmpty {
-                let waiting = self.waiters
-                self.waiters.removeAll()
-                for promise in waiting { promise.succeed() }
-            }
-        }
-    }
-
-    func closeAll() {
-        for handler in handlers.values {
-            handler.will = nil  // the server going away is not the client's failure
-            handler.closeWithReason(.serverShuttingDown, reasonString: "the broker is shutting down")
-        }
-        handlers.values.first?.core.flushAll()
-    }
-
-    func waitUntilEmpty(on loop: any EventLoop) async throws {
-        let future: EventLoopFuture<Void> = try await loop.submit {
-            if self.handlers.isEmpty { return loop.makeSucceededVoidFuture() }
-            let promise = loop.makePromise(of: Void.self)
-            self.waiters.append(promise)
-            return promise.futureResult
-        }.get()
-        try await future.get()
-    }
 }

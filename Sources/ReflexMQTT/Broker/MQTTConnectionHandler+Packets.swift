@@ -61,7 +61,7 @@ extension MQTTConnectionHandler {
         case .connect:
             metrics.countRejected("second_connect")
             core.statistics.protocolErrors += 1
-            logger.notice("Closing connection: second CONNECT", metadata: ["mqtt.client_id": "\(clientID)"])
+            log.notice("Closing connection: second CONNECT", metadata: ["mqtt.client_id": "\(clientID)"])
             closeWithReason(.protocolError, reasonString: "a second CONNECT on one connection is a protocol error")
         case .auth:
             metrics.countRejected("auth_unsupported")
@@ -69,7 +69,7 @@ extension MQTTConnectionHandler {
         case .connack, .suback, .unsuback, .pingresp:
             metrics.countRejected("unexpected_packet")
             core.statistics.protocolErrors += 1
-            logger.notice("Closing connection: server-only packet from client", metadata: ["mqtt.packet": "\(packet.name)"])
+            log.notice("Closing connection: server-only packet from client", metadata: ["mqtt.packet": "\(packet.name)"])
             closeWithReason(.protocolError, reasonString: "\(packet.name.uppercased()) may only be sent by a server")
         }
     }
@@ -107,7 +107,6 @@ extension MQTTConnectionHandler {
         } else {
             clientID = connect.clientID
         }
-        logger[metadataKey: "mqtt.client_id"] = "\(clientID)"
         if connect.properties.authenticationMethod != nil {
             refuseConnect(.badAuthenticationMethod, "enhanced authentication is not supported")
             return
@@ -162,7 +161,7 @@ extension MQTTConnectionHandler {
     private func refuseConnect(_ reason: ReasonCode, _ explanation: String) {
         core.statistics.connectionsRefused += 1
         metrics.connectionsRefused.increment()
-        logger.notice("Refused connection", metadata: ["mqtt.reason": "\(reason)", "mqtt.detail": "\(explanation)"])
+        log.notice("Refused connection", metadata: ["mqtt.reason": "\(reason)", "mqtt.detail": "\(explanation)"])
         sendConnAck(
             ConnAck(sessionPresent: false, reasonCode: reason, properties: reasonProperties(explanation)), version: version
         )
@@ -176,7 +175,6 @@ extension MQTTConnectionHandler {
             return
         }
         self.identity = identity
-        connectTimeoutTask?.cancel()
 
         // Session expiry: v5 asks for it; 3.1.1 clean session = 0 gets the configured default.
         let requestedExpiry: UInt32
@@ -246,12 +244,11 @@ extension MQTTConnectionHandler {
         core.statistics.connectionsAccepted += 1
         metrics.connectionsAccepted.increment()
         sendConnAck(ConnAck(sessionPresent: sessionPresent, reasonCode: .success, properties: properties), version: version)
-        logger.debug("Client connected", metadata: [
+        log.debug("Client connected", metadata: [
             "mqtt.version": "\(version)", "mqtt.session_present": "\(sessionPresent)", "mqtt.principal": "\(identity)",
         ])
         if keepAliveSeconds > 0 {
             keepAlive = .milliseconds(Int64(keepAliveSeconds) * 1500)
-            scheduleKeepAliveCheck(after: keepAlive ?? .seconds(1))
         }
         if sessionPresent {
             core.resendInflight(session)
@@ -272,22 +269,6 @@ extension MQTTConnectionHandler {
         core.sessionWentOffline(session, will: will, willDelaySeconds: willDelaySeconds)
         will = nil
         closeNow()
-    }
-
-    private func scheduleKeepAliveCheck(after delay: TimeAmount) {
-        guard let context else { return }
-        keepAliveTask = context.eventLoop.scheduleTask(in: delay) { [weak self] in
-            guard let self, self.state == .connected, let keepAlive = self.keepAlive else { return }
-            let silence = self.core.eventLoop.now - self.lastActivity
-            if silence >= keepAlive {
-                self.core.statistics.keepAliveTimeouts += 1
-                self.metrics.keepAliveTimeouts.increment()
-                self.logger.notice("Closing connection: keep-alive expired")
-                self.closeWithReason(.keepAliveTimeout, reasonString: "no packet within 1.5 x keep-alive")
-            } else {
-                self.scheduleKeepAliveCheck(after: keepAlive - silence)
-            }
-        }
     }
 
     private func randomSuffix() -> String {
@@ -348,7 +329,7 @@ extension MQTTConnectionHandler {
             )
         } catch {
             metrics.countRejected("topic_invalid")
-            logger.notice("Rejected publish: invalid topic", metadata: ["error": "\(error)"])
+            log.notice("Rejected publish: invalid topic", metadata: ["error": "\(error)"])
             closeWithReason(.topicNameInvalid, reasonString: "\(error)")
             return
         }
@@ -368,7 +349,7 @@ extension MQTTConnectionHandler {
         {
             core.statistics.unauthorizedPublishes += 1
             metrics.countRejected("not_authorized")
-            logger.debug("Rejected publish: not authorized", metadata: ["mqtt.topic": "\(topic)"])
+            log.debug("Rejected publish: not authorized", metadata: ["mqtt.topic": "\(topic)"])
             refusal = .notAuthorized
         }
         switch publish.qos {
@@ -412,7 +393,7 @@ extension MQTTConnectionHandler {
                 )
             } catch {
                 metrics.countRejected("topic_invalid")
-                logger.debug("Rejected subscription", metadata: ["mqtt.filter": "\(request.filter)", "error": "\(error)"])
+                log.debug("Rejected subscription", metadata: ["mqtt.filter": "\(request.filter)", "error": "\(error)"])
                 codes.append(.topicFilterInvalid)
                 continue
             }

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import OrderedCollections
 import NIOCore
 
@@ -58,8 +59,8 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     var willDelaySeconds: UInt32 = 0
     var keepAlive: TimeAmount?
     var lastActivity = NIODeadline.uptimeNanoseconds(0)
-    var keepAliveTask: Scheduled<Void>?
-    var connectTimeoutTask: Scheduled<Void>?
+    /// When the connection was accepted, for the CONNECT timeout.
+    var openedAt = NIODeadline.uptimeNanoseconds(0)
 
     init(core: BrokerCore, authenticator: any Authenticator, metrics: BrokerMetrics, logger: Logger) {
         self.core = core
@@ -77,23 +78,16 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         if let address = context.channel.remoteAddress {
             remoteAddress = address.hostAndPort
         }
-        logger[metadataKey: "mqtt.remote"] = "\(remoteAddress)"
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        core.openConnections += 1
-        connectTimeoutTask = context.eventLoop.scheduleTask(in: .seconds(10)) { [weak self] in
-            guard let self, self.state == .awaitingConnect || self.state == .authenticating else { return }
-            self.logger.notice("Closing connection: no CONNECT within 10 s")
-            self.context?.close(promise: nil)
-        }
+        openedAt = core.eventLoop.now
+        core.register(self)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        keepAliveTask?.cancel()
-        connectTimeoutTask?.cancel()
-        core.openConnections -= 1
+        core.unregister(self)
         let wasConnected = state == .connected || (state == .closing && session != nil)
         state = .closing
         if let session {
@@ -102,7 +96,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             if session.connection === self {
                 core.sessionWentOffline(session, will: will, willDelaySeconds: willDelaySeconds)
             }
-            logger.debug("Client disconnected")
+            log.debug("Client disconnected")
         }
         will = nil
         inbound = nil
@@ -140,8 +134,38 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("Connection error", metadata: ["error": "\(error)"])
+        log.debug("Connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    /// The logger with this connection's client id and address, built only when something is
+    /// logged: a per-connection copy would cost memory on every idle connection.
+    var log: Logger {
+        var logger = self.logger
+        logger[metadataKey: "mqtt.client_id"] = "\(clientID)"
+        logger[metadataKey: "mqtt.remote"] = "\(remoteAddress)"
+        return logger
+    }
+
+    /// Called once a second by the core: closes a connection that sent no CONNECT within 10 s,
+    /// or whose keep-alive (× 1.5) passed in silence.
+    func checkTimeouts(now: NIODeadline) {
+        switch state {
+        case .awaitingConnect, .authenticating:
+            if now - openedAt >= .seconds(10) {
+                log.notice("Closing connection: no CONNECT within 10 s")
+                closeNow()
+            }
+        case .connected:
+            if let keepAlive, now - lastActivity >= keepAlive {
+                core.statistics.keepAliveTimeouts += 1
+                metrics.keepAliveTimeouts.increment()
+                log.notice("Closing connection: keep-alive expired")
+                closeWithReason(.keepAliveTimeout, reasonString: "no packet within 1.5 x keep-alive")
+            }
+        case .closing:
+            break
+        }
     }
 
     // MARK: - Decoding
@@ -176,7 +200,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             core.statistics.malformedPackets += 1
         }
         metrics.countRejected(error.metricLabel)
-        logger.notice(
+        log.notice(
             "Closing connection: invalid packet",
             metadata: ["mqtt.client_id": "\(clientID)", "mqtt.reason": "\(error.reasonCode)", "error": "\(error)"]
         )
