@@ -95,7 +95,8 @@ class MqttClient:
         self.c.on_subscribe = self._on_subscribe
         self.c.on_unsubscribe = self._on_unsubscribe
         self.c.on_publish = self._on_publish
-        self.c.max_inflight_messages_set(1000)
+        # paho's default of 20 unacknowledged outgoing QoS 1/2 messages stays: it is within the Receive
+        # Maximum of both brokers (mosquitto drops a v3.1.1 client's QoS 2 messages beyond its own 20).
         self.c.max_queued_messages_set(0)
         self._tls = tls
         if tls:
