@@ -78,6 +78,8 @@ def test_v5_will_not_published_if_client_reconnects_within_delay(clients, topic)
     again.disconnect()
 
 
+@pytest.mark.mosquitto_xfail(reason="waits for the Will Delay even when the session ends first, against "
+                              "[MQTT-3.1.2-8] (eclipse-mosquitto/mosquitto issue 3505)")
 def test_v5_will_published_when_session_ends_before_delay(clients, topic):
     """Will Delay 30 s but Session Expiry 0: the session ends at the close, so the will goes out then."""
     watcher = clients("", V5)
