@@ -168,28 +168,51 @@ def test_request_response_round_trip(clients, topic):
     assert (resp.payload, resp.prop("CorrelationData")) == (b"pong", b"id-42")
 
 
-def test_invalid_utf8_with_payload_format_indicator_is_not_forwarded(broker, clients, topic):
-    """PFI=1 with a payload that is not UTF-8: the Server MAY check it [MQTT-3.3.2.3.2]; if it does, it
-    answers PUBACK 0x99 (payload format invalid) or DISCONNECT 0x99 and does not forward the message."""
-    sub = clients("", V5)
-    sub.subscribe(f"{topic}/pfi", 1)
+BAD_UTF8 = b"\xff\xfe not utf-8 \xc3\x28"
+
+
+def send_invalid_pfi_payload(broker, topic):
+    """Publishes QoS 1 with PFI=1 and a payload that is not UTF-8; returns the answer or None if closed."""
+    from helpers import Closed
+
     raw, _ = raw_v5(broker)
     try:
-        raw.send(publish_packet(f"{topic}/pfi", b"\xff\xfe not utf-8 \xc3\x28", 1, pid=9, props=[(0x01, 1)]))
+        raw.send(publish_packet(f"{topic}/pfi", BAD_UTF8, 1, pid=9, props=[(0x01, 1)]))
         try:
-            p = raw.read_packet(3)
-            assert (p.type, p.reason()) in ((PUBACK, 0x99), (DISCONNECT, 0x99)), f"got {p}"
-        except Exception as e:  # closed without a packet
-            from helpers import Closed
-
-            if not isinstance(e, Closed):
-                raise
+            return raw.read_packet(3)
+        except Closed:
+            return None
     finally:
         raw.close()
-    sub.expect_no_message(0.5)
-    # valid UTF-8 with PFI=1 passes
+
+
+def test_invalid_utf8_with_payload_format_indicator_per_spec(broker, clients, topic):
+    """The receiver MAY validate the payload format (section 3.3.2.3.2). Either it rejects with PUBACK or
+    DISCONNECT 0x99 (payload format invalid) and does not forward the message, or it accepts it and
+    forwards the Payload Format Indicator unaltered [MQTT-3.3.2-4]."""
+    sub = clients("", V5)
+    sub.subscribe(f"{topic}/pfi", 1)
+    answer = send_invalid_pfi_payload(broker, topic)
+    if answer is not None and answer.type == PUBACK and answer.reason() == 0:
+        m = sub.expect_message()
+        assert (m.payload, m.prop("PayloadFormatIndicator")) == (BAD_UTF8, 1)
+    else:
+        assert answer is None or (answer.type, answer.reason()) in ((PUBACK, 0x99), (DISCONNECT, 0x99)), answer
+        sub.expect_no_message(0.5)
+    # valid UTF-8 with PFI=1 always passes
     clients("", V5).publish(f"{topic}/pfi", "grüße".encode(), qos=1, PayloadFormatIndicator=1)
-    assert sub.expect_message().payload == "grüße".encode()
+    m = sub.expect_message()
+    assert (m.payload, m.prop("PayloadFormatIndicator")) == ("grüße".encode(), 1)
+
+
+@pytest.mark.reflex_only
+def test_reflex_rejects_invalid_utf8_with_payload_format_indicator(broker, clients, topic):
+    """Reflex validates: PUBACK 0x99 (or DISCONNECT 0x99) and the message is not forwarded."""
+    sub = clients("", V5)
+    sub.subscribe(f"{topic}/pfi", 1)
+    answer = send_invalid_pfi_payload(broker, topic)
+    assert answer is not None and (answer.type, answer.reason()) in ((PUBACK, 0x99), (DISCONNECT, 0x99)), answer
+    sub.expect_no_message(0.5)
 
 
 def test_client_maximum_packet_size_respected(clients, topic):
