@@ -146,7 +146,12 @@ def after_connect_cases(version):
     }
 
 
-CASE_NAMES = list(after_connect_cases(V5))
+CASE_NAMES = [
+    pytest.param(c, marks=pytest.mark.mosquitto_xfail(
+        reason="2.0.11 accepts PINGREQ with reserved flag bits set and answers PINGRESP, against "
+               "[MQTT-2.2.2-2] (3.1.1) / [MQTT-2.1.3-1] (5.0)")) if c == "pingreq-reserved-flags" else c
+    for c in after_connect_cases(V5)
+]
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
