@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The one test command: debug build, unit tests (`swift test`, extra args passed through), then the
+# MQTT integration suite (Tests/integration, pytest) against the built `reflex` binary.
+#
+#   scripts/test.sh                      # everything
+#   scripts/test.sh --filter CodecTests  # args go to `swift test`
+#   REFLEX_TEST_BROKER=mosquitto scripts/test.sh   # integration suite against mosquitto instead
+#   PYTEST_ARGS="-k retained" scripts/test.sh       # extra pytest args
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+status=0
+
+echo "==> swift build"
+swift build
+
+echo "==> swift test"
+if ! swift test "$@"; then
+    status=1
+fi
+
+bin_dir="$(swift build --show-bin-path)"
+export REFLEX_BIN="${REFLEX_BIN:-$bin_dir/reflex}"
+
+echo "==> integration tests (broker: ${REFLEX_TEST_BROKER:-reflex} ${REFLEX_BIN})"
+# shellcheck disable=SC2086
+if ! python3 -m pytest -q Tests/integration ${PYTEST_ARGS:-}; then
+    status=1
+fi
+
+if [ "$status" -ne 0 ]; then
+    echo "scripts/test.sh: FAILED" >&2
+fi
+exit "$status"
