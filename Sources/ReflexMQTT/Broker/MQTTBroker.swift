@@ -110,6 +110,9 @@ public final class MQTTBroker: Service {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
             .childChannelOption(.maxMessagesPerRead, value: 4)
+            // NIO keeps a receive buffer per channel for reuse; starting small keeps idle
+            // connections cheap, and the adaptive allocator grows it for busy publishers.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65_536))
             .childChannelInitializer { channel in
                 let handler = MQTTConnectionHandler(core: core, authenticator: authenticator, metrics: metrics, logger: logger)
                 do {
