@@ -32,9 +32,11 @@ import Testing
         #expect(index.remove(topic: "a/b/c") == 2)
         #expect(index.remove(topic: "a/b/c") == nil)
         #expect(index.count == 1)
+        #expect(index.trieNodeCount == 1)
         #expect(try matches(index, "#") == ["a=1"])
         #expect(index.remove(topic: "a") == 1)
         #expect(index.isEmpty)
+        #expect(index.trieNodeCount == 0)
         #expect(try matches(index, "#").isEmpty)
         index.set(topic: "a/b/c", message: 4)
         #expect(try matches(index, "a/+/c") == ["a/b/c=4"])
@@ -47,9 +49,13 @@ import Testing
 
     static let filterCases: [(String, [String])] = [
         ("sport", ["sport"]),
-        ("sport/#", [
-            "sport", "sport/tennis", "sport/tennis/player1", "sport/tennis/player1/ranking", "sport/football", "sport/",
-        ]),
+        (
+            "sport/#",
+            [
+                "sport", "sport/tennis", "sport/tennis/player1", "sport/tennis/player1/ranking", "sport/football",
+                "sport/",
+            ]
+        ),
         ("sport/+", ["sport/tennis", "sport/football", "sport/"]),
         ("sport/tennis/player1/#", ["sport/tennis/player1", "sport/tennis/player1/ranking"]),
         ("+", ["sport"]),
@@ -57,10 +63,13 @@ import Testing
         ("/+", ["/", "/finance"]),
         ("+/tennis/#", ["sport/tennis", "sport/tennis/player1", "sport/tennis/player1/ranking"]),
         ("a/+/b", ["a//b"]),
-        ("#", [
-            "sport", "sport/tennis", "sport/tennis/player1", "sport/tennis/player1/ranking", "sport/football",
-            "sport/", "/", "/finance", "a//b", "x/$SYS",
-        ]),
+        (
+            "#",
+            [
+                "sport", "sport/tennis", "sport/tennis/player1", "sport/tennis/player1/ranking", "sport/football",
+                "sport/", "/", "/finance", "a//b", "x/$SYS",
+            ]
+        ),
         ("$SYS/#", ["$SYS", "$SYS/broker/clients", "$SYS/uptime"]),
         ("$SYS/+", ["$SYS/uptime"]),
         ("$SYS/+/clients", ["$SYS/broker/clients"]),
@@ -84,14 +93,17 @@ import Testing
         for (number, topic) in Self.topics.enumerated() { index.set(topic: topic, message: number) }
         index.removeAll { topic, message in message % 2 == 0 || topic.hasPrefix("sport") }
         var left: [String] = []
-        index.forEach { topic, _ in left.append(topic) }
+        func collect(topic: String, message: Int) { left.append(topic) }
+        index.forEach(collect)
         let expected = Self.topics.enumerated().filter { $0.offset % 2 == 1 && !$0.element.hasPrefix("sport") }
             .map(\.element)
         #expect(left.sorted() == expected.sorted())
         #expect(index.count == expected.count)
         #expect(try matches(index, "sport/#").isEmpty)
+        #expect(index.trieNodeCount == 4)  // left: "/finance", "$SYS" and "$SYS/uptime"
         index.removeAll { _, _ in true }
         #expect(index.isEmpty)
+        #expect(index.trieNodeCount == 0)
         #expect(try matches(index, "#").isEmpty)
         index.set(topic: "sport/tennis", message: 1)
         #expect(try matches(index, "sport/#") == ["sport/tennis=1"])
@@ -102,7 +114,8 @@ import Testing
         var index = RetainedIndex<Int>()
         for (number, topic) in Self.topics.enumerated() { index.set(topic: topic, message: number) }
         var listed: [String] = []
-        index.forEach { listed.append("\($0)=\($1)") }
+        func collect(topic: String, message: Int) { listed.append("\(topic)=\(message)") }
+        index.forEach(collect)
         #expect(listed.sorted() == Self.topics.enumerated().map { "\($1)=\($0)" }.sorted())
     }
 }

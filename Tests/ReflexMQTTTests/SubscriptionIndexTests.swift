@@ -16,9 +16,8 @@ import Testing
     /// Shared deliveries for one message, in delivery order sorted by subscriber.
     func shared(_ index: inout Index, _ topic: String, available: Set<String>? = nil) -> [String] {
         var found: [String] = []
-        index.forEachSharedMatch(topic: topic, isAvailable: { available?.contains($0) ?? true }) {
-            found.append("\($0):\($1)")
-        }
+        let isAvailable = { (member: String) in available?.contains(member) ?? true }
+        index.forEachSharedMatch(topic: topic, isAvailable: isAvailable) { found.append("\($0):\($1)") }
         return found.sorted()
     }
 
@@ -52,9 +51,11 @@ import Testing
         #expect(index.remove(try filter("a/b/c"), subscriber: "c1") == true)
         #expect(index.remove(try filter("a/b/c"), subscriber: "c1") == false)
         #expect(index.count == 1)
+        #expect(index.trieNodeCount == 2)  // "a" and "#"; "b" and "c" are gone
         #expect(matches(index, "a/b/c") == ["c1:1"])
         #expect(index.remove(try filter("a/#"), subscriber: "c1") == true)
         #expect(index.isEmpty)
+        #expect(index.trieNodeCount == 0)
         #expect(matches(index, "a/b/c").isEmpty)
         // Pruned nodes can be created again and still route.
         index.insert(try filter("a/b/c"), subscriber: "c3", options: 0)
@@ -72,6 +73,7 @@ import Testing
         #expect(matches(index, "a") == ["parent:0"])
         #expect(matches(index, "a/b/d") == ["sibling:0"])
         #expect(matches(index, "a/b/c").isEmpty)
+        #expect(index.trieNodeCount == 3)  // a, b and d; c is gone
     }
 
     @Test("a subscriber with overlapping filters is reported once per filter")
@@ -182,17 +184,23 @@ import Testing
         #expect(index.isEmpty)
     }
 
-    @Test("removing the member whose turn is next passes the turn to the following member")
+    @Test("removing members keeps the turn with the member that had it")
     func sharedRemoveKeepsTurn() throws {
         var index = Index()
         let group = try filter("$share/g/t")
-        for member in ["m1", "m2", "m3"] { index.insert(group, subscriber: member, options: 0) }
+        for member in ["m1", "m2", "m3", "m4"] { index.insert(group, subscriber: member, options: 0) }
         #expect(shared(&index, "t") == ["m1:0"])
+        #expect(shared(&index, "t") == ["m2:0"])
+        index.remove(group, subscriber: "m1")  // before the turn: m3 keeps it
+        #expect(shared(&index, "t") == ["m3:0"])
+        index.remove(group, subscriber: "m4")  // the member whose turn it is: it passes on, wrapping
+        #expect(shared(&index, "t") == ["m2:0"])
+        #expect(shared(&index, "t") == ["m3:0"])
         index.remove(group, subscriber: "m2")
         #expect(shared(&index, "t") == ["m3:0"])
-        #expect(shared(&index, "t") == ["m1:0"])
-        index.remove(group, subscriber: "m1")
-        #expect(shared(&index, "t") == ["m3:0"])
+        index.remove(group, subscriber: "m3")
+        #expect(shared(&index, "t").isEmpty)
+        #expect(index.trieNodeCount == 0)
     }
 
     @Test("shared groups follow the $ rule and match the parent of #")
@@ -212,13 +220,18 @@ import Testing
         index.insert(try filter("$share/g/a//#"), subscriber: "c2", options: 2)
         index.insert(try filter("münchen"), subscriber: "c3", options: 0)
         var listed: [String] = []
-        index.forEach { filter, subscriber, options in
-            listed.append("\(filter.original)|\(filter.filter)|\(filter.shareGroup ?? "-")|\(filter.hasWildcards)|\(subscriber):\(options)")
+        func list(filter: TopicFilter, subscriber: String, options: Int) {
+            let shareGroup = filter.shareGroup ?? "-"
+            listed.append(
+                "\(filter.original)|\(filter.filter)|\(shareGroup)|\(filter.hasWildcards)|\(subscriber):\(options)"
+            )
         }
+        index.forEach(list)
         #expect(
             listed.sorted() == [
                 "$share/g/a//#|a//#|g|true|c2:2", "a/+|a/+|-|true|c1:1", "münchen|münchen|-|false|c3:0",
-            ])
+            ]
+        )
     }
 
     @Test("copies are independent values")
@@ -244,7 +257,9 @@ import Testing
         }
         #expect(index.count == 250)
         for number in 0..<500 {
-            #expect(matches(index, "d/\(number % 17)/x\(number)/t") == (number % 2 == 0 ? [] : ["c\(number):\(number)"]))
+            #expect(
+                matches(index, "d/\(number % 17)/x\(number)/t") == (number % 2 == 0 ? [] : ["c\(number):\(number)"])
+            )
         }
         for (number, f) in filters.enumerated() where number % 2 == 1 { index.remove(f, subscriber: "c\(number)") }
         #expect(index.isEmpty)

@@ -82,7 +82,8 @@ import Testing
         for _ in 0..<500 {
             let topic = Self.randomTopic(&random)
             var deliveries = 0
-            index.forEachSharedMatch(topic: topic, isAvailable: { $0 % 2 == 0 }) { _, _ in deliveries += 1 }
+            let isAvailable = { (member: Int) in member % 2 == 0 }
+            index.forEachSharedMatch(topic: topic, isAvailable: isAvailable) { _, _ in deliveries += 1 }
             #expect(deliveries == groups.values.filter { $0.matches(topic) }.count, "topic '\(topic)'")
         }
     }

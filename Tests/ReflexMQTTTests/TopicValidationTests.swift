@@ -21,7 +21,8 @@ import Testing
 
     @Test(
         "valid topic names pass",
-        arguments: ["a", "/", "a//b", "/a", "a/", "$SYS/broker", "münchen/straße", "a b/c", "$share/g/x"])
+        arguments: ["a", "/", "a//b", "/a", "a/", "$SYS/broker", "münchen/straße", "a b/c", "$share/g/x"]
+    )
     func validTopicName(topic: String) throws {
         try TopicRules.validateTopicName(topic)
     }
@@ -120,7 +121,10 @@ import Testing
     @Test("error messages name the problem and the topic")
     func messages() {
         let notLast = TopicValidationError.multiLevelWildcardNotLast("a/#/b", offset: 2)
-        #expect(notLast.description == "topic filter 'a/#/b' has '#' at byte 2 before its last level; '#' must be the last level")
+        #expect(
+            notLast.description
+                == "topic filter 'a/#/b' has '#' at byte 2 before its last level; '#' must be the last level"
+        )
         #expect(TopicValidationError.wildcardInTopicName("a/+", offset: 2).description.contains("'a/+'"))
         #expect(TopicValidationError.invalidShareName("$share//a").description.contains("'$share//a'"))
         let long = TopicValidationError.tooLong(.topicName, Self.longTopic, length: 70_000, maxLength: 65_535)

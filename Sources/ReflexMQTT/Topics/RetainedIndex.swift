@@ -30,6 +30,9 @@ public struct RetainedIndex<Message: Sendable>: Sendable {
     /// Whether there are no retained messages.
     public var isEmpty: Bool { count == 0 }
 
+    /// The number of trie nodes besides the root, for tests that check pruning.
+    package var trieNodeCount: Int { trie.nodeCount }
+
     /// Retains `message` for `topic`, replacing the message retained there before.
     /// - Parameters:
     ///   - topic: A valid topic name.
@@ -105,7 +108,10 @@ public struct RetainedIndex<Message: Sendable>: Sendable {
 
     /// Visits the messages under `node` that match the filter from byte `start` on.
     private func walk(
-        node: Int, filter: UnsafeBufferPointer<UInt8>, start: Int, _ body: (String, Message) -> Void
+        node: Int,
+        filter: UnsafeBufferPointer<UInt8>,
+        start: Int,
+        _ body: (String, Message) -> Void
     ) {
         let end = TopicFilter.levelEnd(filter, from: start)
         let isLast = end == filter.count
@@ -138,7 +144,10 @@ public struct RetainedIndex<Message: Sendable>: Sendable {
 
     /// `child` matched the filter level ending at `end`: report it or go on with the next level.
     private func visitMatched(
-        _ child: Int, filter: UnsafeBufferPointer<UInt8>, isLast: Bool, end: Int,
+        _ child: Int,
+        filter: UnsafeBufferPointer<UInt8>,
+        isLast: Bool,
+        end: Int,
         _ body: (String, Message) -> Void
     ) {
         if isLast {

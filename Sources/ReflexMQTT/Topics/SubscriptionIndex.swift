@@ -31,6 +31,9 @@ public struct SubscriptionIndex<Subscriber: Hashable & Sendable, Options: Sendab
     /// Whether there are no subscriptions.
     public var isEmpty: Bool { count == 0 }
 
+    /// The number of trie nodes besides the root, for tests that check pruning.
+    package var trieNodeCount: Int { trie.nodeCount }
+
     // MARK: - Changing subscriptions
 
     /// Adds a subscription, or replaces the options of the subscriber's subscription to the
@@ -113,14 +116,21 @@ public struct SubscriptionIndex<Subscriber: Hashable & Sendable, Options: Sendab
     ///   - body: Called once per matching group with the chosen member and its options.
     /// - Complexity: O(L · W) for the walk plus O(g) per matching group of g members.
     public mutating func forEachSharedMatch(
-        topic: String, isAvailable: (Subscriber) -> Bool, _ body: (Subscriber, Options) -> Void
+        topic: String,
+        isAvailable: (Subscriber) -> Bool,
+        _ body: (Subscriber, Options) -> Void
     ) {
         guard sharedCount > 0 else { return }
         var topic = topic
         topic.withUTF8 { bytes in
             walkShared(
-                node: Self.root, topic: bytes, start: 0, skipsWildcards: bytes.first == Bytes.dollar,
-                isAvailable, body)
+                node: Self.root,
+                topic: bytes,
+                start: 0,
+                skipsWildcards: bytes.first == Bytes.dollar,
+                isAvailable,
+                body
+            )
         }
     }
 
@@ -134,13 +144,20 @@ public struct SubscriptionIndex<Subscriber: Hashable & Sendable, Options: Sendab
             let hasWildcards = filterText.utf8.contains { $0 == Bytes.plus || $0 == Bytes.hash }
             if !subscriptions.plain.isEmpty {
                 let filter = TopicFilter(
-                    filter: filterText, shareGroup: nil, original: filterText, hasWildcards: hasWildcards)
+                    filter: filterText,
+                    shareGroup: nil,
+                    original: filterText,
+                    hasWildcards: hasWildcards
+                )
                 for (subscriber, options) in subscriptions.plain { body(filter, subscriber, options) }
             }
             for group in subscriptions.groups {
                 let filter = TopicFilter(
-                    filter: filterText, shareGroup: group.name,
-                    original: TopicRules.sharePrefix + group.name + "/" + filterText, hasWildcards: hasWildcards)
+                    filter: filterText,
+                    shareGroup: group.name,
+                    original: TopicRules.sharePrefix + group.name + "/" + filterText,
+                    hasWildcards: hasWildcards
+                )
                 for member in group.members { body(filter, member.subscriber, member.options) }
             }
         }
@@ -159,7 +176,10 @@ public struct SubscriptionIndex<Subscriber: Hashable & Sendable, Options: Sendab
     private static var none: Int { LevelTrie<Subscriptions>.none }
 
     private func walk(
-        node: Int, topic: UnsafeBufferPointer<UInt8>, start: Int, skipsWildcards: Bool,
+        node: Int,
+        topic: UnsafeBufferPointer<UInt8>,
+        start: Int,
+        skipsWildcards: Bool,
         _ body: (Subscriber, Options) -> Void
     ) {
         let hashChild = trie.nodes[node].hashChild
@@ -182,8 +202,12 @@ public struct SubscriptionIndex<Subscriber: Hashable & Sendable, Options: Sendab
     }
 
     private mutating func walkShared(
-        node: Int, topic: UnsafeBufferPointer<UInt8>, start: Int, skipsWildcards: Bool,
-        _ isAvailable: (Subscriber) -> Bool, _ body: (Subscriber, Options) -> Void
+        node: Int,
+        topic: UnsafeBufferPointer<UInt8>,
+        start: Int,
+        skipsWildcards: Bool,
+        _ isAvailable: (Subscriber) -> Bool,
+        _ body: (Subscriber, Options) -> Void
     ) {
         let hashChild = trie.nodes[node].hashChild
         if hashChild != Self.none && !skipsWildcards {

@@ -83,7 +83,10 @@ public struct TopicFilter: Hashable, Sendable, CustomStringConvertible {
 
     @inline(__always)
     static func levelsEqual(
-        _ a: UnsafeBufferPointer<UInt8>, _ ra: Range<Int>, _ b: UnsafeBufferPointer<UInt8>, _ rb: Range<Int>
+        _ a: UnsafeBufferPointer<UInt8>,
+        _ ra: Range<Int>,
+        _ b: UnsafeBufferPointer<UInt8>,
+        _ rb: Range<Int>
     ) -> Bool {
         guard ra.count == rb.count else { return false }
         var i = ra.lowerBound

@@ -22,7 +22,9 @@ public enum TopicRules {
     /// - Throws: The first problem found, naming the topic.
     /// - Complexity: O(n) in the UTF-8 length of `topic`.
     public static func validateTopicName(
-        _ topic: String, maxLength: Int = protocolMaxLength, maxLevels: Int = .max
+        _ topic: String,
+        maxLength: Int = protocolMaxLength,
+        maxLevels: Int = .max
     ) throws(TopicValidationError) {
         let length = topic.utf8.count
         if length == 0 { throw .empty(.topicName) }
@@ -63,7 +65,10 @@ public enum TopicRules {
     /// - Throws: The first problem found, naming the filter.
     /// - Complexity: O(n) in the UTF-8 length of `filter`.
     public static func parseFilter(
-        _ filter: String, maxLength: Int = protocolMaxLength, maxLevels: Int = .max, allowsShared: Bool = true
+        _ filter: String,
+        maxLength: Int = protocolMaxLength,
+        maxLevels: Int = .max,
+        allowsShared: Bool = true
     ) throws(TopicValidationError) -> TopicFilter {
         let utf8 = filter.utf8
         let length = utf8.count
@@ -98,7 +103,9 @@ public enum TopicRules {
 
     /// Checks the filter part of `filter` starting at `start`; returns whether it has wildcards.
     private static func scanFilter(
-        _ filter: String, from start: String.Index, maxLevels: Int
+        _ filter: String,
+        from start: String.Index,
+        maxLevels: Int
     ) throws(TopicValidationError) -> Bool {
         var levels = 1
         var hasWildcards = false
