@@ -31,7 +31,8 @@ Options:
 
 Each broker runs as: (mosquitto) mosquitto -c <generated conf with the chosen port>
                      (reflex)    reflex serve --mqtt-listen 127.0.0.1:<port> --data-dir <tmp>
-                                              --log-level warning
+                                              --log-level warning --max-queued-messages <N>
+                     where N is mosquitto-bench.conf's max_queued_messages (same queue depth).
 Tools: mqttload (../shared/tools/mqttload.c) and scripts/bench-idle-conns.c are compiled into
 .build/bench-tools/ when missing or out of date (needs gcc and libmosquitto-dev). Every broker
 and generator runs under `timeout`; all of them are stopped on exit, including Ctrl-C.
@@ -161,6 +162,10 @@ fi
 [ -x "$reflex_bin" ] || die "reflex binary not executable: $reflex_bin"
 reflex_bin=$(cd "$(dirname "$reflex_bin")" && pwd)/$(basename "$reflex_bin")
 read -r -a reflex_extra_words <<<"$reflex_extra"
+# Same settings on both sides: reflex gets the baseline's per-client queue depth.
+mosq_queue=$(awk '$1 == "max_queued_messages" { print $2 }' "$mosq_template")
+reflex_same_settings=()
+[ -z "$mosq_queue" ] || reflex_same_settings=(--max-queued-messages "$mosq_queue")
 
 # 10,000 idle connections need that many descriptors in the broker and in the client.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -201,7 +206,8 @@ start_broker() {
             reflex)
                 mkdir -p "$dir/data"
                 timeout -k 5 "$broker_timeout" "$reflex_bin" serve --mqtt-listen "127.0.0.1:$b_port" \
-                    --data-dir "$dir/data" --log-level warning ${reflex_extra_words[@]+"${reflex_extra_words[@]}"} \
+                    --data-dir "$dir/data" --log-level warning ${reflex_same_settings[@]+"${reflex_same_settings[@]}"} \
+                    ${reflex_extra_words[@]+"${reflex_extra_words[@]}"} \
                     >"$b_log" 2>&1 &
                 ;;
         esac

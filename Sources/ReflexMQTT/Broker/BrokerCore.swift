@@ -192,7 +192,7 @@ final class BrokerCore: @unchecked Sendable {
                 return
             }
         } else {
-            if session.isPersistent || session.connection != nil { isDirty = isDirty || session.isPersistent }
+            if session.isPersistent { isDirty = true }
             if let connection = session.connection, session.queue.isEmpty, connection.isWritable,
                 session.inflight.count < connection.sendQuota
             {

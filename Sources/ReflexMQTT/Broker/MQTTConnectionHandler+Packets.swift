@@ -82,8 +82,10 @@ extension MQTTConnectionHandler {
             }
             session.expiryIntervalSeconds = min(expiry, core.configuration.maxSessionExpirySeconds)
         }
-        if disconnect.reasonCode != .disconnectWithWillMessage {
-            will = nil  // a normal disconnect discards the will
+        // Only a normal disconnect (0x00) discards the will; 0x04 asks for it, and an error
+        // reason from the client means the session did not end cleanly (MQTT 5.0 §3.14.4).
+        if disconnect.reasonCode == .normalDisconnection {
+            will = nil
         }
         closeNow()
     }
