@@ -131,13 +131,15 @@ struct BrokerRoutingTests {
         #expect(try watcher.receivePublishes().map(\.text) == ["offline"])
     }
 
-    @Test("DISCONNECT with reason 0x04 publishes the will")
-    func disconnectWithWill() throws {
+    @Test("DISCONNECT with 0x04 or an error reason publishes the will", arguments: [
+        ReasonCode.disconnectWithWillMessage, .unspecifiedError, .implementationSpecificError,
+    ])
+    func disconnectWithWill(reason: ReasonCode) throws {
         let broker = BrokerHarness()
         let (watcher, _) = try broker.connect("w")
         _ = try watcher.subscribe("status/#")
         let (client, _) = try broker.connect("a", will: Will(topic: "status/a", payload: ByteBuffer(string: "bye"), qos: .atMostOnce, retain: false))
-        try client.send(.disconnect(Disconnect(reasonCode: .disconnectWithWillMessage)))
+        try client.send(.disconnect(Disconnect(reasonCode: reason)))
         #expect(try watcher.receivePublishes().map(\.text) == ["bye"])
     }
 
