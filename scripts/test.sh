@@ -12,6 +12,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 status=0
 
+echo "==> swift format lint"
+if ! swift format lint --strict -r Sources Tests; then
+    echo "scripts/test.sh: formatting findings above; fix them with: swift format format -i -r Sources Tests" >&2
+    status=1
+fi
+
 echo "==> swift build"
 swift build
 

@@ -1,7 +1,8 @@
 import Foundation
 import NIOCore
-@testable import ReflexMQTT
 import Testing
+
+@testable import ReflexMQTT
 
 /// Feeds random and mutated packets from many connections into one broker core (decoder and
 /// session state machines together) and checks that nothing crashes and the core's books
@@ -20,7 +21,9 @@ struct BrokerFuzzTests {
     }
 
     static let topics = ["a", "a/b", "a/b/c", "$SYS/x", "dev/1/t", "dev/2/t", "", "a//b", "x/+/y", "#"]
-    static let filters = ["a/#", "+/b", "#", "a/+/c", "$share/g/a/#", "$share/g/#", "dev/+/t", "a/#/b", "", "$SYS/#", "+"]
+    static let filters = [
+        "a/#", "+/b", "#", "a/+/c", "$share/g/a/#", "$share/g/#", "dev/+/t", "a/#/b", "", "$SYS/#", "+",
+    ]
 
     func randomProperties(_ rng: inout SplitMix64) -> Properties {
         var p = Properties()
@@ -37,28 +40,44 @@ struct BrokerFuzzTests {
         switch Int.random(in: 0..<16, using: &rng) {
         case 0...5:
             var payload = ByteBuffer()
-            payload.writeRepeatingByte(UInt8.random(in: 0...255, using: &rng), count: Int.random(in: 0...40, using: &rng))
-            return .publish(Publish(
-                topic: Self.topics.randomElement(using: &rng) ?? "a", payload: payload, qos: qos,
-                retain: Int.random(in: 0..<5, using: &rng) == 0, packetID: qos == .atMostOnce ? nil : id,
-                properties: version == .v5 ? randomProperties(&rng) : Properties()
-            ))
+            payload.writeRepeatingByte(
+                UInt8.random(in: 0...255, using: &rng),
+                count: Int.random(in: 0...40, using: &rng)
+            )
+            return .publish(
+                Publish(
+                    topic: Self.topics.randomElement(using: &rng) ?? "a",
+                    payload: payload,
+                    qos: qos,
+                    retain: Int.random(in: 0..<5, using: &rng) == 0,
+                    packetID: qos == .atMostOnce ? nil : id,
+                    properties: version == .v5 ? randomProperties(&rng) : Properties()
+                )
+            )
         case 6, 7:
             var request = SubscriptionRequest(filter: Self.filters.randomElement(using: &rng) ?? "#", qos: qos)
             request.noLocal = Int.random(in: 0..<4, using: &rng) == 0
             request.retainHandling = RetainHandling(rawValue: UInt8.random(in: 0...2, using: &rng)) ?? .sendOnSubscribe
             var properties = Properties()
-            if version == .v5, Bool.random(using: &rng) { properties.subscriptionIdentifiers = [Int.random(in: 1...9, using: &rng)] }
+            if version == .v5, Bool.random(using: &rng) {
+                properties.subscriptionIdentifiers = [Int.random(in: 1...9, using: &rng)]
+            }
             return .subscribe(Subscribe(packetID: id, subscriptions: [request], properties: properties))
-        case 8: return .unsubscribe(Unsubscribe(packetID: id, filters: [Self.filters.randomElement(using: &rng) ?? "#"]))
+        case 8:
+            return .unsubscribe(Unsubscribe(packetID: id, filters: [Self.filters.randomElement(using: &rng) ?? "#"]))
         case 9: return .puback(PublishAck(packetID: id))
         case 10: return .pubrec(PublishAck(packetID: id))
         case 11: return .pubrel(PublishAck(packetID: id))
         case 12: return .pubcomp(PublishAck(packetID: id))
         case 13: return .pingreq
-        case 14: return .disconnect(Disconnect(reasonCode: Bool.random(using: &rng) ? .normalDisconnection : .disconnectWithWillMessage))
+        case 14:
+            return .disconnect(
+                Disconnect(reasonCode: Bool.random(using: &rng) ? .normalDisconnection : .disconnectWithWillMessage)
+            )
         default:
-            return .connect(Connect(version: version, cleanStart: Bool.random(using: &rng), keepAliveSeconds: 5, clientID: clientID))
+            return .connect(
+                Connect(version: version, cleanStart: Bool.random(using: &rng), keepAliveSeconds: 5, clientID: clientID)
+            )
         }
     }
 
@@ -72,11 +91,17 @@ struct BrokerFuzzTests {
         }
     }
 
-    @Test("random and mutated packets from 8 clients (200k; REFLEX_SESSION_FUZZ_PACKETS scales it) never crash the broker")
+    @Test(
+        "random and mutated packets from 8 clients (200k; REFLEX_SESSION_FUZZ_PACKETS scales it) never crash the broker"
+    )
     func sessionFuzz() throws {
         let total = Int(ProcessInfo.processInfo.environment["REFLEX_SESSION_FUZZ_PACKETS"] ?? "") ?? 200_000
         var rng = SplitMix64(state: 0x5EED)
-        let broker = BrokerHarness { $0.maxQueuedMessages = 50; $0.maxInflight = 4; $0.v311SessionExpirySeconds = 60 }
+        let broker = BrokerHarness {
+            $0.maxQueuedMessages = 50
+            $0.maxInflight = 4
+            $0.v311SessionExpirySeconds = 60
+        }
         var clients: [TestClient?] = Array(repeating: nil, count: 8)
         var fed = 0
         var mutated = 0
@@ -88,10 +113,23 @@ struct BrokerFuzzTests {
                 var properties = Properties()
                 if version == .v5 && Bool.random(using: &rng) { properties.sessionExpiryInterval = 30 }
                 if version == .v5 && Bool.random(using: &rng) { properties.receiveMaximum = 2 }
-                let will = Bool.random(using: &rng)
-                    ? Will(topic: "status/\(slot)", payload: ByteBuffer(string: "gone"), qos: .atLeastOnce, retain: false)
+                let will =
+                    Bool.random(using: &rng)
+                    ? Will(
+                        topic: "status/\(slot)",
+                        payload: ByteBuffer(string: "gone"),
+                        qos: .atLeastOnce,
+                        retain: false
+                    )
                     : nil
-                let (client, _) = try broker.connect("c\(slot)", version: version, cleanStart: Bool.random(using: &rng), keepAlive: 30, will: will, properties: properties)
+                let (client, _) = try broker.connect(
+                    "c\(slot)",
+                    version: version,
+                    cleanStart: Bool.random(using: &rng),
+                    keepAlive: 30,
+                    will: will,
+                    properties: properties
+                )
                 clients[slot] = client
                 reconnects += 1
                 fed += 1
@@ -114,7 +152,9 @@ struct BrokerFuzzTests {
         for client in clients { client?.drop() }
         broker.advance(by: .seconds(120))
         let core = broker.core
-        print("session fuzz: \(fed) packets, \(mutated) mutated, \(reconnects) connections, malformed=\(core.statistics.malformedPackets) protocolErrors=\(core.statistics.protocolErrors)")
+        print(
+            "session fuzz: \(fed) packets, \(mutated) mutated, \(reconnects) connections, malformed=\(core.statistics.malformedPackets) protocolErrors=\(core.statistics.protocolErrors)"
+        )
         #expect(core.connectedClients == 0)
         #expect(core.openConnections == 0)
         #expect(core.sessions.isEmpty)  // every session expired or ended

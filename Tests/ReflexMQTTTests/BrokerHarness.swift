@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOEmbedded
+
 @testable import ReflexMQTT
 
 /// A broker core on an `EmbeddedEventLoop` with clients on `EmbeddedChannel`s: deterministic,
@@ -19,13 +20,23 @@ final class BrokerHarness {
         var configuration = BrokerConfiguration()
         configure(&configuration)
         self.authenticator = authenticator
-        core = BrokerCore(eventLoop: loop, configuration: configuration, authorizer: authorizer, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        core = BrokerCore(
+            eventLoop: loop,
+            configuration: configuration,
+            authorizer: authorizer,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
         core.startHousekeeping()
     }
 
     /// Opens a connection (no CONNECT sent yet).
     func open(version: ProtocolVersion = .v5) throws -> TestClient {
-        let handler = MQTTConnectionHandler(core: core, authenticator: authenticator, metrics: metrics, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let handler = MQTTConnectionHandler(
+            core: core,
+            authenticator: authenticator,
+            metrics: metrics,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
         let channel = EmbeddedChannel(handler: handler, loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40_000)).wait()
         return TestClient(channel: channel, loop: loop, version: version)
@@ -33,12 +44,25 @@ final class BrokerHarness {
 
     /// Opens a connection, sends CONNECT and returns the client with its CONNACK.
     func connect(
-        _ clientID: String, version: ProtocolVersion = .v5, cleanStart: Bool = true, keepAlive: UInt16 = 0,
-        will: Will? = nil, properties: Properties = Properties()
+        _ clientID: String,
+        version: ProtocolVersion = .v5,
+        cleanStart: Bool = true,
+        keepAlive: UInt16 = 0,
+        will: Will? = nil,
+        properties: Properties = Properties()
     ) throws -> (TestClient, ConnAck) {
         let client = try open(version: version)
         try client.send(
-            .connect(Connect(version: version, cleanStart: cleanStart, keepAliveSeconds: keepAlive, clientID: clientID, will: will, properties: properties))
+            .connect(
+                Connect(
+                    version: version,
+                    cleanStart: cleanStart,
+                    keepAliveSeconds: keepAlive,
+                    clientID: clientID,
+                    will: will,
+                    properties: properties
+                )
+            )
         )
         let packets = try client.receive()
         guard case .connack(let connAck)? = packets.first else {
@@ -127,7 +151,13 @@ final class TestClient {
         loop.run()
     }
 
-    func subscribe(_ filter: String, qos: QoS = .atLeastOnce, packetID: UInt16 = 1, properties: Properties = Properties(), options: (inout SubscriptionRequest) -> Void = { _ in }) throws -> SubAck {
+    func subscribe(
+        _ filter: String,
+        qos: QoS = .atLeastOnce,
+        packetID: UInt16 = 1,
+        properties: Properties = Properties(),
+        options: (inout SubscriptionRequest) -> Void = { _ in }
+    ) throws -> SubAck {
         var request = SubscriptionRequest(filter: filter, qos: qos)
         options(&request)
         try send(.subscribe(Subscribe(packetID: packetID, subscriptions: [request], properties: properties)))
@@ -143,9 +173,27 @@ final class TestClient {
         return subAck
     }
 
-    func publish(_ topic: String, _ text: String, qos: QoS = .atMostOnce, retain: Bool = false, packetID: UInt16? = nil, properties: Properties = Properties()) throws {
+    func publish(
+        _ topic: String,
+        _ text: String,
+        qos: QoS = .atMostOnce,
+        retain: Bool = false,
+        packetID: UInt16? = nil,
+        properties: Properties = Properties()
+    ) throws {
         let id = qos == .atMostOnce ? nil : (packetID ?? 1)
-        try send(.publish(Publish(topic: topic, payload: ByteBuffer(string: text), qos: qos, retain: retain, packetID: id, properties: properties)))
+        try send(
+            .publish(
+                Publish(
+                    topic: topic,
+                    payload: ByteBuffer(string: text),
+                    qos: qos,
+                    retain: retain,
+                    packetID: id,
+                    properties: properties
+                )
+            )
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 import NIOCore
-@testable import ReflexMQTT
 import Testing
+
+@testable import ReflexMQTT
 
 @Suite("Broker: limits, aliases and bad input")
 struct BrokerLimitsTests {
@@ -25,7 +26,9 @@ struct BrokerLimitsTests {
         alias.topicAlias = 5
         try publisher.publish("t", "x", properties: alias)
         let packets = try publisher.receive()
-        #expect(packets.contains { if case .disconnect(let d) = $0 { d.reasonCode == .topicAliasInvalid } else { false } })
+        #expect(
+            packets.contains { if case .disconnect(let d) = $0 { d.reasonCode == .topicAliasInvalid } else { false } }
+        )
         #expect(!publisher.isActive)
     }
 
@@ -73,7 +76,10 @@ struct BrokerLimitsTests {
 
     @Test("a full queue disconnects the slow consumer with 0x97 and counts the drop")
     func slowConsumer() throws {
-        let broker = BrokerHarness { $0.maxInflight = 1; $0.maxQueuedMessages = 3 }
+        let broker = BrokerHarness {
+            $0.maxInflight = 1
+            $0.maxQueuedMessages = 3
+        }
         let (subscriber, _) = try broker.connect("slow")
         _ = try subscriber.subscribe("t", qos: .atLeastOnce)
         let (publisher, _) = try broker.connect("p")
@@ -88,7 +94,11 @@ struct BrokerLimitsTests {
 
     @Test("with the drop policy, QoS 0 and QoS 1 overflow are dropped and counted per client")
     func dropPolicy() throws {
-        let broker = BrokerHarness { $0.maxInflight = 1; $0.maxQueuedMessages = 2; $0.queueOverflowPolicy = .dropNewest }
+        let broker = BrokerHarness {
+            $0.maxInflight = 1
+            $0.maxQueuedMessages = 2
+            $0.queueOverflowPolicy = .dropNewest
+        }
         var expiry = Properties()
         expiry.sessionExpiryInterval = 100
         let (subscriber, _) = try broker.connect("slow", properties: expiry)
@@ -101,12 +111,15 @@ struct BrokerLimitsTests {
         #expect(session.droppedReliableMessages == 3)
     }
 
-    @Test("a malformed packet closes only its own connection", arguments: [
-        [UInt8]([0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),  // 5-byte remaining length
-        [0x00, 0x00],  // reserved packet type 0
-        [0x82, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00],  // SUBSCRIBE with reserved flags wrong
-        [0x30, 0x05, 0x00, 0x02, 0xC3, 0x28, 0x00],  // topic with invalid UTF-8
-    ])
+    @Test(
+        "a malformed packet closes only its own connection",
+        arguments: [
+            [UInt8]([0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),  // 5-byte remaining length
+            [0x00, 0x00],  // reserved packet type 0
+            [0x82, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00],  // SUBSCRIBE with reserved flags wrong
+            [0x30, 0x05, 0x00, 0x02, 0xC3, 0x28, 0x00],  // topic with invalid UTF-8
+        ]
+    )
     func malformedIsolation(bytes: [UInt8]) throws {
         let broker = BrokerHarness()
         let (healthy, _) = try broker.connect("healthy")
@@ -145,7 +158,9 @@ struct BrokerLimitsTests {
         let broker = BrokerHarness()
         let client = try broker.open(version: .v311)
         // CONNECT, "MQIsdp" level 3, clean session, keep-alive 60, client id "a"
-        try client.sendRaw([0x10, 0x0F, 0x00, 0x06, 0x4D, 0x51, 0x49, 0x73, 0x64, 0x70, 0x03, 0x02, 0x00, 0x3C, 0x00, 0x01, 0x61])
+        try client.sendRaw([
+            0x10, 0x0F, 0x00, 0x06, 0x4D, 0x51, 0x49, 0x73, 0x64, 0x70, 0x03, 0x02, 0x00, 0x3C, 0x00, 0x01, 0x61,
+        ])
         let packets = try client.receive()
         #expect(packets == [.connack(ConnAck(sessionPresent: false, reasonCode: .unsupportedProtocolVersion))])
         #expect(!client.isActive)
@@ -163,10 +178,19 @@ struct BrokerLimitsTests {
     func invalidFilter() throws {
         let broker = BrokerHarness()
         let (client, _) = try broker.connect("c")
-        try client.send(.subscribe(Subscribe(packetID: 5, subscriptions: [
-            SubscriptionRequest(filter: "a/#/b", qos: .atLeastOnce),
-            SubscriptionRequest(filter: "a/+", qos: .exactlyOnce),
-        ])))
-        #expect(try client.receive() == [.suback(SubAck(packetID: 5, reasonCodes: [.topicFilterInvalid, .grantedQoS2]))])
+        try client.send(
+            .subscribe(
+                Subscribe(
+                    packetID: 5,
+                    subscriptions: [
+                        SubscriptionRequest(filter: "a/#/b", qos: .atLeastOnce),
+                        SubscriptionRequest(filter: "a/+", qos: .exactlyOnce),
+                    ]
+                )
+            )
+        )
+        #expect(
+            try client.receive() == [.suback(SubAck(packetID: 5, reasonCodes: [.topicFilterInvalid, .grantedQoS2]))]
+        )
     }
 }

@@ -1,17 +1,21 @@
 import NIOCore
 import NIOEmbedded
 import OrderedCollections
-@testable import ReflexMQTT
 import Testing
+
+@testable import ReflexMQTT
 
 @Suite("Broker: routing, QoS, retained, wills")
 struct BrokerRoutingTests {
-    @Test("QoS is downgraded to the subscription's", arguments: [
-        (QoS.exactlyOnce, QoS.atLeastOnce, QoS.atLeastOnce),
-        (.atLeastOnce, .exactlyOnce, .atLeastOnce),
-        (.exactlyOnce, .atMostOnce, .atMostOnce),
-        (.atMostOnce, .exactlyOnce, .atMostOnce),
-    ])
+    @Test(
+        "QoS is downgraded to the subscription's",
+        arguments: [
+            (QoS.exactlyOnce, QoS.atLeastOnce, QoS.atLeastOnce),
+            (.atLeastOnce, .exactlyOnce, .atLeastOnce),
+            (.exactlyOnce, .atMostOnce, .atMostOnce),
+            (.atMostOnce, .exactlyOnce, .atMostOnce),
+        ]
+    )
     func qosDowngrade(published: QoS, subscribed: QoS, delivered: QoS) throws {
         let broker = BrokerHarness()
         let (subscriber, _) = try broker.connect("s")
@@ -30,7 +34,11 @@ struct BrokerRoutingTests {
         let (publisher, _) = try broker.connect("p")
         try publisher.publish("t", "once", qos: .exactlyOnce, packetID: 7)
         #expect(try publisher.receive() == [.pubrec(PublishAck(packetID: 7))])
-        try publisher.send(.publish(Publish(topic: "t", payload: ByteBuffer(string: "once"), qos: .exactlyOnce, dup: true, packetID: 7)))
+        try publisher.send(
+            .publish(
+                Publish(topic: "t", payload: ByteBuffer(string: "once"), qos: .exactlyOnce, dup: true, packetID: 7)
+            )
+        )
         #expect(try publisher.receive() == [.pubrec(PublishAck(packetID: 7))])
         try publisher.send(.pubrel(PublishAck(packetID: 7)))
         #expect(try publisher.receive() == [.pubcomp(PublishAck(packetID: 7))])
@@ -131,14 +139,20 @@ struct BrokerRoutingTests {
         #expect(try watcher.receivePublishes().map(\.text) == ["offline"])
     }
 
-    @Test("DISCONNECT with 0x04 or an error reason publishes the will", arguments: [
-        ReasonCode.disconnectWithWillMessage, .unspecifiedError, .implementationSpecificError,
-    ])
+    @Test(
+        "DISCONNECT with 0x04 or an error reason publishes the will",
+        arguments: [
+            ReasonCode.disconnectWithWillMessage, .unspecifiedError, .implementationSpecificError,
+        ]
+    )
     func disconnectWithWill(reason: ReasonCode) throws {
         let broker = BrokerHarness()
         let (watcher, _) = try broker.connect("w")
         _ = try watcher.subscribe("status/#")
-        let (client, _) = try broker.connect("a", will: Will(topic: "status/a", payload: ByteBuffer(string: "bye"), qos: .atMostOnce, retain: false))
+        let (client, _) = try broker.connect(
+            "a",
+            will: Will(topic: "status/a", payload: ByteBuffer(string: "bye"), qos: .atMostOnce, retain: false)
+        )
         try client.send(.disconnect(Disconnect(reasonCode: reason)))
         #expect(try watcher.receivePublishes().map(\.text) == ["bye"])
     }
@@ -152,7 +166,13 @@ struct BrokerRoutingTests {
         willProperties.willDelayInterval = 5
         var sessionProperties = Properties()
         sessionProperties.sessionExpiryInterval = 100
-        let will = Will(topic: "status/d", payload: ByteBuffer(string: "gone"), qos: .atMostOnce, retain: false, properties: willProperties)
+        let will = Will(
+            topic: "status/d",
+            payload: ByteBuffer(string: "gone"),
+            qos: .atMostOnce,
+            retain: false,
+            properties: willProperties
+        )
         let (client, _) = try broker.connect("d", will: will, properties: sessionProperties)
         client.drop()
         broker.advance(by: .seconds(4))
@@ -218,7 +238,17 @@ struct BrokerRoutingTests {
         let (publisher, _) = try broker.connect("p")
         var properties = Properties()
         properties.payloadFormatIndicator = 1
-        try publisher.send(.publish(Publish(topic: "t", payload: ByteBuffer(bytes: [0xFF, 0xFE]), qos: .atLeastOnce, packetID: 9, properties: properties)))
+        try publisher.send(
+            .publish(
+                Publish(
+                    topic: "t",
+                    payload: ByteBuffer(bytes: [0xFF, 0xFE]),
+                    qos: .atLeastOnce,
+                    packetID: 9,
+                    properties: properties
+                )
+            )
+        )
         #expect(try publisher.receive() == [.puback(PublishAck(packetID: 9, reasonCode: .payloadFormatInvalid))])
         #expect(try subscriber.receivePublishes().isEmpty)
         #expect(publisher.isActive)

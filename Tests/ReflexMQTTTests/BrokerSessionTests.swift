@@ -1,14 +1,18 @@
 import NIOCore
 import NIOEmbedded
 import OrderedCollections
-@testable import ReflexMQTT
 import Testing
+
+@testable import ReflexMQTT
 
 @Suite("Broker: connect, sessions and takeover")
 struct BrokerSessionTests {
     @Test("a v5 CONNECT gets a CONNACK announcing the broker's limits")
     func connectAnnouncesLimits() throws {
-        let broker = BrokerHarness { $0.maxInflight = 32; $0.maxPacketSize = 4096 }
+        let broker = BrokerHarness {
+            $0.maxInflight = 32
+            $0.maxPacketSize = 4096
+        }
         let (_, ack) = try broker.connect("c1")
         #expect(ack.reasonCode == .success)
         #expect(ack.sessionPresent == false)
@@ -41,7 +45,20 @@ struct BrokerSessionTests {
         let (second, ack) = try broker.connect("dup")
         #expect(ack.reasonCode == .success)
         let packets = try first.receive()
-        #expect(packets.contains(.disconnect(Disconnect(reasonCode: .sessionTakenOver, properties: { var p = Properties(); p.reasonString = "another connection uses this client id"; return p }()))))
+        #expect(
+            packets.contains(
+                .disconnect(
+                    Disconnect(
+                        reasonCode: .sessionTakenOver,
+                        properties: {
+                            var p = Properties()
+                            p.reasonString = "another connection uses this client id"
+                            return p
+                        }()
+                    )
+                )
+            )
+        )
         #expect(!first.isActive)
         #expect(second.isActive)
         #expect(broker.core.connectedClients == 1)
@@ -124,7 +141,10 @@ struct BrokerSessionTests {
         #expect(client.isActive)
         broker.advance(by: .seconds(2))
         let packets = try client.receive()
-        #expect(packets.first.map { if case .disconnect(let d) = $0 { d.reasonCode == .keepAliveTimeout } else { false } } == true)
+        #expect(
+            packets.first.map { if case .disconnect(let d) = $0 { d.reasonCode == .keepAliveTimeout } else { false } }
+                == true
+        )
         #expect(!client.isActive)
     }
 

@@ -18,8 +18,13 @@ public final class ApplicationMessage: Sendable {
     public let publisherClientID: String?
 
     public init(
-        topic: String, payload: ByteBuffer, qos: QoS, retain: Bool, properties: Properties,
-        expiresAt: NIODeadline?, publisherClientID: String?
+        topic: String,
+        payload: ByteBuffer,
+        qos: QoS,
+        retain: Bool,
+        properties: Properties,
+        expiresAt: NIODeadline?,
+        publisherClientID: String?
     ) {
         self.topic = topic
         self.payload = payload
@@ -40,8 +45,13 @@ public final class ApplicationMessage: Sendable {
     /// The same message with the retain flag changed (used for retained copies).
     public func withRetain(_ retain: Bool) -> ApplicationMessage {
         ApplicationMessage(
-            topic: topic, payload: payload, qos: qos, retain: retain, properties: properties,
-            expiresAt: expiresAt, publisherClientID: publisherClientID
+            topic: topic,
+            payload: payload,
+            qos: qos,
+            retain: retain,
+            properties: properties,
+            expiresAt: expiresAt,
+            publisherClientID: publisherClientID
         )
     }
 }

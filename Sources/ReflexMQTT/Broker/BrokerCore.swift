@@ -34,7 +34,8 @@ final class BrokerCore: @unchecked Sendable {
     /// will published during a delivery, simply uses a fresh array).
     private var routeScratch: [(Session, SubscriptionOptions)] = []
 
-    init(eventLoop: any EventLoop, configuration: BrokerConfiguration, authorizer: any TopicAuthorizer, logger: Logger) {
+    init(eventLoop: any EventLoop, configuration: BrokerConfiguration, authorizer: any TopicAuthorizer, logger: Logger)
+    {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.authorizer = authorizer
@@ -145,9 +146,11 @@ final class BrokerCore: @unchecked Sendable {
             if options.noLocal, let publisher, ref.session.clientID == publisher { return }
             matches.append((ref.session, options))
         }
-        subscriptions.forEachSharedMatch(topic: message.topic, isAvailable: { $0.session.connection != nil }) { ref, options in
-            matches.append((ref.session, options))
-        }
+        subscriptions.forEachSharedMatch(
+            topic: message.topic,
+            isAvailable: { $0.session.connection != nil },
+            { ref, options in matches.append((ref.session, options)) }
+        )
         for (session, options) in matches {
             deliver(message, to: session, options: options, retainedOnSubscribe: false)
         }
@@ -168,18 +171,31 @@ final class BrokerCore: @unchecked Sendable {
         retained.set(
             topic: message.topic,
             message: ApplicationMessage(
-                topic: message.topic, payload: payload, qos: message.qos, retain: true, properties: message.properties,
-                expiresAt: message.expiresAt, publisherClientID: message.publisherClientID
+                topic: message.topic,
+                payload: payload,
+                qos: message.qos,
+                retain: true,
+                properties: message.properties,
+                expiresAt: message.expiresAt,
+                publisherClientID: message.publisherClientID
             )
         )
         if persistent { isDirty = true }
     }
 
-    func deliver(_ message: ApplicationMessage, to session: Session, options: SubscriptionOptions, retainedOnSubscribe: Bool) {
+    func deliver(
+        _ message: ApplicationMessage,
+        to session: Session,
+        options: SubscriptionOptions,
+        retainedOnSubscribe: Bool
+    ) {
         let qos = min(message.qos, options.qos)
         let retain = retainedOnSubscribe ? true : (options.retainAsPublished && message.retain)
         let identifiers: [Int] = options.identifier.map { [$0] } ?? []
-        enqueue(Delivery(message: message, qos: qos, retain: retain, subscriptionIdentifiers: identifiers), for: session)
+        enqueue(
+            Delivery(message: message, qos: qos, retain: retain, subscriptionIdentifiers: identifiers),
+            for: session
+        )
     }
 
     /// Sends a delivery now if the session's connection can take it, otherwise queues it
@@ -233,7 +249,10 @@ final class BrokerCore: @unchecked Sendable {
         if disconnecting, let connection = session.connection {
             session.slowDisconnects += 1
             statistics.slowClientDisconnects += 1
-            connection.closeWithReason(.quotaExceeded, reasonString: "receive queue of \(configuration.maxQueuedMessages) messages is full")
+            connection.closeWithReason(
+                .quotaExceeded,
+                reasonString: "receive queue of \(configuration.maxQueuedMessages) messages is full"
+            )
         }
     }
 
@@ -344,9 +363,12 @@ final class BrokerCore: @unchecked Sendable {
         }
         let discarded = session.discardPendingMessages()
         if discarded > 0 {
-            logger.debug("Session ended with undelivered messages", metadata: [
-                "mqtt.client_id": "\(session.clientID)", "mqtt.discarded": "\(discarded)",
-            ])
+            logger.debug(
+                "Session ended with undelivered messages",
+                metadata: [
+                    "mqtt.client_id": "\(session.clientID)", "mqtt.discarded": "\(discarded)",
+                ]
+            )
         }
         if sessions[session.clientID] === session {
             sessions.removeValue(forKey: session.clientID)
@@ -401,8 +423,13 @@ final class BrokerCore: @unchecked Sendable {
         buffer.writeString(value)
         route(
             ApplicationMessage(
-                topic: topic, payload: buffer, qos: .atMostOnce, retain: true, properties: Properties(),
-                expiresAt: nil, publisherClientID: nil
+                topic: topic,
+                payload: buffer,
+                qos: .atMostOnce,
+                retain: true,
+                properties: Properties(),
+                expiresAt: nil,
+                publisherClientID: nil
             )
         )
     }

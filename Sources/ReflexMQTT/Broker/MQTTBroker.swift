@@ -40,7 +40,10 @@ public final class MQTTBroker: Service {
         self.authorizer = authorizer
         self.sessionStore = sessionStore
         self.logger = logger
-        (listeningEvents, listeningContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (listeningEvents, listeningContinuation) = AsyncStream.makeStream(
+            of: Void.self,
+            bufferingPolicy: .bufferingNewest(1)
+        )
     }
 
     /// The port a listener ("tcp" or "tls") is bound to, once listening (useful with port 0).
@@ -66,7 +69,9 @@ public final class MQTTBroker: Service {
                 listeners.append(try await bind(tcp, name: "tcp", tls: nil, core: core, metrics: metrics, loop: loop))
             }
             if let tls = configuration.tls, let tlsContext {
-                listeners.append(try await bind(tls, name: "tls", tls: tlsContext, core: core, metrics: metrics, loop: loop))
+                listeners.append(
+                    try await bind(tls, name: "tls", tls: tlsContext, core: core, metrics: metrics, loop: loop)
+                )
             }
             try await loop.submit { core.startHousekeeping() }.get()
             listeningContinuation.yield()
@@ -92,15 +97,24 @@ public final class MQTTBroker: Service {
     // MARK: - Listeners
 
     private static func makeTLSContext(_ files: BrokerConfiguration.TLSFiles) throws -> NIOSSLContext {
-        let chain = try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificatePath).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
         let key = try NIOSSLPrivateKey(file: files.keyPath, format: .pem)
-        let tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        let tlsConfiguration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain,
+            privateKey: .privateKey(key)
+        )
         return try NIOSSLContext(configuration: tlsConfiguration)
     }
 
     private func bind(
-        _ endpoint: BrokerConfiguration.Endpoint, name: String, tls: NIOSSLContext?, core: BrokerCore,
-        metrics: BrokerMetrics, loop: any EventLoop
+        _ endpoint: BrokerConfiguration.Endpoint,
+        name: String,
+        tls: NIOSSLContext?,
+        core: BrokerCore,
+        metrics: BrokerMetrics,
+        loop: any EventLoop
     ) async throws -> any Channel {
         let authenticator = self.authenticator
         let logger = self.logger
@@ -112,9 +126,17 @@ public final class MQTTBroker: Service {
             .childChannelOption(.maxMessagesPerRead, value: 4)
             // NIO keeps a receive buffer per channel for reuse; starting small keeps idle
             // connections cheap, and the adaptive allocator grows it for busy publishers.
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65_536))
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65_536)
+            )
             .childChannelInitializer { channel in
-                let handler = MQTTConnectionHandler(core: core, authenticator: authenticator, metrics: metrics, logger: logger)
+                let handler = MQTTConnectionHandler(
+                    core: core,
+                    authenticator: authenticator,
+                    metrics: metrics,
+                    logger: logger
+                )
                 do {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
@@ -137,7 +159,12 @@ public final class MQTTBroker: Service {
         if let address = channel.localAddress {
             boundAddresses.withLock { $0[name] = address }
         }
-        logger.info("MQTT listener started", metadata: ["mqtt.listener": "\(name)", "mqtt.address": "\(channel.localAddress?.hostAndPort ?? "\(endpoint)")"])
+        logger.info(
+            "MQTT listener started",
+            metadata: [
+                "mqtt.listener": "\(name)", "mqtt.address": "\(channel.localAddress?.hostAndPort ?? "\(endpoint)")",
+            ]
+        )
         return channel
     }
 
@@ -148,26 +175,33 @@ public final class MQTTBroker: Service {
         if configuration.sysIntervalSeconds > 0 {
             let sys = SystemTopicsPublisher(core: core)
             try await loop.submit { sys.publish() }.get()
-            tasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(Int64(configuration.sysIntervalSeconds)), delay: .seconds(Int64(configuration.sysIntervalSeconds))) { _ in
-                sys.publish()
-                core.flushAll()
-            })
+            tasks.append(
+                loop.scheduleRepeatedTask(
+                    initialDelay: .seconds(Int64(configuration.sysIntervalSeconds)),
+                    delay: .seconds(Int64(configuration.sysIntervalSeconds))
+                ) { _ in
+                    sys.publish()
+                    core.flushAll()
+                }
+            )
         }
         if let sessionStore, configuration.sessionSaveIntervalSeconds > 0 {
             let interval = TimeAmount.seconds(Int64(configuration.sessionSaveIntervalSeconds))
             let logger = self.logger
-            tasks.append(loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
-                guard core.isDirty else { return loop.makeSucceededVoidFuture() }
-                core.isDirty = false
-                let snapshot = BrokerSnapshot(core: core)
-                return loop.makeFutureWithTask {
-                    do {
-                        try await snapshot.save(to: sessionStore)
-                    } catch {
-                        logger.error("Saving MQTT sessions failed", metadata: ["error": "\(error)"])
+            tasks.append(
+                loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
+                    guard core.isDirty else { return loop.makeSucceededVoidFuture() }
+                    core.isDirty = false
+                    let snapshot = BrokerSnapshot(core: core)
+                    return loop.makeFutureWithTask {
+                        do {
+                            try await snapshot.save(to: sessionStore)
+                        } catch {
+                            logger.error("Saving MQTT sessions failed", metadata: ["error": "\(error)"])
+                        }
                     }
                 }
-            })
+            )
         }
         return tasks
     }
@@ -180,7 +214,10 @@ public final class MQTTBroker: Service {
             BrokerSnapshot.restore(sessions: sessions, retained: retained, into: core)
         }.get()
         if !sessions.isEmpty || !retained.isEmpty {
-            logger.info("Restored MQTT state", metadata: ["mqtt.sessions": "\(sessions.count)", "mqtt.retained": "\(retained.count)"])
+            logger.info(
+                "Restored MQTT state",
+                metadata: ["mqtt.sessions": "\(sessions.count)", "mqtt.retained": "\(retained.count)"]
+            )
         }
     }
 
@@ -188,7 +225,10 @@ public final class MQTTBroker: Service {
         guard let sessionStore else { return }
         let snapshot = try await core.eventLoop.submit { BrokerSnapshot(core: core) }.get()
         try await snapshot.save(to: sessionStore)
-        logger.info("Saved MQTT sessions", metadata: ["mqtt.sessions": "\(snapshot.sessions.count)", "mqtt.retained": "\(snapshot.retained.count)"])
+        logger.info(
+            "Saved MQTT sessions",
+            metadata: ["mqtt.sessions": "\(snapshot.sessions.count)", "mqtt.retained": "\(snapshot.retained.count)"]
+        )
     }
 }
 

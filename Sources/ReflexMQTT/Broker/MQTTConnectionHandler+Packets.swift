@@ -1,7 +1,7 @@
 import Logging
 import Metrics
-import OrderedCollections
 import NIOCore
+import OrderedCollections
 
 // MARK: - Packet dispatch
 
@@ -21,13 +21,22 @@ extension MQTTConnectionHandler {
             core.statistics.publishReceived += 1
             handlePublish(publish, session: session)
         case .puback(let ack):
-            if let entry = session.inflight[ack.packetID], entry.phase == .awaitingAck, entry.delivery.qos == .atLeastOnce {
+            if let entry = session.inflight[ack.packetID], entry.phase == .awaitingAck,
+                entry.delivery.qos == .atLeastOnce
+            {
                 session.inflight.removeValue(forKey: ack.packetID)
                 core.drain(session)
             }
         case .pubrec(let ack):
             guard let entry = session.inflight[ack.packetID], entry.delivery.qos == .exactlyOnce else {
-                send(.pubrel(PublishAck(packetID: ack.packetID, reasonCode: version == .v5 ? .packetIdentifierNotFound : .success)))
+                send(
+                    .pubrel(
+                        PublishAck(
+                            packetID: ack.packetID,
+                            reasonCode: version == .v5 ? .packetIdentifierNotFound : .success
+                        )
+                    )
+                )
                 return
             }
             if ack.reasonCode.isFailure {
@@ -40,7 +49,14 @@ extension MQTTConnectionHandler {
         case .pubrel(let ack):
             let known = session.incomingQoS2.remove(ack.packetID) != nil
             if known && session.isPersistent { core.isDirty = true }
-            send(.pubcomp(PublishAck(packetID: ack.packetID, reasonCode: known || version == .v311 ? .success : .packetIdentifierNotFound)))
+            send(
+                .pubcomp(
+                    PublishAck(
+                        packetID: ack.packetID,
+                        reasonCode: known || version == .v311 ? .success : .packetIdentifierNotFound
+                    )
+                )
+            )
         case .pubcomp(let ack):
             if let entry = session.inflight[ack.packetID], entry.phase == .awaitingComplete {
                 session.inflight.removeValue(forKey: ack.packetID)
@@ -69,7 +85,10 @@ extension MQTTConnectionHandler {
         case .connack, .suback, .unsuback, .pingresp:
             metrics.countRejected("unexpected_packet")
             core.statistics.protocolErrors += 1
-            log.notice("Closing connection: server-only packet from client", metadata: ["mqtt.packet": "\(packet.name)"])
+            log.notice(
+                "Closing connection: server-only packet from client",
+                metadata: ["mqtt.packet": "\(packet.name)"]
+            )
             closeWithReason(.protocolError, reasonString: "\(packet.name.uppercased()) may only be sent by a server")
         }
     }
@@ -77,7 +96,10 @@ extension MQTTConnectionHandler {
     private func handleDisconnect(_ disconnect: Disconnect, session: Session) {
         if version == .v5, let expiry = disconnect.properties.sessionExpiryInterval {
             if session.expiryIntervalSeconds == 0 && expiry != 0 {
-                closeWithReason(.protocolError, reasonString: "session expiry cannot be set at DISCONNECT when CONNECT set 0")
+                closeWithReason(
+                    .protocolError,
+                    reasonString: "session expiry cannot be set at DISCONNECT when CONNECT set 0"
+                )
                 return
             }
             session.expiryIntervalSeconds = min(expiry, core.configuration.maxSessionExpirySeconds)
@@ -116,7 +138,9 @@ extension MQTTConnectionHandler {
         if let will = connect.will {
             do {
                 try TopicRules.validateTopicName(
-                    will.topic, maxLength: configuration.maxTopicLength, maxLevels: configuration.maxTopicLevels
+                    will.topic,
+                    maxLength: configuration.maxTopicLength,
+                    maxLevels: configuration.maxTopicLevels
                 )
             } catch {
                 refuseConnect(.topicNameInvalid, "will topic: \(error)")
@@ -132,7 +156,10 @@ extension MQTTConnectionHandler {
             return
         }
         let credentials = ConnectCredentials(
-            clientID: clientID, username: connect.username, password: connect.password, remoteAddress: remoteAddress
+            clientID: clientID,
+            username: connect.username,
+            password: connect.password,
+            remoteAddress: remoteAddress
         )
         if authenticatorAllowsAll {
             completeConnect(connect, identity: ClientIdentity(principal: connect.username), assignedID: assignedID)
@@ -165,7 +192,8 @@ extension MQTTConnectionHandler {
         metrics.connectionsRefused.increment()
         log.notice("Refused connection", metadata: ["mqtt.reason": "\(reason)", "mqtt.detail": "\(explanation)"])
         sendConnAck(
-            ConnAck(sessionPresent: false, reasonCode: reason, properties: reasonProperties(explanation)), version: version
+            ConnAck(sessionPresent: false, reasonCode: reason, properties: reasonProperties(explanation)),
+            version: version
         )
         closeNow()
     }
@@ -220,7 +248,11 @@ extension MQTTConnectionHandler {
 
         if let will = connect.will {
             self.will = makeMessage(
-                topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, properties: will.properties
+                topic: will.topic,
+                payload: will.payload,
+                qos: will.qos,
+                retain: will.retain,
+                properties: will.properties
             )
             willDelaySeconds = will.properties.willDelayInterval ?? 0
         }
@@ -236,7 +268,9 @@ extension MQTTConnectionHandler {
             properties.maximumPacketSize = UInt32(clamping: configuration.maxPacketSize)
             properties.topicAliasMaximum = configuration.topicAliasMaximum
             if expiry != requestedExpiry { properties.sessionExpiryInterval = expiry }
-            if keepAliveSeconds > configuration.maxKeepAliveSeconds || (keepAliveSeconds == 0 && configuration.maxKeepAliveSeconds < 65_535) {
+            if keepAliveSeconds > configuration.maxKeepAliveSeconds
+                || (keepAliveSeconds == 0 && configuration.maxKeepAliveSeconds < 65_535)
+            {
                 keepAliveSeconds = configuration.maxKeepAliveSeconds
                 properties.serverKeepAlive = UInt16(clamping: keepAliveSeconds)
             }
@@ -245,10 +279,17 @@ extension MQTTConnectionHandler {
         core.connectedClients += 1
         core.statistics.connectionsAccepted += 1
         metrics.connectionsAccepted.increment()
-        sendConnAck(ConnAck(sessionPresent: sessionPresent, reasonCode: .success, properties: properties), version: version)
-        log.debug("Client connected", metadata: [
-            "mqtt.version": "\(version)", "mqtt.session_present": "\(sessionPresent)", "mqtt.principal": "\(identity)",
-        ])
+        sendConnAck(
+            ConnAck(sessionPresent: sessionPresent, reasonCode: .success, properties: properties),
+            version: version
+        )
+        log.debug(
+            "Client connected",
+            metadata: [
+                "mqtt.version": "\(version)", "mqtt.session_present": "\(sessionPresent)",
+                "mqtt.principal": "\(identity)",
+            ]
+        )
         if keepAliveSeconds > 0 {
             keepAlive = .milliseconds(Int64(keepAliveSeconds) * 1500)
         }
@@ -264,7 +305,14 @@ extension MQTTConnectionHandler {
     func closeForTakeover() {
         guard let session else { return }
         if version == .v5 && state == .connected {
-            send(.disconnect(Disconnect(reasonCode: .sessionTakenOver, properties: reasonProperties("another connection uses this client id"))))
+            send(
+                .disconnect(
+                    Disconnect(
+                        reasonCode: .sessionTakenOver,
+                        properties: reasonProperties("another connection uses this client id")
+                    )
+                )
+            )
         }
         self.session = nil
         core.connectedClients -= 1
@@ -283,7 +331,13 @@ extension MQTTConnectionHandler {
 
 extension MQTTConnectionHandler {
     /// Builds the routed form of a message: expiry as a deadline, only forwardable properties.
-    func makeMessage(topic: String, payload: ByteBuffer, qos: QoS, retain: Bool, properties: Properties) -> ApplicationMessage {
+    func makeMessage(
+        topic: String,
+        payload: ByteBuffer,
+        qos: QoS,
+        retain: Bool,
+        properties: Properties
+    ) -> ApplicationMessage {
         var forwarded = Properties()
         var expiresAt: NIODeadline?
         if version == .v5 {
@@ -297,7 +351,12 @@ extension MQTTConnectionHandler {
             }
         }
         return ApplicationMessage(
-            topic: topic, payload: payload, qos: qos, retain: retain, properties: forwarded, expiresAt: expiresAt,
+            topic: topic,
+            payload: payload,
+            qos: qos,
+            retain: retain,
+            properties: forwarded,
+            expiresAt: expiresAt,
             publisherClientID: clientID
         )
     }
@@ -307,13 +366,19 @@ extension MQTTConnectionHandler {
         if version == .v5, let alias = publish.properties.topicAlias {
             guard alias != 0, alias <= core.configuration.topicAliasMaximum else {
                 metrics.countRejected("topic_alias_invalid")
-                closeWithReason(.topicAliasInvalid, reasonString: "topic alias \(alias) is outside 1...\(core.configuration.topicAliasMaximum)")
+                closeWithReason(
+                    .topicAliasInvalid,
+                    reasonString: "topic alias \(alias) is outside 1...\(core.configuration.topicAliasMaximum)"
+                )
                 return
             }
             if topic.isEmpty {
                 guard let known = incomingAliases[alias] else {
                     metrics.countRejected("protocol_violation")
-                    closeWithReason(.protocolError, reasonString: "topic alias \(alias) was never set on this connection")
+                    closeWithReason(
+                        .protocolError,
+                        reasonString: "topic alias \(alias) was never set on this connection"
+                    )
                     return
                 }
                 topic = known
@@ -327,7 +392,9 @@ extension MQTTConnectionHandler {
         }
         do {
             try TopicRules.validateTopicName(
-                topic, maxLength: core.configuration.maxTopicLength, maxLevels: core.configuration.maxTopicLevels
+                topic,
+                maxLength: core.configuration.maxTopicLength,
+                maxLevels: core.configuration.maxTopicLevels
             )
         } catch {
             metrics.countRejected("topic_invalid")
@@ -339,7 +406,10 @@ extension MQTTConnectionHandler {
             session.incomingQoS2.count >= core.configuration.maxInflight
         {
             metrics.countRejected("receive_maximum")
-            closeWithReason(.receiveMaximumExceeded, reasonString: "more than \(core.configuration.maxInflight) QoS 2 messages unacknowledged")
+            closeWithReason(
+                .receiveMaximumExceeded,
+                reasonString: "more than \(core.configuration.maxInflight) QoS 2 messages unacknowledged"
+            )
             return
         }
         var refusal: ReasonCode?
@@ -357,12 +427,28 @@ extension MQTTConnectionHandler {
         switch publish.qos {
         case .atMostOnce:
             if refusal == nil {
-                core.route(makeMessage(topic: topic, payload: publish.payload, qos: .atMostOnce, retain: publish.retain, properties: publish.properties))
+                core.route(
+                    makeMessage(
+                        topic: topic,
+                        payload: publish.payload,
+                        qos: .atMostOnce,
+                        retain: publish.retain,
+                        properties: publish.properties
+                    )
+                )
             }
         case .atLeastOnce:
             guard let id = publish.packetID else { return }
             if refusal == nil {
-                core.route(makeMessage(topic: topic, payload: publish.payload, qos: .atLeastOnce, retain: publish.retain, properties: publish.properties))
+                core.route(
+                    makeMessage(
+                        topic: topic,
+                        payload: publish.payload,
+                        qos: .atLeastOnce,
+                        retain: publish.retain,
+                        properties: publish.properties
+                    )
+                )
             }
             send(.puback(PublishAck(packetID: id, reasonCode: version == .v5 ? (refusal ?? .success) : .success)))
         case .exactlyOnce:
@@ -373,7 +459,15 @@ extension MQTTConnectionHandler {
             }
             if !session.incomingQoS2.contains(id) {
                 if refusal == nil {
-                    core.route(makeMessage(topic: topic, payload: publish.payload, qos: .exactlyOnce, retain: publish.retain, properties: publish.properties))
+                    core.route(
+                        makeMessage(
+                            topic: topic,
+                            payload: publish.payload,
+                            qos: .exactlyOnce,
+                            retain: publish.retain,
+                            properties: publish.properties
+                        )
+                    )
                 }
                 session.incomingQoS2.insert(id)
                 if session.isPersistent { core.isDirty = true }
@@ -391,7 +485,9 @@ extension MQTTConnectionHandler {
             let filter: TopicFilter
             do {
                 filter = try TopicRules.parseFilter(
-                    request.filter, maxLength: configuration.maxTopicLength, maxLevels: configuration.maxTopicLevels
+                    request.filter,
+                    maxLength: configuration.maxTopicLength,
+                    maxLevels: configuration.maxTopicLevels
                 )
             } catch {
                 metrics.countRejected("topic_invalid")
@@ -411,8 +507,11 @@ extension MQTTConnectionHandler {
                 continue
             }
             let options = SubscriptionOptions(
-                qos: request.qos, noLocal: request.noLocal, retainAsPublished: request.retainAsPublished,
-                retainHandling: request.retainHandling, identifier: identifier
+                qos: request.qos,
+                noLocal: request.noLocal,
+                retainAsPublished: request.retainAsPublished,
+                retainHandling: request.retainHandling,
+                identifier: identifier
             )
             accepted.append((filter, options))
             codes.append(ReasonCode(rawValue: request.qos.rawValue))

@@ -1,7 +1,7 @@
 import Logging
 import Metrics
-import OrderedCollections
 import NIOCore
+import OrderedCollections
 
 extension SocketAddress {
     /// "127.0.0.1:1883" or "[::1]:1883", for logs.
@@ -214,7 +214,11 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 )
             } else if decoder.version == .v5 {
                 sendConnAck(
-                    ConnAck(sessionPresent: false, reasonCode: error.reasonCode, properties: reasonProperties("\(error)")),
+                    ConnAck(
+                        sessionPresent: false,
+                        reasonCode: error.reasonCode,
+                        properties: reasonProperties("\(error)")
+                    ),
                     version: .v5
                 )
             }
@@ -262,7 +266,11 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         let message = delivery.message
         var publish = Publish(
-            topic: message.topic, payload: message.payload, qos: delivery.qos, retain: delivery.retain, dup: dup,
+            topic: message.topic,
+            payload: message.payload,
+            qos: delivery.qos,
+            retain: delivery.retain,
+            dup: dup,
             packetID: packetID
         )
         if version == .v5 {
@@ -288,13 +296,16 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         // The size is computed only when it can matter: the client set a maximum, or the
         // message is near MQTT's framing limit (a 3.1.1 message re-encoded for 5.0 grows).
         if clientMaximumPacketSize != Int.max || message.payload.readableBytes > 200_000_000,
-            PacketEncoder.encodedSize(packet, version: version) > min(clientMaximumPacketSize, PacketEncoder.maximumPacketSize)
+            PacketEncoder.encodedSize(packet, version: version)
+                > min(clientMaximumPacketSize, PacketEncoder.maximumPacketSize)
         {
             core.statistics.oversizeDropped += 1
             if let packetID { session?.inflight.removeValue(forKey: packetID) }
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: message.topic.utf8.count + message.payload.readableBytes + 16)
+        var buffer = context.channel.allocator.buffer(
+            capacity: message.topic.utf8.count + message.payload.readableBytes + 16
+        )
         PacketEncoder.encode(packet, version: version, into: &buffer)
         core.statistics.publishSent += 1
         write(buffer, context: context)

@@ -98,8 +98,14 @@ public struct Connect: Sendable, Equatable {
     public var properties: Properties
 
     public init(
-        version: ProtocolVersion, cleanStart: Bool, keepAliveSeconds: UInt16, clientID: String,
-        will: Will? = nil, username: String? = nil, password: ByteBuffer? = nil, properties: Properties = Properties()
+        version: ProtocolVersion,
+        cleanStart: Bool,
+        keepAliveSeconds: UInt16,
+        clientID: String,
+        will: Will? = nil,
+        username: String? = nil,
+        password: ByteBuffer? = nil,
+        properties: Properties = Properties()
     ) {
         self.version = version
         self.cleanStart = cleanStart
@@ -137,8 +143,13 @@ public struct Publish: Sendable, Equatable {
     public var properties: Properties
 
     public init(
-        topic: String, payload: ByteBuffer, qos: QoS = .atMostOnce, retain: Bool = false, dup: Bool = false,
-        packetID: UInt16? = nil, properties: Properties = Properties()
+        topic: String,
+        payload: ByteBuffer,
+        qos: QoS = .atMostOnce,
+        retain: Bool = false,
+        dup: Bool = false,
+        packetID: UInt16? = nil,
+        properties: Properties = Properties()
     ) {
         self.topic = topic
         self.payload = payload
@@ -183,7 +194,10 @@ public struct SubscriptionRequest: Sendable, Hashable, Codable {
     public var retainHandling: RetainHandling
 
     public init(
-        filter: String, qos: QoS, noLocal: Bool = false, retainAsPublished: Bool = false,
+        filter: String,
+        qos: QoS,
+        noLocal: Bool = false,
+        retainAsPublished: Bool = false,
         retainHandling: RetainHandling = .sendOnSubscribe
     ) {
         self.filter = filter

@@ -1,5 +1,5 @@
-import Foundation
 import DequeModule
+import Foundation
 import Logging
 import NIOCore
 import OrderedCollections
@@ -23,12 +23,17 @@ struct BrokerSnapshot: Sendable {
                 messages.append(Self.persist(delivery, packetID: nil, phase: .queued, now: now, wallNow: wallNow))
             }
             return PersistedSession(
-                clientID: session.clientID, protocolVersion: session.version.rawValue,
+                clientID: session.clientID,
+                protocolVersion: session.version.rawValue,
                 expiryIntervalSeconds: session.expiryIntervalSeconds,
-                disconnectedAt: session.disconnectedAt.map { wallNow.addingTimeInterval(-Self.seconds($0, until: now)) },
+                disconnectedAt: session.disconnectedAt.map {
+                    wallNow.addingTimeInterval(-Self.seconds($0, until: now))
+                },
                 subscriptions: session.subscriptions.values.map { entry in
                     PersistedSubscription(
-                        filter: entry.filter.original, qos: entry.options.qos.rawValue, noLocal: entry.options.noLocal,
+                        filter: entry.filter.original,
+                        qos: entry.options.qos.rawValue,
+                        noLocal: entry.options.noLocal,
                         retainAsPublished: entry.options.retainAsPublished,
                         retainHandling: entry.options.retainHandling.rawValue,
                         subscriptionIdentifier: entry.options.identifier
@@ -39,11 +44,12 @@ struct BrokerSnapshot: Sendable {
             )
         }
         var retained: [PersistedMessage] = []
-        core.retained.forEach { topic, message in
+        func keep(topic: String, message: ApplicationMessage) {
             guard !topic.hasPrefix("$SYS"), !message.isExpired(at: now) else { return }
             let delivery = Delivery(message: message, qos: message.qos, retain: true, subscriptionIdentifiers: [])
             retained.append(Self.persist(delivery, packetID: nil, phase: .queued, now: now, wallNow: wallNow))
         }
+        core.retained.forEach(keep)
         self.retained = retained
     }
 
@@ -56,21 +62,34 @@ struct BrokerSnapshot: Sendable {
         TimeInterval((now - deadline).nanoseconds) / 1e9
     }
 
-    private static func persist(_ delivery: Delivery, packetID: UInt16?, phase: PersistedMessage.Phase, now: NIODeadline, wallNow: Date) -> PersistedMessage {
+    private static func persist(
+        _ delivery: Delivery,
+        packetID: UInt16?,
+        phase: PersistedMessage.Phase,
+        now: NIODeadline,
+        wallNow: Date
+    ) -> PersistedMessage {
         let message = delivery.message
         let properties = message.properties
         return PersistedMessage(
-            packetID: packetID, phase: phase, topic: message.topic, payload: Data(message.payload.readableBytesView),
-            qos: delivery.qos.rawValue, retain: delivery.retain,
+            packetID: packetID,
+            phase: phase,
+            topic: message.topic,
+            payload: Data(message.payload.readableBytesView),
+            qos: delivery.qos.rawValue,
+            retain: delivery.retain,
             expiresAt: message.expiresAt.map { wallNow.addingTimeInterval(-seconds($0, until: now)) },
-            contentType: properties.contentType, responseTopic: properties.responseTopic,
+            contentType: properties.contentType,
+            responseTopic: properties.responseTopic,
             correlationData: properties.correlationData.map { Data($0.readableBytesView) },
-            payloadFormatIndicator: properties.payloadFormatIndicator, userProperties: properties.userProperties,
+            payloadFormatIndicator: properties.payloadFormatIndicator,
+            userProperties: properties.userProperties,
             subscriptionIdentifiers: delivery.subscriptionIdentifiers
         )
     }
 
-    private static func message(from persisted: PersistedMessage, now: NIODeadline, wallNow: Date) -> ApplicationMessage {
+    private static func message(from persisted: PersistedMessage, now: NIODeadline, wallNow: Date) -> ApplicationMessage
+    {
         var properties = Properties()
         properties.contentType = persisted.contentType
         properties.responseTopic = persisted.responseTopic
@@ -79,9 +98,13 @@ struct BrokerSnapshot: Sendable {
         properties.userProperties = persisted.userProperties
         let expiresAt = persisted.expiresAt.map { now + .nanoseconds(Int64($0.timeIntervalSince(wallNow) * 1e9)) }
         return ApplicationMessage(
-            topic: persisted.topic, payload: ByteBuffer(bytes: persisted.payload),
-            qos: QoS(rawValue: persisted.qos) ?? .atLeastOnce, retain: persisted.retain, properties: properties,
-            expiresAt: expiresAt, publisherClientID: nil
+            topic: persisted.topic,
+            payload: ByteBuffer(bytes: persisted.payload),
+            qos: QoS(rawValue: persisted.qos) ?? .atLeastOnce,
+            retain: persisted.retain,
+            properties: properties,
+            expiresAt: expiresAt,
+            publisherClientID: nil
         )
     }
 
@@ -96,14 +119,28 @@ struct BrokerSnapshot: Sendable {
         }
         for persisted in sessions {
             let version = ProtocolVersion(rawValue: persisted.protocolVersion) ?? .v311
-            let session = Session(clientID: persisted.clientID, version: version, expiryIntervalSeconds: persisted.expiryIntervalSeconds)
+            let session = Session(
+                clientID: persisted.clientID,
+                version: version,
+                expiryIntervalSeconds: persisted.expiryIntervalSeconds
+            )
             for subscription in persisted.subscriptions {
-                guard let filter = try? TopicRules.parseFilter(subscription.filter, maxLength: core.configuration.maxTopicLength, maxLevels: core.configuration.maxTopicLevels) else {
-                    core.logger.warning("Dropped an invalid persisted subscription", metadata: ["mqtt.client_id": "\(persisted.clientID)", "mqtt.filter": "\(subscription.filter)"])
+                guard
+                    let filter = try? TopicRules.parseFilter(
+                        subscription.filter,
+                        maxLength: core.configuration.maxTopicLength,
+                        maxLevels: core.configuration.maxTopicLevels
+                    )
+                else {
+                    core.logger.warning(
+                        "Dropped an invalid persisted subscription",
+                        metadata: ["mqtt.client_id": "\(persisted.clientID)", "mqtt.filter": "\(subscription.filter)"]
+                    )
                     continue
                 }
                 let options = SubscriptionOptions(
-                    qos: QoS(rawValue: subscription.qos) ?? .atMostOnce, noLocal: subscription.noLocal,
+                    qos: QoS(rawValue: subscription.qos) ?? .atMostOnce,
+                    noLocal: subscription.noLocal,
                     retainAsPublished: subscription.retainAsPublished,
                     retainHandling: RetainHandling(rawValue: subscription.retainHandling) ?? .sendOnSubscribe,
                     identifier: subscription.subscriptionIdentifier
@@ -114,7 +151,8 @@ struct BrokerSnapshot: Sendable {
             for persistedMessage in persisted.messages {
                 let delivery = Delivery(
                     message: message(from: persistedMessage, now: now, wallNow: wallNow),
-                    qos: QoS(rawValue: persistedMessage.qos) ?? .atLeastOnce, retain: persistedMessage.retain,
+                    qos: QoS(rawValue: persistedMessage.qos) ?? .atLeastOnce,
+                    retain: persistedMessage.retain,
                     subscriptionIdentifiers: persistedMessage.subscriptionIdentifiers
                 )
                 switch persistedMessage.phase {
@@ -125,7 +163,10 @@ struct BrokerSnapshot: Sendable {
                         session.queue.append(delivery)
                         continue
                     }
-                    session.inflight[id] = Session.Inflight(delivery: delivery, phase: persistedMessage.phase == .awaitingAck ? .awaitingAck : .awaitingComplete)
+                    session.inflight[id] = Session.Inflight(
+                        delivery: delivery,
+                        phase: persistedMessage.phase == .awaitingAck ? .awaitingAck : .awaitingComplete
+                    )
                 }
             }
             session.incomingQoS2 = Set(persisted.incomingQoS2PacketIDs)

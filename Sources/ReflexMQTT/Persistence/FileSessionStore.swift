@@ -67,12 +67,17 @@ public struct FileSessionStore: SessionStore {
     /// Reads the retained messages; no file means none.
     public func loadRetainedMessages() async throws -> [PersistedMessage] {
         let path = retainedPath
-        return try await NIOThreadPool.singleton.runIfActive { try Self.read(RetainedSnapshot.self, path: path).messages }
+        return try await NIOThreadPool.singleton.runIfActive {
+            try Self.read(RetainedSnapshot.self, path: path).messages
+        }
     }
 
     /// Replaces the retained-message snapshot atomically.
     public func saveRetainedMessages(_ messages: [PersistedMessage]) async throws {
-        try await save(RetainedSnapshot(formatVersion: Self.formatVersion, savedAt: Date(), messages: messages), to: retainedPath)
+        try await save(
+            RetainedSnapshot(formatVersion: Self.formatVersion, savedAt: Date(), messages: messages),
+            to: retainedPath
+        )
     }
 
     private func save(_ snapshot: some Encodable, to path: String) async throws {

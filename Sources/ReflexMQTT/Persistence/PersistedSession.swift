@@ -19,8 +19,13 @@ public struct PersistedSession: Sendable, Codable, Equatable {
     public var incomingQoS2PacketIDs: [UInt16]
 
     public init(
-        clientID: String, protocolVersion: UInt8, expiryIntervalSeconds: UInt32, disconnectedAt: Date?,
-        subscriptions: [PersistedSubscription], messages: [PersistedMessage], incomingQoS2PacketIDs: [UInt16]
+        clientID: String,
+        protocolVersion: UInt8,
+        expiryIntervalSeconds: UInt32,
+        disconnectedAt: Date?,
+        subscriptions: [PersistedSubscription],
+        messages: [PersistedMessage],
+        incomingQoS2PacketIDs: [UInt16]
     ) {
         self.clientID = clientID
         self.protocolVersion = protocolVersion
@@ -43,7 +48,11 @@ public struct PersistedSubscription: Sendable, Codable, Equatable {
     public var subscriptionIdentifier: Int?
 
     public init(
-        filter: String, qos: UInt8, noLocal: Bool, retainAsPublished: Bool, retainHandling: UInt8,
+        filter: String,
+        qos: UInt8,
+        noLocal: Bool,
+        retainAsPublished: Bool,
+        retainHandling: UInt8,
         subscriptionIdentifier: Int?
     ) {
         self.filter = filter
@@ -81,9 +90,19 @@ public struct PersistedMessage: Sendable, Codable, Equatable {
     public var subscriptionIdentifiers: [Int]
 
     public init(
-        packetID: UInt16?, phase: Phase, topic: String, payload: Data, qos: UInt8, retain: Bool, expiresAt: Date?,
-        contentType: String?, responseTopic: String?, correlationData: Data?, payloadFormatIndicator: UInt8?,
-        userProperties: [UserProperty], subscriptionIdentifiers: [Int]
+        packetID: UInt16?,
+        phase: Phase,
+        topic: String,
+        payload: Data,
+        qos: UInt8,
+        retain: Bool,
+        expiresAt: Date?,
+        contentType: String?,
+        responseTopic: String?,
+        correlationData: Data?,
+        payloadFormatIndicator: UInt8?,
+        userProperties: [UserProperty],
+        subscriptionIdentifiers: [Int]
     ) {
         self.packetID = packetID
         self.phase = phase
