@@ -15,6 +15,7 @@ final class BrokerHarness {
     init(
         authenticator: any Authenticator = AllowAllAuthenticator(),
         authorizer: any TopicAuthorizer = AllowAllAuthenticator(),
+        interceptor: (any PublishInterceptor)? = nil,
         configure: (inout BrokerConfiguration) -> Void = { _ in }
     ) {
         var configuration = BrokerConfiguration()
@@ -24,6 +25,7 @@ final class BrokerHarness {
             eventLoop: loop,
             configuration: configuration,
             authorizer: authorizer,
+            interceptor: interceptor,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         core.startHousekeeping()

@@ -14,6 +14,8 @@ final class BrokerCore: @unchecked Sendable {
     let configuration: BrokerConfiguration
     let logger: Logger
     let authorizer: any TopicAuthorizer
+    /// Sees client publishes before routing (the ingest pipeline); nil: route everything.
+    let interceptor: (any PublishInterceptor)?
     let startedAt: NIODeadline
 
     var sessions: [String: Session] = [:]
@@ -34,8 +36,14 @@ final class BrokerCore: @unchecked Sendable {
     /// will published during a delivery, simply uses a fresh array).
     private var routeScratch: [(Session, SubscriptionOptions)] = []
 
-    init(eventLoop: any EventLoop, configuration: BrokerConfiguration, authorizer: any TopicAuthorizer, logger: Logger)
-    {
+    init(
+        eventLoop: any EventLoop,
+        configuration: BrokerConfiguration,
+        authorizer: any TopicAuthorizer,
+        interceptor: (any PublishInterceptor)? = nil,
+        logger: Logger
+    ) {
+        self.interceptor = interceptor
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.authorizer = authorizer

@@ -17,6 +17,7 @@ public final class MQTTBroker: Service {
     let authenticator: any Authenticator
     let authorizer: any TopicAuthorizer
     let sessionStore: (any SessionStore)?
+    let interceptor: (any PublishInterceptor)?
     private let boundAddresses = Mutex<[String: SocketAddress]>([:])
     private let listeningEvents: AsyncStream<Void>
     private let listeningContinuation: AsyncStream<Void>.Continuation
@@ -27,14 +28,18 @@ public final class MQTTBroker: Service {
     ///   - authorizer: who may publish/subscribe where (default: everyone).
     ///   - sessionStore: where persistent sessions and retained messages are kept across restarts;
     ///     nil keeps them in memory only.
+    ///   - interceptor: sees client publishes before routing and may defer their acknowledgement
+    ///     (the ingest pipeline); nil routes everything as is.
     ///   - logger: the broker's logger.
     public init(
         configuration: BrokerConfiguration,
         authenticator: any Authenticator = AllowAllAuthenticator(),
         authorizer: any TopicAuthorizer = AllowAllAuthenticator(),
         sessionStore: (any SessionStore)? = nil,
+        interceptor: (any PublishInterceptor)? = nil,
         logger: Logger
     ) {
+        self.interceptor = interceptor
         self.configuration = configuration
         self.authenticator = authenticator
         self.authorizer = authorizer
@@ -59,7 +64,13 @@ public final class MQTTBroker: Service {
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let core = BrokerCore(eventLoop: loop, configuration: configuration, authorizer: authorizer, logger: logger)
+        let core = BrokerCore(
+            eventLoop: loop,
+            configuration: configuration,
+            authorizer: authorizer,
+            interceptor: interceptor,
+            logger: logger
+        )
         let metrics = BrokerMetrics()
         do {
             try await restore(into: core)

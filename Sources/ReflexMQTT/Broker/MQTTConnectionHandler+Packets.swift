@@ -424,55 +424,49 @@ extension MQTTConnectionHandler {
             log.debug("Rejected publish: not authorized", metadata: ["mqtt.topic": "\(topic)"])
             refusal = .notAuthorized
         }
-        switch publish.qos {
-        case .atMostOnce:
-            if refusal == nil {
-                core.route(
-                    makeMessage(
-                        topic: topic,
-                        payload: publish.payload,
-                        qos: .atMostOnce,
-                        retain: publish.retain,
-                        properties: publish.properties
-                    )
+        // A QoS 2 PUBLISH sent again before PUBREL is acknowledged again and never routed twice.
+        if publish.qos == .exactlyOnce, let id = publish.packetID, session.incomingQoS2.contains(id) {
+            acknowledge(.pubrec, packetID: id, reason: .success)
+            return
+        }
+        var deferredAck: EventLoopFuture<ReasonCode>?
+        if refusal == nil, let interceptor = core.interceptor {
+            let intercepted = InterceptedPublish(
+                clientID: clientID,
+                identity: identity,
+                topic: topic,
+                payload: publish.payload,
+                qos: publish.qos,
+                retain: publish.retain,
+                contentType: publish.properties.contentType
+            )
+            switch interceptor.intercept(intercepted, eventLoop: core.eventLoop) {
+            case .accept: break
+            case .reject(let code): refusal = code
+            case .acceptAfter(let future): deferredAck = future
+            }
+        }
+        if refusal == nil {
+            core.route(
+                makeMessage(
+                    topic: topic,
+                    payload: publish.payload,
+                    qos: publish.qos,
+                    retain: publish.retain,
+                    properties: publish.properties
                 )
-            }
-        case .atLeastOnce:
-            guard let id = publish.packetID else { return }
-            if refusal == nil {
-                core.route(
-                    makeMessage(
-                        topic: topic,
-                        payload: publish.payload,
-                        qos: .atLeastOnce,
-                        retain: publish.retain,
-                        properties: publish.properties
-                    )
-                )
-            }
-            send(.puback(PublishAck(packetID: id, reasonCode: version == .v5 ? (refusal ?? .success) : .success)))
-        case .exactlyOnce:
-            guard let id = publish.packetID else { return }
-            if let refusal, version == .v5 {
-                send(.pubrec(PublishAck(packetID: id, reasonCode: refusal)))
-                return
-            }
-            if !session.incomingQoS2.contains(id) {
-                if refusal == nil {
-                    core.route(
-                        makeMessage(
-                            topic: topic,
-                            payload: publish.payload,
-                            qos: .exactlyOnce,
-                            retain: publish.retain,
-                            properties: publish.properties
-                        )
-                    )
-                }
-                session.incomingQoS2.insert(id)
-                if session.isPersistent { core.isDirty = true }
-            }
-            send(.pubrec(PublishAck(packetID: id)))
+            )
+        }
+        guard let id = publish.packetID else { return }  // QoS 0: nothing to acknowledge
+        let kind: PendingAck.Kind = publish.qos == .atLeastOnce ? .puback : .pubrec
+        if publish.qos == .exactlyOnce && (refusal == nil || version == .v311) {
+            session.incomingQoS2.insert(id)
+            if session.isPersistent { core.isDirty = true }
+        }
+        if let deferredAck {
+            acknowledgeLater(kind, packetID: id, when: deferredAck)
+        } else {
+            acknowledge(kind, packetID: id, reason: version == .v5 ? (refusal ?? .success) : .success)
         }
     }
 

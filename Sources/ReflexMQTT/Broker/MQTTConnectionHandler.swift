@@ -1,3 +1,4 @@
+import DequeModule
 import Logging
 import Metrics
 import NIOCore
@@ -59,6 +60,10 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     var willDelaySeconds: UInt32 = 0
     var keepAlive: TimeAmount?
     var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    /// Acknowledgements waiting for deferred work, in PUBLISH order (see `+Acknowledgements`).
+    var pendingAcks: Deque<PendingAck> = []
+    /// The sequence number of `pendingAcks.first`.
+    var pendingAckBase = 0
     /// When the connection was accepted, for the CONNECT timeout.
     var openedAt = NIODeadline.uptimeNanoseconds(0)
 
