@@ -10,7 +10,7 @@ import Testing
 @Suite struct NodeTests {
     @Test(
         "the node starts, warns that authentication is off, and returns on graceful shutdown",
-        .timeLimit(.minutes(1))
+        .timeLimit(.minutes(10))
     )
     func gracefulShutdown() async throws {
         try await withTemporaryDirectoryAsync { (directory: String) async throws in

@@ -2,7 +2,9 @@ import Foundation
 import Testing
 
 /// Runs the built `reflex` executable (it sits next to the test bundle in `.build/<config>/`).
-@Suite(.timeLimit(.minutes(1))) struct ReflexCommandTests {
+/// The time limit only guards against hangs: it also counts time spent waiting for a thread
+/// while CPU-heavy tests (the fuzzers) run, so it is generous.
+@Suite(.timeLimit(.minutes(10))) struct ReflexCommandTests {
     struct Run {
         var status: Int32
         var reason: Process.TerminationReason
