@@ -64,16 +64,24 @@ public struct DomainValidationError: Error, Sendable, Equatable, CustomStringCon
 }
 
 enum Identifier {
-    static func validate(_ value: String, kind: String, maxLength: Int, allowsLeadingDigit: Bool) throws(DomainValidationError) {
+    static func validate(
+        _ value: String,
+        kind: String,
+        maxLength: Int,
+        allowsLeadingDigit: Bool
+    ) throws(DomainValidationError) {
         let bytes = value.utf8
         guard !bytes.isEmpty else { throw DomainValidationError("\(kind) is empty") }
         guard bytes.count <= maxLength else {
-            throw DomainValidationError("\(kind) '\(value.prefix(40))…' is \(bytes.count) bytes; the limit is \(maxLength)")
+            throw DomainValidationError(
+                "\(kind) '\(value.prefix(40))…' is \(bytes.count) bytes; the limit is \(maxLength)"
+            )
         }
         for (offset, byte) in bytes.enumerated() {
             let isLetter = (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
             let isDigit = byte >= 0x30 && byte <= 0x39
-            let isPunctuation = byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            let isPunctuation =
+                byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
                 || byte == UInt8(ascii: ":")
             guard isLetter || isDigit || isPunctuation else {
                 throw DomainValidationError(

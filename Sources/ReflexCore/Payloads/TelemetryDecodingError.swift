@@ -102,9 +102,13 @@ public enum TelemetryDecodingError: Error, Equatable, Sendable, CustomStringConv
                 + "\(TimeText.span(milliseconds: timestamp - receivedAt)) ahead of the receive time; "
                 + "at most \(TimeText.span(milliseconds: allowed)) is allowed"
         case .timestampTooOld(let timestamp, let receivedAt, let allowed, let location):
-            let hint =
-                timestamp >= 0 && timestamp < 100_000_000_000
-                ? " (it looks like seconds; telemetry timestamps are milliseconds)" : ""
+            // Seconds sent as milliseconds land in January 1970; say so when the value read as
+            // seconds is within a year of the receive time.
+            let (asMilliseconds, overflow) = timestamp.multipliedReportingOverflow(by: 1000)
+            let looksLikeSeconds =
+                !overflow
+                && abs(asMilliseconds.subtractingReportingOverflow(receivedAt).partialValue) < 366 * 86_400_000
+            let hint = looksLikeSeconds ? " (it looks like seconds; telemetry timestamps are milliseconds)" : ""
             return "\(location): timestamp \(TimeText.rfc3339(milliseconds: timestamp)) is "
                 + "\(TimeText.span(milliseconds: receivedAt - timestamp)) before the receive time; "
                 + "at most \(TimeText.span(milliseconds: allowed)) is allowed\(hint)"
