@@ -92,6 +92,16 @@ import Testing
         #expect(output.batches.map { $0.samples.map(\.value) } == [[1, 4], [2], [3]])
     }
 
+    @Test("many devices interleaved still group by device")
+    func manyDevices() throws {
+        let lines = (0..<60).map { "m,device=d\($0 % 12) v=\($0)" }
+        let output = try Self.decode(lines.joined(separator: "\n"))
+        #expect(output.batches.map(\.device.rawValue) == (0..<12).map { "d\($0)" })
+        #expect(
+            output.batches.map { $0.samples.map(\.value) } == (0..<12).map { d in (0..<5).map { Double(d + 12 * $0) } }
+        )
+    }
+
     @Test(
         "every field type decodes",
         arguments: [

@@ -7,11 +7,12 @@ struct JSONTelemetryScanner {
     private let validator: TelemetryValidator
     private var index = 0
     private var output: [Sample] = []
-    private var names = MetricNameCache()
+    private var names: MetricNameCache
 
     init(bytes: UnsafeBufferPointer<UInt8>, validator: TelemetryValidator) {
         self.bytes = bytes
         self.validator = validator
+        self.names = MetricNameCache(payload: bytes)
     }
 
     // MARK: - Structure
@@ -130,7 +131,7 @@ struct JSONTelemetryScanner {
     /// Records a key that the cache did not have, rejecting a duplicate within the object.
     private mutating func remember(
         _ name: MetricName,
-        key: [UInt8]?,
+        key: Range<Int>?,
         position: Int,
         keyStart: Int
     ) throws(TelemetryDecodingError) {
@@ -305,11 +306,12 @@ struct JSONTelemetryScanner {
             end += 1
         }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-            let raw = UnsafeBufferPointer(rebasing: bytes[start + 1..<end])
+            let key = start + 1..<end
             index = end + 1
-            if let name = names.lookup(position: position, suffix: raw) { return name }
+            if let name = names.lookup(position: position, key: key) { return name }
+            let raw = UnsafeBufferPointer(rebasing: bytes[key])
             let name = try validator.metricName(String(decoding: raw, as: UTF8.self), at: location(start))
-            try remember(name, key: Array(raw), position: position, keyStart: start)
+            try remember(name, key: key, position: position, keyStart: start)
             return name
         }
         let decoded = try string(what: "a metric name")

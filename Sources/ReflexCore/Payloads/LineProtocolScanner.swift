@@ -22,12 +22,12 @@ struct LineProtocolScanner {
     private var batches: [TelemetryBatch] = []
     private var batchIndexByDevice: [DeviceID: Int] = [:]
     /// The device tag value of the previous line and its batch: lines of one device come in runs.
-    private var lastDevice: (raw: [UInt8], batch: Int)?
+    private var lastDevice: (raw: Range<Int>, batch: Int)?
     private var sampleCount = 0
     private var skippedStringFields = 0
     /// Name caches by measurement (fields repeat per measurement, and lines of several
     /// measurements interleave); see ``cacheIndex(_:)``.
-    private var measurements: [(key: [UInt8], names: MetricNameCache)] = []
+    private var measurements: [(key: Range<Int>, names: MetricNameCache)] = []
 
     init(
         bytes: UnsafeBufferPointer<UInt8>,
@@ -130,9 +130,7 @@ struct LineProtocolScanner {
             guard let defaultDevice else { throw .missingDevice(location(lineStart)) }
             return batch(for: defaultDevice)
         }
-        if let lastDevice, !deviceTag.hasEscapes,
-            lastDevice.raw.elementsEqual(UnsafeBufferPointer(rebasing: bytes[deviceTag.range]))
-        {
+        if let lastDevice, !deviceTag.hasEscapes, equal(lastDevice.raw, deviceTag.range) {
             return lastDevice.batch
         }
         let raw = unescaped(deviceTag)
@@ -144,14 +142,23 @@ struct LineProtocolScanner {
             throw .badDeviceID(rawText, reason: error.message, location(deviceTag.range.lowerBound))
         }
         let index = batch(for: device)
-        lastDevice = (raw, index)
+        lastDevice = deviceTag.hasEscapes ? nil : (deviceTag.range, index)
         return index
     }
 
+    /// The batch of `device`, made if new. Few devices per payload is the rule: a linear search
+    /// up to 8 batches, a dictionary beyond.
     private mutating func batch(for device: DeviceID) -> Int {
-        if let index = batchIndexByDevice[device] { return index }
+        if batches.count <= 8 {
+            for index in batches.indices where batches[index].device == device { return index }
+        } else {
+            if batchIndexByDevice.isEmpty {
+                for index in batches.indices { batchIndexByDevice[batches[index].device] = index }
+            }
+            if let index = batchIndexByDevice[device] { return index }
+        }
         batches.append(TelemetryBatch(device: device, samples: []))
-        batchIndexByDevice[device] = batches.count - 1
+        if !batchIndexByDevice.isEmpty { batchIndexByDevice[device] = batches.count - 1 }
         return batches.count - 1
     }
 
@@ -159,25 +166,63 @@ struct LineProtocolScanner {
     /// else the shared slot 0, whose names are recorded without keys so that they are never found
     /// by bytes (only checked for duplicates).
     private mutating func cacheIndex(_ measurement: Token) -> Int {
-        if measurements.isEmpty { measurements.append(([], MetricNameCache())) }
+        if measurements.isEmpty {
+            measurements.reserveCapacity(4)
+            measurements.append((0..<0, MetricNameCache(payload: bytes)))
+        }
         guard !measurement.hasEscapes else { return 0 }
-        let raw = UnsafeBufferPointer(rebasing: bytes[measurement.range])
-        for position in 1..<measurements.count where measurements[position].key.elementsEqual(raw) {
+        for position in 1..<measurements.count where equal(measurements[position].key, measurement.range) {
             return position
         }
         guard measurements.count <= 64 else { return 0 }
-        measurements.append((Array(raw), MetricNameCache()))
+        measurements.append((measurement.range, MetricNameCache(payload: bytes)))
         return measurements.count - 1
     }
 
     /// 0 for `device`, 1 for `device_id`, 2 for `host`, nil for other tags.
     private func deviceTagRank(_ key: Token) -> Int? {
         guard !key.hasEscapes else { return nil }
-        let raw = UnsafeBufferPointer(rebasing: bytes[key.range])
-        if raw.elementsEqual("device".utf8) { return 0 }
-        if raw.elementsEqual("device_id".utf8) { return 1 }
-        if raw.elementsEqual("host".utf8) { return 2 }
-        return nil
+        switch key.range.count {
+        case 6: return matches(key.range, "device") ? 0 : nil
+        case 9: return matches(key.range, "device_id") ? 1 : nil
+        case 4: return matches(key.range, "host") ? 2 : nil
+        default: return nil
+        }
+    }
+
+    private func matches(_ range: Range<Int>, _ word: StaticString) -> Bool {
+        word.withUTF8Buffer { expected in
+            expected.count == range.count && equal(range, expected)
+        }
+    }
+
+    /// Whether two ranges of the payload hold the same bytes.
+    private func equal(_ lhs: Range<Int>, _ rhs: Range<Int>) -> Bool {
+        lhs.count == rhs.count && equal(lhs, UnsafeBufferPointer(rebasing: bytes[rhs]))
+    }
+
+    private func equal(_ range: Range<Int>, _ other: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard range.count == other.count else { return false }
+        guard let base = bytes.baseAddress, let otherBase = other.baseAddress, !range.isEmpty else { return true }
+        return memcmp(base + range.lowerBound, otherBase, range.count) == 0
+    }
+
+    /// `measurement.field` from two unescaped ranges, built in place.
+    private func plainName(_ measurement: Range<Int>, _ field: Range<Int>) -> String {
+        String(unsafeUninitializedCapacity: measurement.count + 1 + field.count) { buffer in
+            var position = 0
+            for byte in bytes[measurement] {
+                buffer[position] = byte
+                position += 1
+            }
+            buffer[position] = UInt8(ascii: ".")
+            position += 1
+            for byte in bytes[field] {
+                buffer[position] = byte
+                position += 1
+            }
+            return position
+        }
     }
 
     private mutating func metricName(
@@ -189,17 +234,13 @@ struct LineProtocolScanner {
     ) throws(TelemetryDecodingError) -> MetricName {
         let isPlain = cache != 0 && !field.hasEscapes
         if isPlain,
-            let name = measurements[cache].names.lookup(
-                position: position,
-                suffix: UnsafeBufferPointer(rebasing: bytes[field.range])
-            )
+            let name = measurements[cache].names.lookup(position: position, key: field.range)
         {
             return name
         }
-        let fieldKey = unescaped(field)
-        let key = unescaped(measurement) + [UInt8(ascii: ".")] + fieldKey
-        let name = try validator.metricName(String(decoding: key, as: UTF8.self), at: location(keyStart))
-        guard measurements[cache].names.record(name, key: isPlain ? fieldKey : nil, position: position) else {
+        let nameText = isPlain ? plainName(measurement.range, field.range) : text(measurement) + "." + text(field)
+        let name = try validator.metricName(nameText, at: location(keyStart))
+        guard measurements[cache].names.record(name, key: isPlain ? field.range : nil, position: position) else {
             throw malformed("field '\(text(field))' appears twice in the line", at: keyStart)
         }
         return name
@@ -324,8 +365,9 @@ struct LineProtocolScanner {
             default: return nil
             }
         case 4, 5:
-            for word in ["true", "True", "TRUE"] where raw.elementsEqual(word.utf8) { return true }
-            for word in ["false", "False", "FALSE"] where raw.elementsEqual(word.utf8) { return false }
+            guard raw[0] | 0x20 == UInt8(ascii: "t") || raw[0] | 0x20 == UInt8(ascii: "f") else { return nil }
+            let words: [StaticString] = raw.count == 4 ? ["true", "True", "TRUE"] : ["false", "False", "FALSE"]
+            for word in words where word.withUTF8Buffer({ $0.elementsEqual(raw) }) { return raw.count == 4 }
             return nil
         default:
             return nil
