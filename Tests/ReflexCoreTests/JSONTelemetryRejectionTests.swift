@@ -58,6 +58,11 @@ import Testing
         Case(payload: #"{"ts": 1, "ts": 2, "values": {}}"#, label: "malformed_json", message: "key 'ts' appears twice"),
         Case(payload: #"{"values": [1, 2]}"#, label: "malformed_json", message: "'values' must be an object"),
         Case(payload: #"{"values": {"t": 1, "t": 2}}"#, label: "malformed_json", message: "metric 't' appears twice"),
+        Case(
+            payload: #"{"values": {"t": null, "t": 1}}"#,
+            label: "malformed_json",
+            message: "metric 't' appears twice"
+        ),
         Case(payload: #"{"ts": true, "values": {}}"#, label: "malformed_json", message: "'ts' must be milliseconds"),
         Case(payload: "{\"values\": {\"t\": 1}}\u{0}", label: "malformed_json", message: "unexpected byte 0x0"),
         // Non-finite values.

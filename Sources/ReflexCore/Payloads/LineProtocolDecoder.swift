@@ -44,6 +44,7 @@ public enum LineProtocolDecoder {
         /// String fields skipped (Reflex stores numbers only).
         public var skippedStringFields: Int
 
+        /// An output with these batches and count.
         public init(batches: [TelemetryBatch], skippedStringFields: Int) {
             self.batches = batches
             self.skippedStringFields = skippedStringFields

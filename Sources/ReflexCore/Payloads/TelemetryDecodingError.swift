@@ -12,6 +12,7 @@ public enum TelemetryDecodingError: Error, Equatable, Sendable, CustomStringConv
         /// 0-based byte offset from the start of the payload.
         public var byte: Int
 
+        /// A place: 1-based `line`, 0-based `byte` offset from the start of the payload.
         public init(line: Int, byte: Int) {
             self.line = line
             self.byte = byte

@@ -23,6 +23,7 @@ public struct TelemetryLimits: Sendable, Equatable {
     /// The defaults above.
     public static let `default` = TelemetryLimits()
 
+    /// Limits with the defaults in the table above for every key not given.
     public init(
         maxPayloadBytes: Int = 1 << 20,
         maxSamplesPerMessage: Int = 10_000,

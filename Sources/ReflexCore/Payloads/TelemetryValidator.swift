@@ -11,6 +11,7 @@ public struct TelemetryValidator: Sendable {
     private let futureLimit: Int64
     private let pastLimit: Int64?
 
+    /// Prepares the checks for one payload received at `receivedAt` (ms since the Unix epoch).
     public init(limits: TelemetryLimits, receivedAt: Int64) {
         self.limits = limits
         self.receivedAt = receivedAt
