@@ -123,7 +123,9 @@ import Testing
             #expect(bytes.range(of: Data("pump-7".utf8)) != nil)  // the file is readable: ids are there
             for token in [deviceToken, operatorToken, rotated] {
                 #expect(bytes.range(of: Data(token.utf8)) == nil)
-                let secret = String(token.split(separator: "_").last ?? "")
+                // The random part alone (base64url may itself contain '_').
+                let secret = String(token.dropFirst(token.hasPrefix("rfx_dev_") ? 8 : 7))
+                #expect(secret.count == 43)
                 #expect(bytes.range(of: Data(secret.utf8)) == nil)
             }
         }
