@@ -61,7 +61,9 @@ extension SQLiteDeviceRegistry {
     /// Every operator token record, revoked ones included, by id.
     public func operatorTokens() async throws -> [OperatorToken] {
         try await read("list operator tokens") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM operator_tokens ORDER BY id").map { try Self.operatorToken(from: $0) }
+            try Row.fetchAll(db, sql: "SELECT * FROM operator_tokens ORDER BY id").map {
+                try Self.operatorToken(from: $0)
+            }
         }
     }
 
