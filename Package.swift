@@ -66,6 +66,7 @@ let package = Package(
             dependencies: [
                 "ReflexCore",
                 "ReflexMQTT",
+                "ReflexStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),

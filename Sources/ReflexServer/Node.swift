@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import ReflexCore
 import ReflexMQTT
+import ReflexStore
 public import ServiceLifecycle
 import UnixSignals
 
@@ -9,7 +10,8 @@ import UnixSignals
 /// shuts down gracefully on SIGTERM and SIGINT.
 ///
 /// Today that is the embedded MQTT broker with its sessions in
-/// `<dataDirectory>/mqtt/sessions.json`; ingest, storage, detection and automation join the
+/// `<dataDirectory>/mqtt/sessions.json`, whose clients are checked against the device registry
+/// in `<dataDirectory>/registry.sqlite` (see ``DeviceAuthenticator``); ingest, storage, detection and automation join the
 /// group as they arrive, in dependency order (store first, HTTP last; shutdown in reverse).
 ///
 /// ```swift
@@ -20,14 +22,45 @@ public struct Node: Service {
     /// The validated configuration the node runs with.
     public let configuration: NodeConfiguration
     private let logger: Logger
+    private let announceAdminToken: @Sendable (String) -> Void
 
     /// - Parameters:
     ///   - configuration: a configuration from ``NodeConfiguration/load(configFile:environment:overrides:)``
     ///     (which has checked the data directory and TLS files).
     ///   - logger: the node's logger; components get children of it with their own `component` metadata.
-    public init(configuration: NodeConfiguration, logger: Logger) {
+    ///   - announceAdminToken: called once, at the first start, with a text that contains a newly
+    ///     created admin operator token (it is stored only hashed, so this is the only chance to
+    ///     see it); default: write it to standard output. Never logged.
+    public init(
+        configuration: NodeConfiguration,
+        logger: Logger,
+        announceAdminToken: @escaping @Sendable (String) -> Void = Node.writeToStandardOutput
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.announceAdminToken = announceAdminToken
+    }
+
+    /// Writes `text` to standard output, unbuffered.
+    public static func writeToStandardOutput(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// The text printed when the first admin token is created.
+    static func adminTokenAnnouncement(_ token: String) -> String {
+        """
+
+        Reflex created an admin operator token ('\(SQLiteDeviceRegistry.initialAdminTokenName)'), because none existed.
+        Store it now; it cannot be shown again (only a salted hash is kept):
+
+            \(token)
+
+        Use it as a bearer token for the HTTP API, or as the MQTT password (any user name) for admin
+        access. `reflex token create --role admin --name NAME` makes more; `reflex token list` and
+        `reflex token revoke ID` manage them.
+
+
+        """
     }
 
     /// The session snapshot file under the data directory.
@@ -52,18 +85,46 @@ public struct Node: Service {
                 "log.level": "\(configuration.logLevel)",
             ]
         )
-        logger.warning(
-            "Authentication is off (anonymous access: every client may connect, publish and subscribe; device authentication arrives with the device registry)",
-            metadata: ["mqtt.authenticator": "allow-all"]
-        )
+        let registry: SQLiteDeviceRegistry
+        do {
+            registry = try SQLiteDeviceRegistry(dataDirectory: configuration.dataDirectory)
+            if let token = try await registry.ensureAdminToken() {
+                announceAdminToken(Self.adminTokenAnnouncement(token))
+                logger.notice(
+                    "Created the initial admin operator token (printed once on standard output)",
+                    metadata: ["auth.tokenName": "\(SQLiteDeviceRegistry.initialAdminTokenName)"]
+                )
+            }
+        } catch {
+            logger.error("Reflex node failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+        if configuration.allowAnonymous {
+            logger.warning(
+                "ANONYMOUS MQTT ACCESS IS ON: clients without credentials may connect, publish and subscribe anywhere (except $SYS). Use only for development; remove --allow-anonymous / REFLEX_ALLOW_ANONYMOUS / mqtt.allowAnonymous in production",
+                metadata: ["mqtt.authenticator": "registry+anonymous"]
+            )
+        } else {
+            logger.info(
+                "MQTT clients authenticate with a device id and token, or an admin operator token",
+                metadata: ["mqtt.authenticator": "registry", "registry.path": "\(absolutePath(registry.path))"]
+            )
+        }
 
         var brokerLogger = logger
         brokerLogger[metadataKey: "component"] = "mqtt"
-        let allowAll = AllowAllAuthenticator()
+        var authLogger = logger
+        authLogger[metadataKey: "component"] = "auth"
+        let authenticator = DeviceAuthenticator(
+            devices: registry,
+            operators: registry,
+            allowsAnonymous: configuration.allowAnonymous,
+            logger: authLogger
+        )
         let broker = MQTTBroker(
             configuration: mqtt,
-            authenticator: allowAll,
-            authorizer: allowAll,
+            authenticator: authenticator,
+            authorizer: authenticator,
             sessionStore: FileSessionStore(path: sessionStorePath),
             logger: brokerLogger
         )

@@ -8,8 +8,9 @@ struct Reflex: AsyncParsableCommand {
         abstract: "Reflex turns device telemetry into safe, explainable action.",
         discussion: """
             One binary: an MQTT broker for your devices today; ingest, storage, detection and \
-            automation as they arrive. Start a node with `reflex serve`.
+            automation as they arrive. Start a node with `reflex serve`; register devices with \
+            `reflex device add`.
             """,
-        subcommands: [Serve.self, Version.self]
+        subcommands: [Serve.self, DeviceCommand.self, TokenCommand.self, Version.self]
     )
 }

@@ -1,4 +1,6 @@
 import Foundation
+import ReflexCore
+import ReflexStore
 import Testing
 
 /// Runs the built `reflex` executable (it sits next to the test bundle in `.build/<config>/`).
@@ -99,5 +101,93 @@ import Testing
         #expect(result.status == 0)
         #expect(result.standardOutput.contains("USAGE: reflex <subcommand>"))
         #expect(result.standardOutput.contains("serve"))
+    }
+
+    // MARK: - device and token commands
+
+    private func findToken(in output: String, prefix: String) -> String? {
+        output.split(whereSeparator: \.isWhitespace).map(String.init).first { $0.hasPrefix(prefix) }
+    }
+
+    @Test("device add prints the token once; list, show, disable, enable and rotate-token work")
+    func deviceCommands() async throws {
+        try await withTemporaryDirectoryAsync { (directory: String) async throws in
+            let env = ["REFLEX_DATA_DIR": directory]
+            let added = try run(
+                ["device", "add", "pump-7", "--type", "pump", "--label", "site=plant-1"],
+                environment: env
+            )
+            #expect(added.status == 0, "\(added.standardError)")
+            #expect(added.standardOutput.contains("store it now; it cannot be shown again"))
+            let token = try #require(findToken(in: added.standardOutput, prefix: "rfx_dev_"))
+            _ = try run(["device", "add", "fan-1", "--data-dir", directory])
+
+            let registry = try SQLiteDeviceRegistry(dataDirectory: directory)
+            let id = try DeviceID(validating: "pump-7")
+            #expect(try await registry.authenticate(device: id, token: token)?.labels == ["site": "plant-1"])
+
+            let list = try run(["device", "list", "--type", "pump"], environment: env)
+            let lines = list.standardOutput.split(separator: "\n")
+            #expect(lines.count == 2)
+            #expect(lines.first?.hasPrefix("ID ") == true)
+            #expect(lines.last?.hasPrefix("pump-7  pump-7  pump  yes      site=plant-1") == true)
+            #expect(!list.standardOutput.contains(token))
+            let json = try run(["device", "list", "--label", "site=plant-1", "--json"], environment: env)
+            let decoded = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]]
+            #expect(decoded?.map { $0["id"] as? String } == ["pump-7"])
+
+            let show = try run(["device", "show", "pump-7"], environment: env)
+            #expect(show.standardOutput.contains("enabled:       yes"))
+            #expect(try run(["device", "disable", "pump-7"], environment: env).status == 0)
+            #expect(
+                try run(["device", "show", "pump-7"], environment: env).standardOutput.contains("enabled:       no")
+            )
+            #expect(try run(["device", "enable", "pump-7"], environment: env).status == 0)
+
+            let rotated = try run(["device", "rotate-token", "pump-7"], environment: env)
+            let newToken = try #require(findToken(in: rotated.standardOutput, prefix: "rfx_dev_"))
+            #expect(newToken != token)
+            #expect(try await registry.authenticate(device: id, token: newToken) != nil)
+            #expect(try await registry.authenticate(device: id, token: token) == nil)
+        }
+    }
+
+    @Test("device commands explain errors: duplicate, unknown, invalid id") func deviceCommandErrors() throws {
+        try withTemporaryDirectory { (directory: String) throws in
+            let env = ["REFLEX_DATA_DIR": directory]
+            _ = try run(["device", "add", "pump-7"], environment: env)
+            let duplicate = try run(["device", "add", "pump-7"], environment: env)
+            #expect(duplicate.status == 1)
+            #expect(duplicate.standardError.hasPrefix("reflex: device 'pump-7' is already registered in "))
+            let unknown = try run(["device", "disable", "ghost"], environment: env)
+            #expect(unknown.status == 1)
+            #expect(unknown.standardError.contains("no device 'ghost'"))
+            let invalid = try run(["device", "add", "a/b"], environment: env)
+            #expect(invalid.status == 64)
+            #expect(invalid.standardError.contains("device id 'a/b' has a character not allowed at byte 1"))
+        }
+    }
+
+    @Test("token create, list and revoke") func tokenCommands() async throws {
+        try await withTemporaryDirectoryAsync { (directory: String) async throws in
+            let env = ["REFLEX_DATA_DIR": directory]
+            let created = try run(["token", "create", "--role", "viewer", "--name", "grafana"], environment: env)
+            #expect(created.status == 0)
+            #expect(created.standardOutput.contains("Store it now; it cannot be shown again"))
+            let secret = try #require(findToken(in: created.standardOutput, prefix: "rfx_op_"))
+            let registry = try SQLiteDeviceRegistry(dataDirectory: directory)
+            #expect(try await registry.verifyOperatorToken(secret)?.role == .viewer)
+
+            let list = try run(["token", "list"], environment: env)
+            #expect(list.standardOutput.contains("grafana"))
+            #expect(!list.standardOutput.contains(secret))
+            #expect(try run(["token", "revoke", "1"], environment: env).status == 0)
+            #expect(try await registry.verifyOperatorToken(secret) == nil)
+            #expect(try run(["token", "list"], environment: env).standardOutput.contains("revoked"))
+
+            let badRole = try run(["token", "create", "--role", "root", "--name", "x"], environment: env)
+            #expect(badRole.status == 64)
+            #expect(badRole.standardError.contains("--role 'root' is not a role; use viewer, operator or admin"))
+        }
     }
 }

@@ -4,7 +4,7 @@ The `broker` fixture starts a real broker process on free loopback ports:
 
 * by default the Reflex binary (`REFLEX_BIN`, default `.build/debug/reflex` under the repo root):
   `reflex serve --mqtt-listen 127.0.0.1:P --data-dir D --mqtt-tls-listen 127.0.0.1:T
-  --tls-cert C --tls-key K` with `REFLEX_MQTT_SYS_INTERVAL=1` in its environment;
+  --tls-cert C --tls-key K --allow-anonymous` with `REFLEX_MQTT_SYS_INTERVAL=1` in its environment;
 * with `REFLEX_TEST_BROKER=mosquitto`, Debian's `mosquitto -c <generated conf>` with equivalent
   listeners, so the suite itself can be validated against a known broker.
 
@@ -94,6 +94,8 @@ class BrokerProcess:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.stderr_path: Path | None = None
+        # The suite connects without credentials; test_auth.py turns this off for its own broker.
+        self.allow_anonymous = True
 
     # -- command lines -------------------------------------------------------------------------
     def _command(self) -> list[str]:
@@ -136,7 +138,8 @@ class BrokerProcess:
                 "--mqtt-listen", f"127.0.0.1:{self.port}",
                 "--data-dir", str(self.data_dir),
                 "--mqtt-tls-listen", f"127.0.0.1:{self.tls_port}",
-                "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]]
+                "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"],
+                *(["--allow-anonymous"] if self.allow_anonymous else [])]
 
     # -- lifecycle -------------------------------------------------------------------------------
     def stderr_text(self) -> str:

@@ -71,6 +71,8 @@ extension NodeConfiguration {
     /// - `mqtt.maxQueuedMessages`, `REFLEX_MQTT_MAX_QUEUED_MESSAGES`, `--max-queued-messages`; 100000
     /// - `mqtt.queueOverflow`, `REFLEX_MQTT_QUEUE_OVERFLOW`; `disconnect` (or `drop`)
     /// - `mqtt.sysInterval`, `REFLEX_MQTT_SYS_INTERVAL`; 10 seconds (0 disables `$SYS`)
+    /// - `mqtt.allowAnonymous`, `REFLEX_ALLOW_ANONYMOUS`, `--allow-anonymous`; false (true/false,
+    ///   yes/no, on/off, 1/0)
     /// - file only: `mqtt.maxTopicLength` (65535), `mqtt.maxTopicLevels` (64), `mqtt.maxKeepAlive`
     ///   (65535 s), `mqtt.v311SessionExpiry` (7d), `mqtt.maxSessionExpiry` (30d),
     ///   `mqtt.topicAliasMaximum` (64), `mqtt.sessionSaveInterval` (5 s).
@@ -231,6 +233,9 @@ private struct Builder {
                 try V.seconds(text, in: 1...86_400)
             } ?? mqtt.sessionSaveIntervalSeconds
         configuration.mqtt = mqtt
+        configuration.allowAnonymous =
+            value(.mqttAllowAnonymous) { (text) throws(ValueProblem) in try V.boolean(text) }
+            ?? configuration.allowAnonymous
         return configuration
     }
 }

@@ -26,6 +26,8 @@ extension NodeConfiguration {
         public var maxInflight: String?
         /// `--max-queued-messages`
         public var maxQueuedMessages: String?
+        /// `--allow-anonymous` (a flag: pass `"true"` when it is given, nil otherwise)
+        public var allowAnonymous: String?
 
         /// No overrides; set the properties you were given.
         public init() {}
@@ -44,6 +46,7 @@ extension NodeConfiguration {
             case .mqttMaxPacketSize: maxPacketSize
             case .mqttMaxInflight: maxInflight
             case .mqttMaxQueuedMessages: maxQueuedMessages
+            case .mqttAllowAnonymous: allowAnonymous
             case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
                 .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
                 .mqttSessionSaveInterval:

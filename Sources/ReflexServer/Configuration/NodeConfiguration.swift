@@ -11,6 +11,8 @@ public import ReflexMQTT
 ///   critical; default info.
 /// - `log.format` (`REFLEX_LOG_FORMAT`, `--log-format`): `text` or `json` (one object per line);
 ///   default text.
+/// - `mqtt.allowAnonymous` (`REFLEX_ALLOW_ANONYMOUS`, `--allow-anonymous`): let clients without
+///   credentials connect (development only); default false.
 /// - `mqtt.*`: the embedded broker, see ``ReflexMQTT/BrokerConfiguration`` and
 ///   ``NodeConfiguration/load(configFile:environment:overrides:)`` for the full list.
 ///
@@ -35,6 +37,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var logFormat: LogFormat = .text
     /// The embedded MQTT broker.
     public var mqtt: BrokerConfiguration = BrokerConfiguration()
+    /// Whether MQTT clients without a user name may connect, and then publish and subscribe
+    /// anywhere except `$SYS` (key `mqtt.allowAnonymous`, `REFLEX_ALLOW_ANONYMOUS`,
+    /// `--allow-anonymous`; default false). A development mode: the node warns at startup.
+    /// Devices with credentials are still checked and confined to `devices/{id}/`.
+    public var allowAnonymous: Bool = false
 
     /// The defaults: see the type's documentation.
     public init() {}

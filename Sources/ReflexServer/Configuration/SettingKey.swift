@@ -20,6 +20,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case mqttTopicAliasMaximum = "mqtt.topicAliasMaximum"
     case mqttSysInterval = "mqtt.sysInterval"
     case mqttSessionSaveInterval = "mqtt.sessionSaveInterval"
+    case mqttAllowAnonymous = "mqtt.allowAnonymous"
 
     /// The YAML path, split at the dots.
     var path: [String] { rawValue.split(separator: ".").map(String.init) }
@@ -40,6 +41,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttMaxQueuedMessages: "REFLEX_MQTT_MAX_QUEUED_MESSAGES"
         case .mqttQueueOverflow: "REFLEX_MQTT_QUEUE_OVERFLOW"
         case .mqttSysInterval: "REFLEX_MQTT_SYS_INTERVAL"
+        case .mqttAllowAnonymous: "REFLEX_ALLOW_ANONYMOUS"
         case .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive, .mqttV311SessionExpiry,
             .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSessionSaveInterval:
             nil
@@ -60,6 +62,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttMaxPacketSize: "--max-packet-size"
         case .mqttMaxInflight: "--max-inflight"
         case .mqttMaxQueuedMessages: "--max-queued-messages"
+        case .mqttAllowAnonymous: "--allow-anonymous"
         case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
             .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
             .mqttSessionSaveInterval:

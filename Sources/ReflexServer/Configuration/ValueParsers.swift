@@ -67,6 +67,15 @@ package enum ValueParsers {
         throw ValueProblem(expected: "one of \(names.joined(separator: ", "))", hint: suggestion)
     }
 
+    /// A Boolean: true/false, yes/no, on/off or 1/0, compared case-insensitively.
+    package static func boolean(_ text: String) throws(ValueProblem) -> Bool {
+        switch text.trimmingWhitespace().lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw ValueProblem(expected: "true or false", hint: "yes/no, on/off and 1/0 are accepted too")
+        }
+    }
+
     /// A non-empty file system path, kept as written (relative to the working directory).
     package static func path(_ text: String, of what: String) throws(ValueProblem) -> String {
         guard !text.trimmingWhitespace().isEmpty else {

@@ -16,9 +16,17 @@ struct Serve: AsyncParsableCommand {
             directory). Every value is checked at startup; a bad one stops the node with a message \
             naming the key, where it was set and what is accepted (exit status 2).
 
+            MQTT clients must authenticate: a device with its id as user name and its token as \
+            password (`reflex device add <id>` prints the token), confined to devices/<id>/; an \
+            admin operator token as password (any user name) may use every topic. At the first \
+            start, if no admin operator token exists, one is created and printed once on standard \
+            output. --allow-anonymous also lets clients without credentials connect and use every \
+            topic except $SYS: a development mode, announced with a warning at startup.
+
             Examples:
               reflex serve
               reflex serve --mqtt-listen 127.0.0.1:1883 --log-level debug
+              reflex serve --allow-anonymous        # development only
               reflex serve --config /etc/reflex.yaml --log-format json
               REFLEX_MQTT_LISTEN='[::]:1883' reflex serve
               reflex serve --mqtt-tls-listen 0.0.0.0:8883 \\
@@ -47,11 +55,14 @@ struct Serve: AsyncParsableCommand {
                 topicAliasMaximum: 64
                 sysInterval: 10s        # 0 turns $SYS topics off
                 sessionSaveInterval: 5s
+                allowAnonymous: false   # true lets clients connect without
+                                        # credentials (development only)
 
             Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
             REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
             REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
-            REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL.
+            REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL, \
+            REFLEX_ALLOW_ANONYMOUS.
 
             SIGTERM or Ctrl-C (SIGINT) shuts the node down gracefully; it then exits with status 0.
             """
@@ -156,6 +167,14 @@ struct Serve: AsyncParsableCommand {
     )
     var maxQueuedMessages: String?
 
+    @Flag(
+        name: .customLong("allow-anonymous"),
+        help: ArgumentHelp(
+            "Let MQTT clients without credentials connect and use every topic except $SYS; development only (env REFLEX_ALLOW_ANONYMOUS; default: off)."
+        )
+    )
+    var allowAnonymous = false
+
     func run() async throws {
         var overrides = NodeConfiguration.Overrides()
         overrides.dataDirectory = dataDirectory
@@ -169,6 +188,7 @@ struct Serve: AsyncParsableCommand {
         overrides.maxPacketSize = maxPacketSize
         overrides.maxInflight = maxInflight
         overrides.maxQueuedMessages = maxQueuedMessages
+        overrides.allowAnonymous = allowAnonymous ? "true" : nil
 
         let configuration: NodeConfiguration
         do {

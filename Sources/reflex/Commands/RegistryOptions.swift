@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import ReflexCore
+import ReflexServer
+import ReflexStore
+
+/// The `--data-dir` option shared by `reflex device ...` and `reflex token ...`: they open the
+/// registry file in the data directory directly, which is safe while `reflex serve` runs on it
+/// (SQLite in WAL mode; the server notices the changes).
+struct RegistryOptions: ParsableArguments {
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp(
+            "The node's data directory, as given to `reflex serve` (env REFLEX_DATA_DIR; default: ./reflex-data).",
+            valueName: "directory"
+        )
+    )
+    var dataDirectory: String?
+
+    /// `--data-dir`, else `REFLEX_DATA_DIR`, else the default of `reflex serve`.
+    var resolvedDataDirectory: String {
+        if let dataDirectory { return dataDirectory }
+        if let variable = ProcessInfo.processInfo.environment["REFLEX_DATA_DIR"], !variable.isEmpty { return variable }
+        return NodeConfiguration.defaultDataDirectory
+    }
+
+    /// Opens the registry, or prints why not and exits with status 1.
+    func openRegistry() throws -> SQLiteDeviceRegistry {
+        do {
+            return try SQLiteDeviceRegistry(dataDirectory: resolvedDataDirectory)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// Prints `reflex: <error>` to standard error and returns the exit code to throw (1).
+func fail(_ error: any Error) -> ExitCode {
+    fail("\(error)")
+}
+
+/// Prints `reflex: <message>` to standard error and returns the exit code to throw (1).
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("reflex: \(message)\n".utf8))
+    return ExitCode(1)
+}
+
+/// Runs `body`, turning registry errors into a message on standard error and exit status 1.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        throw fail(error)
+    }
+}
+
+/// Parses a device id argument, or fails with a usage error naming the rule it broke.
+func parseDeviceID(_ text: String) throws -> DeviceID {
+    do {
+        return try DeviceID(validating: text)
+    } catch {
+        throw ValidationError("\(error)")
+    }
+}
+
+/// Parses `key=value` labels.
+func parseLabel(_ text: String) throws -> (key: String, value: String) {
+    guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+        throw ValidationError("label '\(text)' is not key=value; write e.g. --label site=plant-1")
+    }
+    return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+}
+
+/// Dates as `2025-11-26T08:20:00Z`.
+func formatDate(_ date: Date?) -> String {
+    guard let date else { return "-" }
+    return date.formatted(.iso8601)
+}
+
+/// Renders rows as a left-aligned text table with a header.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for row in rows {
+        for (index, cell) in row.enumerated() where index < widths.count {
+            widths[index] = max(widths[index], cell.count)
+        }
+    }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in
+            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    return ([line(header)] + rows.map(line)).joined(separator: "\n")
+}
+
+/// A JSON encoder for `--json` output: sorted keys, pretty, ISO 8601 dates.
+func jsonEncoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    return encoder
+}
