@@ -55,9 +55,9 @@ public struct Node: Service {
 
             \(token)
 
-        Use it as a bearer token for the HTTP API, or as the MQTT password (any user name) for admin
-        access. `reflex token create --role admin --name NAME` makes more; `reflex token list` and
-        `reflex token revoke ID` manage them.
+        Use it as the MQTT password (any user name) for admin access; it will also be the bearer
+        token of the HTTP API. `reflex token create --role admin --name NAME` makes more;
+        `reflex token list` and `reflex token revoke ID` manage them.
 
 
         """

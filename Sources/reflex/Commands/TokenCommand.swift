@@ -8,7 +8,7 @@ struct TokenCommand: AsyncParsableCommand {
         commandName: "token",
         abstract: "Create, list and revoke operator tokens (roles viewer, operator, admin).",
         discussion: """
-            Operators and services use these tokens for the HTTP API. An admin token also works as an \
+            Operators and services will use these tokens for the HTTP API (coming with the query API). An admin token works as an \
             MQTT password (with any user name, by convention operator:<name>) and may then publish and \
             subscribe anywhere. Tokens are shown once, when created; only a salted hash is kept.
 
