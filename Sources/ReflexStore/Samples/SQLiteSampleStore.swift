@@ -207,6 +207,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
             let pendingWeight = pending.withLock { $0.weight }
             if pendingWeight < configuration.immediateCommitSamples, clock.now < deadline {
                 try? await cancelWhenGracefulShutdown { try await clock.sleep(until: deadline) }
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }  // the last group follows
             }
             lastCommit = clock.now
             await commitPending(blocking: false)
