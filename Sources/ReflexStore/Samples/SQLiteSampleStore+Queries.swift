@@ -153,7 +153,7 @@ extension SQLiteSampleStore {
     /// Splits `[from, to)` into step-aligned parts when it spans more than ~100,000 stored rows.
     /// - Returns: the part boundaries, `from` first and `to` last.
     static func partition(from: Int64, to: Int64, step: Int64, rowWidth: Int64) -> [Int64] {
-        let parts = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let parts = min(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
         let (span, overflow) = to.subtractingReportingOverflow(from)
         guard !overflow, parts > 1, span / rowWidth > 100_000 else { return [from, to] }
         var boundaries = [from]
