@@ -125,7 +125,12 @@ extension SQLiteSampleStore {
         let resolution = AggregateResolution.best(step: width, from: from, to: to)
         // Long scans are split at step boundaries and read on several connections at once:
         // the per-row cost is SQLite's, so more cores is what makes a year of minutes fast.
-        let boundaries = Self.partition(from: from, to: to, step: width, rowWidth: resolution.width)
+        let boundaries = Self.partition(
+            from: from,
+            to: to,
+            step: width,
+            rowWidth: resolution == .raw ? 1000 : resolution.width  // raw: assume 1 Hz
+        )
         if boundaries.count > 2 {
             return try await withThrowingTaskGroup(of: (Int, [AggregatePoint]).self) { group in
                 for index in 0..<(boundaries.count - 1) {
@@ -150,7 +155,9 @@ extension SQLiteSampleStore {
         return try await aggregateRows(key, id: id, resolution: resolution, from: from, to: to, width: width)
     }
 
-    /// Splits `[from, to)` into step-aligned parts when it spans more than ~100,000 stored rows.
+    /// Splits `[from, to)` into step-aligned parts when it spans more than ~100,000 stored rows
+    /// of `rowWidth` ms each; up to two parts per core (a part per core would leave a core idle
+    /// whenever another process holds the other one).
     /// - Returns: the part boundaries, `from` first and `to` last.
     static func partition(from: Int64, to: Int64, step: Int64, rowWidth: Int64) -> [Int64] {
         let parts = min(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
