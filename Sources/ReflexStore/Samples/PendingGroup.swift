@@ -1,0 +1,72 @@
+import ReflexCore
+
+/// A dead letter waiting for the writer; its payload is already cut to the store's bound.
+struct DeadLetterDraft: Sendable {
+    var receivedAt: Int64
+    var device: DeviceID?
+    var topic: String
+    var reason: String
+    var payload: [UInt8]
+    var payloadSize: Int
+}
+
+/// One unit of work for the group-commit writer, with the callback that acknowledges it.
+struct PendingItem: Sendable {
+    enum Work: Sendable {
+        case batch(TelemetryBatch)
+        case deadLetter(DeadLetterDraft)
+    }
+
+    var work: Work
+    var completion: @Sendable (Result<Void, any Error>) -> Void
+}
+
+/// The in-memory list of work not yet committed, guarded by the store's `Mutex`.
+///
+/// Bounded by `maxPendingSamples`: ``submit(_:weight:limit:)`` refuses work beyond it, so a
+/// stalled disk turns into fast `overloaded` errors (and no PUBACK) instead of unbounded memory.
+struct PendingGroup: Sendable {
+    enum SubmitOutcome {
+        /// Queued; `wakeWriter` when the list was empty (the writer may be idle).
+        case queued(wakeWriter: Bool)
+        case overloaded(pending: Int)
+        case closed
+    }
+
+    private(set) var items: [PendingItem] = []
+    private(set) var weight = 0
+    private(set) var isClosed = false
+    private(set) var rejected: Int64 = 0
+
+    /// Appends `item` unless the store is closed or the bound would be exceeded.
+    /// - Complexity: amortised O(1).
+    mutating func submit(_ item: PendingItem, weight itemWeight: Int, limit: Int) -> SubmitOutcome {
+        guard !isClosed else {
+            rejected += 1
+            return .closed
+        }
+        guard weight + itemWeight <= limit else {
+            rejected += 1
+            return .overloaded(pending: weight)
+        }
+        items.append(item)
+        weight += itemWeight
+        return .queued(wakeWriter: items.count == 1)
+    }
+
+    /// Counts a message refused before it reached the list (invalid samples).
+    mutating func countRejection() { rejected += 1 }
+
+    /// Takes everything pending, in enqueue order, leaving the list empty.
+    /// - Complexity: O(1).
+    mutating func drain() -> [PendingItem] {
+        defer {
+            items = []
+            weight = 0
+        }
+        return items
+    }
+
+    /// Refuses all later submissions; what is pending stays for the last commit.
+    mutating func close() { isClosed = true }
+}

@@ -1,0 +1,71 @@
+import GRDB
+
+/// The schema of `samples.sqlite`, as ordered migrations.
+///
+/// - `series`: the catalog, one row per (device, metric); its integer id keys everything else.
+/// - `samples`: raw values, one per (series, ts), `WITHOUT ROWID` so the primary key *is* the
+///   table (about 20 bytes a row; integral REAL values are stored as small integers by SQLite).
+/// - `rollup_1m`, `rollup_1h`: min, max, sum, count and the last value (with its timestamp,
+///   so that late samples do not replace a newer last value) per epoch-aligned bucket.
+/// - `dead_letters`: rejected messages with a bounded copy of the payload.
+enum SampleSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: series, samples, rollups, dead letters") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE series (
+                        id INTEGER PRIMARY KEY,
+                        device TEXT NOT NULL,
+                        metric TEXT NOT NULL,
+                        UNIQUE (device, metric)
+                    );
+                    CREATE TABLE samples (
+                        series INTEGER NOT NULL,
+                        ts INTEGER NOT NULL,
+                        value REAL NOT NULL,
+                        PRIMARY KEY (series, ts)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE rollup_1m (
+                        series INTEGER NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        min_value REAL NOT NULL,
+                        max_value REAL NOT NULL,
+                        sum_value REAL NOT NULL,
+                        count INTEGER NOT NULL,
+                        last_ts INTEGER NOT NULL,
+                        last_value REAL NOT NULL,
+                        PRIMARY KEY (series, bucket)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE rollup_1h (
+                        series INTEGER NOT NULL,
+                        bucket INTEGER NOT NULL,
+                        min_value REAL NOT NULL,
+                        max_value REAL NOT NULL,
+                        sum_value REAL NOT NULL,
+                        count INTEGER NOT NULL,
+                        last_ts INTEGER NOT NULL,
+                        last_value REAL NOT NULL,
+                        PRIMARY KEY (series, bucket)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE dead_letters (
+                        id INTEGER PRIMARY KEY,
+                        received_at INTEGER NOT NULL,
+                        device TEXT,
+                        topic TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        payload BLOB NOT NULL,
+                        payload_size INTEGER NOT NULL
+                    );
+                    CREATE INDEX dead_letters_received_at ON dead_letters (received_at);
+                    """
+            )
+        }
+        return migrator
+    }
+
+    /// The rollup tables, finest first.
+    static let rollups: [(table: String, width: Int64)] = [
+        ("rollup_1m", TimeBucket.minute), ("rollup_1h", TimeBucket.hour),
+    ]
+}
