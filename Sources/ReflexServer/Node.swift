@@ -111,6 +111,26 @@ public struct Node: Service {
             )
         }
 
+        var storeLogger = logger
+        storeLogger[metadataKey: "component"] = "store"
+        let samples: SQLiteSampleStore
+        do {
+            samples = try SQLiteSampleStore(
+                configuration: SQLiteSampleStoreConfiguration(directory: configuration.dataDirectory),
+                logger: storeLogger
+            )
+        } catch {
+            logger.error("Reflex node failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+        let retention = SampleRetentionService(
+            store: samples,
+            clock: ContinuousClock(),
+            now: { Int64(Date().timeIntervalSince1970 * 1000) },
+            logger: storeLogger
+        )
+        let ingestor = TelemetryIngestor(store: samples, deadLetters: samples)
+
         var brokerLogger = logger
         brokerLogger[metadataKey: "component"] = "mqtt"
         var authLogger = logger
@@ -126,11 +146,18 @@ public struct Node: Service {
             authenticator: authenticator,
             authorizer: authenticator,
             sessionStore: FileSessionStore(path: sessionStorePath),
+            interceptor: ingestor,
             logger: brokerLogger
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: broker, serviceName: "mqtt-broker")],
+                // Started in this order, stopped in reverse: the broker stops taking telemetry
+                // before the store commits its last group.
+                services: [
+                    .init(service: samples, serviceName: "sample-store"),
+                    .init(service: retention, serviceName: "retention"),
+                    .init(service: broker, serviceName: "mqtt-broker"),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
