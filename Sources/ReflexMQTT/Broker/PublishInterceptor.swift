@@ -10,6 +10,24 @@ public struct InterceptedPublish: Sendable {
     public var retain: Bool
     /// The v5 content type, if the client sent one.
     public var contentType: String?
+
+    public init(
+        clientID: String,
+        identity: ClientIdentity,
+        topic: String,
+        payload: ByteBuffer,
+        qos: QoS,
+        retain: Bool,
+        contentType: String?
+    ) {
+        self.clientID = clientID
+        self.identity = identity
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self.contentType = contentType
+    }
 }
 
 /// What the broker does with an intercepted PUBLISH.
