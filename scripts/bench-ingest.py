@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Durable ingest benchmark: MQTT QoS 1 telemetry into committed storage, against mosquitto's raw
+rate for the same messages, in the same run, alternating.
+
+Each of D devices (default 100) has its own MQTT 3.1.1 connection and publishes JSON batches of V
+values (default 10) with distinct timestamps to devices/<id>/telemetry at QoS 1, keeping W
+(default 64) messages unacknowledged. Reflex acknowledges a message only after its samples are
+committed to SQLite, so PUBACKs per second × V = durable samples per second. mosquitto (no
+persistence, nothing stored) gets the same connections and messages, anonymously: its PUBACK rate
+is what a broker that only forwards can take from this generator.
+
+    scripts/bench-ingest.py [--rounds 3] [--devices 100] [--messages-per-device 2000] [--values 10]
+                            [--reflex-bin .build/release/reflex]
+
+The generator is plain Python on raw sockets: packets are encoded before the clock starts and each
+connection sends its window in one write, so it stays cheap next to the broker.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_TOOLS = REPO.parent / "shared" / "tools"
+TOKEN = re.compile(r"rfx_(?:dev|op)_[A-Za-z0-9_-]+")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n % 128, n // 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def mstr(s: str | bytes) -> bytes:
+    b = s.encode() if isinstance(s, str) else s
+    return len(b).to_bytes(2, "big") + b
+
+
+def connect_packet(client_id: str, user: str | None, password: str | None) -> bytes:
+    flags = 0x02 | (0x80 if user else 0) | (0x40 if password else 0)
+    body = mstr("MQTT") + bytes([4, flags]) + (60).to_bytes(2, "big") + mstr(client_id)
+    if user:
+        body += mstr(user)
+    if password:
+        body += mstr(password)
+    return bytes([0x10]) + varint(len(body)) + body
+
+
+def publish_packet(topic: str, payload: bytes, packet_id: int) -> bytes:
+    body = mstr(topic) + packet_id.to_bytes(2, "big") + payload
+    return bytes([0x32]) + varint(len(body)) + body
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"broker exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("broker did not listen in time")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(port: int, creds: list[tuple[str, str | None, str | None]], messages: int, values: int,
+             window: int) -> tuple[float, int]:
+    """Returns (seconds, acknowledged messages)."""
+    base_ts = int(time.time() * 1000) - 86_400_000
+    conns = []
+    sel = selectors.DefaultSelector()
+    for index, (device, user, password) in enumerate(creds):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(connect_packet(f"bench-{device}-{os.getpid()}", user, password))
+        ack = b""
+        while len(ack) < 4:
+            chunk = s.recv(4 - len(ack))
+            if not chunk:
+                raise RuntimeError(f"{device}: connection closed before CONNACK")
+            ack += chunk
+        if ack[3] != 0:
+            raise RuntimeError(f"{device}: CONNACK return code {ack[3]}")
+        topic = f"devices/{device}/telemetry"
+        packets = []
+        for i in range(messages):
+            payload = json.dumps({"ts": base_ts + i, "values": {f"m{k}": (i * 7 + k) % 1000 / 10 for k in range(values)}},
+                                 separators=(",", ":")).encode()
+            packets.append(publish_packet(topic, payload, i % 65_535 + 1))
+        s.setblocking(False)
+        conn = {"sock": s, "packets": packets, "next": 0, "acked": 0, "pending_bytes": 0, "out": b""}
+        conns.append(conn)
+        sel.register(s, selectors.EVENT_READ, conn)
+    start = time.monotonic()
+
+    def top_up(conn):
+        outstanding = conn["next"] - conn["acked"]
+        if outstanding < window // 2 and conn["next"] < messages:
+            end = min(messages, conn["acked"] + window)
+            conn["out"] += b"".join(conn["packets"][conn["next"]:end])
+            conn["next"] = end
+        if conn["out"]:
+            try:
+                sent = conn["sock"].send(conn["out"])
+                conn["out"] = conn["out"][sent:]
+            except BlockingIOError:
+                pass
+
+    for conn in conns:
+        top_up(conn)
+    remaining = len(conns)
+    deadline = start + 300
+    while remaining and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1):
+            conn = key.data
+            data = conn["sock"].recv(65536)
+            if not data:
+                raise RuntimeError("broker closed a connection")
+            conn["pending_bytes"] += len(data)  # PUBACK = 4 bytes in MQTT 3.1.1
+            done = conn["pending_bytes"] // 4
+            conn["pending_bytes"] -= done * 4
+            conn["acked"] += done
+            if conn["acked"] >= messages:
+                sel.unregister(conn["sock"])
+                remaining -= 1
+            else:
+                top_up(conn)
+        for conn in conns:
+            if conn["out"]:
+                top_up(conn)
+    elapsed = time.monotonic() - start
+    acked = sum(c["acked"] for c in conns)
+    for c in conns:
+        c["sock"].close()
+    return elapsed, acked
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--devices", type=int, default=100)
+    ap.add_argument("--messages-per-device", type=int, default=2000)
+    ap.add_argument("--values", type=int, default=10)
+    ap.add_argument("--window", type=int, default=64)
+    ap.add_argument("--reflex-bin", default=str(REPO / ".build/release/reflex"))
+    args = ap.parse_args()
+    if not Path(args.reflex_bin).exists():
+        print(f"no {args.reflex_bin}; build it with: swift build -c release --product reflex", file=sys.stderr)
+        return 2
+    if not shutil.which("mosquitto"):
+        print("mosquitto is needed for the baseline: apt-get install -y mosquitto", file=sys.stderr)
+        return 2
+    devices = [f"bench-{i:03d}" for i in range(args.devices)]
+    total_samples = args.devices * args.messages_per_device * args.values
+    results: dict[str, list[tuple[float, float]]] = {"reflex": [], "mosquitto": []}
+    print(f"{args.devices} devices x {args.messages_per_device} messages x {args.values} values "
+          f"= {total_samples} samples per run; QoS 1, window {args.window}", flush=True)
+    for round_ in range(args.rounds):
+        order = ["reflex", "mosquitto"] if round_ % 2 == 0 else ["mosquitto", "reflex"]
+        for kind in order:
+            with tempfile.TemporaryDirectory(prefix="bench-ingest.") as tmp:
+                port = free_port()
+                if kind == "reflex":
+                    data = Path(tmp) / "data"
+                    tokens = {}
+                    for d in devices:
+                        out = subprocess.run([args.reflex_bin, "device", "add", d, "--data-dir", str(data)],
+                                             capture_output=True, text=True, check=True).stdout
+                        tokens[d] = TOKEN.search(out).group(0)
+                    cmd = [args.reflex_bin, "serve", "--mqtt-listen", f"127.0.0.1:{port}", "--data-dir", str(data),
+                           "--log-level", "warning"]
+                    creds = [(d, d, tokens[d]) for d in devices]
+                else:
+                    conf = Path(tmp) / "mosquitto.conf"
+                    template = (SHARED_TOOLS / "mosquitto-bench.conf").read_text()
+                    conf.write_text(re.sub(r"(?m)^listener\s+\d+.*$", f"listener {port} 127.0.0.1", template))
+                    cmd = ["mosquitto", "-c", str(conf)]
+                    creds = [(d, None, None) for d in devices]
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "broker.log", "w"))
+                try:
+                    wait_port(port, proc)
+                    cpu_before = cpu_seconds(proc.pid)
+                    elapsed, acked = run_load(port, creds, args.messages_per_device, args.values, args.window)
+                    cpu = cpu_seconds(proc.pid) - cpu_before
+                    stored = ""
+                    if kind == "reflex":
+                        proc.send_signal(signal.SIGTERM)
+                        proc.wait(30)
+                        out = subprocess.run([args.reflex_bin, "query", "series", devices[0], "--data-dir", str(data),
+                                              "--json"], capture_output=True, text=True).stdout
+                        count = sum(int(s["samples"]) for s in json.loads(out))
+                        db = sum(p.stat().st_size for p in data.glob("samples.sqlite*"))
+                        stored = f" stored(device 0)={count}/{args.messages_per_device * args.values} db={db / 1e6:.1f}MB"
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                samples_per_s = acked * args.values / elapsed
+                results[kind].append((samples_per_s, cpu))
+                print(f"round {round_ + 1} {kind:9s}: {acked}/{args.devices * args.messages_per_device} PUBACKs in "
+                      f"{elapsed:.2f}s = {acked / elapsed:,.0f} msgs/s = {samples_per_s:,.0f} samples/s; "
+                      f"broker CPU {cpu:.2f}s{stored}", flush=True)
+    r = statistics.median(s for s, _ in results["reflex"])
+    m = statistics.median(s for s, _ in results["mosquitto"])
+    print(f"\nmedian samples/s (PUBACKed): reflex {r:,.0f} (durable, committed)  mosquitto {m:,.0f} "
+          f"(forwarding only)  ratio {r / m:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
