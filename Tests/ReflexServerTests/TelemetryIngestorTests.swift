@@ -88,7 +88,12 @@ struct StoreFailure: Error {}
         let store = FakeStore()
         let ingestor = TelemetryIngestor(store: store, deadLetters: store, now: { [now] in now })
         let loop = EmbeddedEventLoop()
-        guard case .acceptAfter(let future) = ingestor.intercept(publish("devices/pump-1/telemetry", #"{"values": {"t": 1}}"#), eventLoop: loop) else {
+        guard
+            case .acceptAfter(let future) = ingestor.intercept(
+                publish("devices/pump-1/telemetry", #"{"values": {"t": 1}}"#),
+                eventLoop: loop
+            )
+        else {
             Issue.record("expected a deferred acknowledgement")
             return
         }
@@ -109,7 +114,10 @@ struct StoreFailure: Error {}
     func badPayload(payload: String) {
         let store = FakeStore()
         let ingestor = TelemetryIngestor(store: store, deadLetters: store, now: { [now] in now })
-        let disposition = ingestor.intercept(publish("devices/pump-1/telemetry", payload), eventLoop: EmbeddedEventLoop())
+        let disposition = ingestor.intercept(
+            publish("devices/pump-1/telemetry", payload),
+            eventLoop: EmbeddedEventLoop()
+        )
         guard case .reject(let code) = disposition else {
             Issue.record("expected a refusal, got \(disposition)")
             return
@@ -127,12 +135,18 @@ struct StoreFailure: Error {}
         let store = FakeStore()
         let ingestor = TelemetryIngestor(store: store, deadLetters: store, now: { [now] in now })
         let loop = EmbeddedEventLoop()
-        guard case .accept = ingestor.intercept(publish("devices/pump-1/telemetry", #"{"values": {"t": 1}}"#, qos: .atMostOnce), eventLoop: loop) else {
+        guard
+            case .accept = ingestor.intercept(
+                publish("devices/pump-1/telemetry", #"{"values": {"t": 1}}"#, qos: .atMostOnce),
+                eventLoop: loop
+            )
+        else {
             Issue.record("QoS 0 should be accepted at once")
             return
         }
         #expect(store.batches.withLock { $0.count } == 1)
-        guard case .accept = ingestor.intercept(publish("plant/line-1/anything", "not telemetry"), eventLoop: loop) else {
+        guard case .accept = ingestor.intercept(publish("plant/line-1/anything", "not telemetry"), eventLoop: loop)
+        else {
             Issue.record("other topics should pass")
             return
         }
