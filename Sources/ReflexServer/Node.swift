@@ -129,7 +129,8 @@ public struct Node: Service {
             now: { Int64(Date().timeIntervalSince1970 * 1000) },
             logger: storeLogger
         )
-        let ingestor = TelemetryIngestor(store: samples, deadLetters: samples)
+        let stateRecorder = DeviceStateRecorder(store: samples)
+        let ingestor = TelemetryIngestor(store: samples, deadLetters: samples, stateRecorder: stateRecorder)
 
         var brokerLogger = logger
         brokerLogger[metadataKey: "component"] = "mqtt"
@@ -155,6 +156,7 @@ public struct Node: Service {
                 // before the store commits its last group.
                 services: [
                     .init(service: samples, serviceName: "sample-store"),
+                    .init(service: stateRecorder, serviceName: "device-state"),
                     .init(service: retention, serviceName: "retention"),
                     .init(service: broker, serviceName: "mqtt-broker"),
                 ],

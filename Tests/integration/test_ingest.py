@@ -171,3 +171,38 @@ def test_acknowledged_samples_survive_kill9(ingest_broker):
     missing = acked - set(timestamps)
     assert not missing, f"{len(missing)} acknowledged samples lost, e.g. {sorted(missing)[:5]}"
     assert all(s["value"] == s["timestamp"] - base for s in stored)
+
+
+def test_status_and_state_are_recorded(ingest_broker):
+    device = "pump-2"
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="state-test", protocol=mqtt.MQTTv5)
+    c.username_pw_set(device, ingest_broker.tokens[device])
+    c.connect(ingest_broker.host, ingest_broker.port, keepalive=30)
+    c.loop_start()
+    try:
+        deadline = time.monotonic() + 5
+        state = None
+        while time.monotonic() < deadline:
+            state = query(ingest_broker, "state", device)
+            if state and state.get("status") == "online":
+                break
+            time.sleep(0.05)
+        assert state and state["status"] == "online" and state["statusReason"] == "connected", state
+        info = c.publish(f"devices/{device}/state", json.dumps({"firmware": "2.1.0", "mode": "auto"}), qos=1,
+                         retain=True)
+        info.wait_for_publish(5)
+        state = query(ingest_broker, "state", device)
+        assert json.loads(state["attributes"]) == {"firmware": "2.1.0", "mode": "auto"}
+        bad = c.publish(f"devices/{device}/state", "not json", qos=1)
+        bad.wait_for_publish(5)
+        assert query(ingest_broker, "dead-letters", "--limit", "1")[0]["topic"] == f"devices/{device}/state"
+    finally:
+        c.loop_stop()
+        c.disconnect()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        state = query(ingest_broker, "state", device)
+        if state["status"] == "offline":
+            break
+        time.sleep(0.05)
+    assert state["status"] == "offline" and state["statusReason"] == "disconnected", state

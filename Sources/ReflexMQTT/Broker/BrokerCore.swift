@@ -16,6 +16,8 @@ final class BrokerCore: @unchecked Sendable {
     let authorizer: any TopicAuthorizer
     /// Sees client publishes before routing (the ingest pipeline); nil: route everything.
     let interceptor: (any PublishInterceptor)?
+    /// The interceptor again, if it also wants connection events.
+    let clientEvents: (any ClientEventObserver)?
     let startedAt: NIODeadline
 
     var sessions: [String: Session] = [:]
@@ -44,6 +46,7 @@ final class BrokerCore: @unchecked Sendable {
         logger: Logger
     ) {
         self.interceptor = interceptor
+        self.clientEvents = interceptor as? any ClientEventObserver
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.authorizer = authorizer

@@ -108,6 +108,7 @@ extension MQTTConnectionHandler {
         // reason from the client means the session did not end cleanly (MQTT 5.0 §3.14.4).
         if disconnect.reasonCode == .normalDisconnection {
             will = nil
+            disconnectedNormally = true
         }
         closeNow()
     }
@@ -277,6 +278,7 @@ extension MQTTConnectionHandler {
         }
         state = .connected
         core.connectedClients += 1
+        core.clientEvents?.clientConnected(clientID: clientID, identity: identity)
         core.statistics.connectionsAccepted += 1
         metrics.connectionsAccepted.increment()
         sendConnAck(

@@ -64,6 +64,8 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     var pendingAcks: Deque<PendingAck> = []
     /// The sequence number of `pendingAcks.first`.
     var pendingAckBase = 0
+    /// Set when the client sent DISCONNECT with reason 0x00.
+    var disconnectedNormally = false
     /// When the connection was accepted, for the CONNECT timeout.
     var openedAt = NIODeadline.uptimeNanoseconds(0)
 
@@ -97,7 +99,14 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         state = .closing
         if let session {
             self.session = nil
-            if wasConnected { core.connectedClients -= 1 }
+            if wasConnected {
+                core.connectedClients -= 1
+                core.clientEvents?.clientDisconnected(
+                    clientID: clientID,
+                    identity: identity,
+                    graceful: disconnectedNormally
+                )
+            }
             if session.connection === self {
                 core.sessionWentOffline(session, will: will, willDelaySeconds: willDelaySeconds)
             }

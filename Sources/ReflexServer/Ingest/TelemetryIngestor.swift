@@ -13,9 +13,10 @@ import Synchronization
 /// when that commit is durable. A payload that fails validation is kept as a dead letter with
 /// the reason, counted, and refused with PUBACK 0x99 (v5); the connection stays up. Other topics
 /// pass through untouched (they are still routed to subscribers).
-public final class TelemetryIngestor: PublishInterceptor {
+public final class TelemetryIngestor: PublishInterceptor, ClientEventObserver {
     let store: any SampleStore
     let deadLetters: any DeadLetterStore
+    let stateRecorder: DeviceStateRecorder?
     let limits: TelemetryLimits
     let now: @Sendable () -> Int64
     private let counters = Mutex(IngestCounters())
@@ -23,17 +24,21 @@ public final class TelemetryIngestor: PublishInterceptor {
     /// - Parameters:
     ///   - store: where samples go.
     ///   - deadLetters: where refused payloads are kept.
+    ///   - stateRecorder: records `devices/{id}/state`, `devices/{id}/status` and the connect and
+    ///     disconnect of device clients; nil ignores them.
     ///   - limits: payload size, values per message, timestamp skew.
     ///   - now: the receive time in milliseconds since the epoch (default: the system clock; a
     ///     parameter for tests).
     public init(
         store: any SampleStore,
         deadLetters: any DeadLetterStore,
+        stateRecorder: DeviceStateRecorder? = nil,
         limits: TelemetryLimits = .default,
         now: (@Sendable () -> Int64)? = nil
     ) {
         self.store = store
         self.deadLetters = deadLetters
+        self.stateRecorder = stateRecorder
         self.limits = limits
         self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
     }
@@ -46,22 +51,25 @@ public final class TelemetryIngestor: PublishInterceptor {
     public var statistics: IngestCounters { counters.withLock { $0 } }
 
     public func intercept(_ publish: InterceptedPublish, eventLoop: any EventLoop) -> PublishDisposition {
-        guard case .telemetry(let device)? = DeviceTopic(publish.topic) else { return .accept }
+        switch DeviceTopic(publish.topic) {
+        case .telemetry(let device)?: return ingestTelemetry(publish, device: device, eventLoop: eventLoop)
+        case .state(let device)?: return recordAttributes(publish, device: device, eventLoop: eventLoop)
+        case .status(let device)?: return recordStatus(publish, device: device)
+        default: return .accept
+        }
+    }
+
+    func ingestTelemetry(
+        _ publish: InterceptedPublish,
+        device: DeviceID,
+        eventLoop: any EventLoop
+    ) -> PublishDisposition {
         let batch: TelemetryBatch
         do {
             batch = try decode(publish.payload, device: device)
         } catch {
             let reason = (error as? TelemetryDecodingError)?.reasonLabel ?? "invalid"
-            counters.withLock { $0.rejectedMessages += 1 }
-            deadLetters.recordDeadLetter(
-                receivedAt: now(),
-                device: device,
-                topic: publish.topic,
-                reason: "\(reason): \(error)",
-                payload: Array(publish.payload.readableBytesView.prefix(Self.deadLetterCopyLimit)),
-                completion: { _ in }
-            )
-            return .reject(.payloadFormatInvalid)
+            return refuse(publish, device: device, reason: "\(reason): \(error)")
         }
         counters.withLock {
             $0.messages += 1
@@ -107,6 +115,92 @@ public final class TelemetryIngestor: PublishInterceptor {
             }
             return TelemetryBatch(device: device, samples: samples)
         }
+    }
+}
+
+extension TelemetryIngestor {
+    /// Keeps a refused payload as a dead letter, counts it, and refuses it with 0x99.
+    func refuse(_ publish: InterceptedPublish, device: DeviceID, reason: String) -> PublishDisposition {
+        counters.withLock { $0.rejectedMessages += 1 }
+        deadLetters.recordDeadLetter(
+            receivedAt: now(),
+            device: device,
+            topic: publish.topic,
+            reason: reason,
+            payload: Array(publish.payload.readableBytesView.prefix(Self.deadLetterCopyLimit)),
+            completion: { _ in }
+        )
+        return .reject(.payloadFormatInvalid)
+    }
+
+    /// `devices/{id}/state`: a JSON object of attributes (at most 64 KiB), stored with its
+    /// receive time; QoS 1/2 is acknowledged once stored.
+    func recordAttributes(
+        _ publish: InterceptedPublish,
+        device: DeviceID,
+        eventLoop: any EventLoop
+    ) -> PublishDisposition {
+        guard let stateRecorder else { return .accept }
+        if publish.payload.readableBytes == 0 { return .accept }  // clearing a retained state
+        guard publish.payload.readableBytes <= 65_536 else {
+            return refuse(publish, device: device, reason: "too_large: a state message is limited to 64 KiB")
+        }
+        let bytes = Data(publish.payload.readableBytesView)
+        guard (try? JSONSerialization.jsonObject(with: bytes)) is [String: Any] else {
+            return refuse(publish, device: device, reason: "malformed_json: a state message must be one JSON object")
+        }
+        let json = String(decoding: bytes, as: UTF8.self)
+        guard publish.qos != .atMostOnce else {
+            stateRecorder.submit(.attributes(device, json: json, at: now(), done: nil))
+            return .accept
+        }
+        let promise = eventLoop.makePromise(of: ReasonCode.self)
+        guard stateRecorder.submit(.attributes(device, json: json, at: now(), done: promise)) else {
+            promise.succeed(.quotaExceeded)
+            return .acceptAfter(promise.futureResult)
+        }
+        return .acceptAfter(promise.futureResult)
+    }
+
+    /// `devices/{id}/status`: `online` or `offline` (plain text, any case, or `{"status": ...}`),
+    /// as published by the device or by the broker as its will.
+    func recordStatus(_ publish: InterceptedPublish, device: DeviceID) -> PublishDisposition {
+        guard let stateRecorder else { return .accept }
+        if publish.payload.readableBytes == 0 { return .accept }
+        var text = String(decoding: publish.payload.readableBytesView.prefix(256), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if text.hasPrefix("{"),
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let status = object["status"] as? String
+        {
+            text = status.lowercased()
+        }
+        guard text == "online" || text == "offline" else {
+            return refuse(publish, device: device, reason: "bad_status: expected 'online' or 'offline'")
+        }
+        let reason = publish.identity.principal == device.rawValue ? "reported" : "published by \(publish.clientID)"
+        stateRecorder.submit(.status(device, online: text == "online", at: now(), reason: reason))
+        return .accept
+    }
+
+    public func clientConnected(clientID: String, identity: ClientIdentity) {
+        guard let stateRecorder, let device = Self.device(of: identity) else { return }
+        stateRecorder.submit(.status(device, online: true, at: now(), reason: "connected"))
+    }
+
+    public func clientDisconnected(clientID: String, identity: ClientIdentity, graceful: Bool) {
+        guard let stateRecorder, let device = Self.device(of: identity) else { return }
+        stateRecorder.submit(
+            .status(device, online: false, at: now(), reason: graceful ? "disconnected" : "connection lost")
+        )
+    }
+
+    /// The device a client authenticated as, if it is a device.
+    static func device(of identity: ClientIdentity) -> DeviceID? {
+        guard identity.roles.contains(DeviceAuthenticator.deviceRole), let principal = identity.principal else {
+            return nil
+        }
+        return try? DeviceID(validating: principal)
     }
 }
 

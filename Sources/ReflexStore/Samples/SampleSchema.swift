@@ -8,6 +8,8 @@ import GRDB
 /// - `rollup_1m`, `rollup_1h`: min, max, sum, count and the last value (with its timestamp,
 ///   so that late samples do not replace a newer last value) per epoch-aligned bucket.
 /// - `dead_letters`: rejected messages with a bounded copy of the payload.
+/// - `device_state`: per device, the last reported attributes (`devices/{id}/state`) and the
+///   last online/offline status with when and why.
 enum SampleSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -58,6 +60,20 @@ enum SampleSchema {
                         payload_size INTEGER NOT NULL
                     );
                     CREATE INDEX dead_letters_received_at ON dead_letters (received_at);
+                    """
+            )
+        }
+        migrator.registerMigration("v2: device state and status") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE device_state (
+                        device TEXT PRIMARY KEY,
+                        attributes TEXT,
+                        attributes_at INTEGER,
+                        status TEXT,
+                        status_at INTEGER,
+                        status_reason TEXT
+                    ) WITHOUT ROWID;
                     """
             )
         }

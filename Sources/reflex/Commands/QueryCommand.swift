@@ -20,10 +20,12 @@ struct QueryCommand: AsyncParsableCommand {
               reflex query latest pump-7
               reflex query raw pump-7 temperature --from 1h
               reflex query aggregate pump-7 temperature --from 7d --step 1h
+              reflex query state pump-7
               reflex query dead-letters
             """,
         subcommands: [
-            QuerySeries.self, QueryLatest.self, QueryRaw.self, QueryAggregate.self, QueryDeadLetters.self,
+            QuerySeries.self, QueryLatest.self, QueryRaw.self, QueryAggregate.self, QueryState.self,
+            QueryDeadLetters.self,
         ]
     )
 }
@@ -208,6 +210,34 @@ struct QueryAggregate: AsyncParsableCommand {
                     [formatTimestamp($0.start), "\($0.min)", "\($0.max)", "\($0.mean)", "\($0.count)", "\($0.last)"]
                 }
             )
+        )
+    }
+}
+
+struct QueryState: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "Show a device's online/offline status and its last reported attributes."
+    )
+    @OptionGroup var options: QueryOptions
+    @Argument(help: "Device id.") var device: String
+
+    func run() async throws {
+        let device = try parseDeviceID(device)
+        let store = try options.openStore()
+        guard let state = try await reportingErrors({ try await store.deviceState(device) }) else {
+            print(options.json ? "null" : "Nothing recorded for '\(device)' yet.")
+            return
+        }
+        if options.json {
+            print(String(decoding: try jsonEncoder().encode(state), as: UTF8.self))
+            return
+        }
+        print(
+            "status:      \(state.status ?? "-")\(state.statusAt.map { " since \(formatTimestamp($0))" } ?? "")\(state.statusReason.map { " (\($0))" } ?? "")"
+        )
+        print(
+            "attributes:  \(state.attributes ?? "-")\(state.attributesAt.map { " (reported \(formatTimestamp($0)))" } ?? "")"
         )
     }
 }
