@@ -63,12 +63,6 @@ public struct Node: Service {
         """
     }
 
-    /// The session snapshot file under the data directory.
-    public var sessionStorePath: String {
-        ((configuration.dataDirectory as NSString).appendingPathComponent("mqtt") as NSString)
-            .appendingPathComponent("sessions.json")
-    }
-
     /// Runs until SIGTERM/SIGINT or a graceful shutdown of an enclosing group, then drains every
     /// service and returns. Throws if a service fails.
     public func run() async throws {
@@ -146,7 +140,7 @@ public struct Node: Service {
             configuration: mqtt,
             authenticator: authenticator,
             authorizer: authenticator,
-            sessionStore: FileSessionStore(path: sessionStorePath),
+            sessionStore: StoreSessionStore(store: samples),
             interceptor: ingestor,
             logger: brokerLogger
         )

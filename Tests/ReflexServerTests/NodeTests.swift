@@ -95,12 +95,4 @@ import Testing
         }
     }
 
-    @Test("sessions are kept under the data directory") func sessionStorePath() {
-        var configuration = NodeConfiguration()
-        configuration.dataDirectory = "/var/lib/reflex"
-        #expect(
-            Node(configuration: configuration, logger: Logger(label: "t")).sessionStorePath
-                == "/var/lib/reflex/mqtt/sessions.json"
-        )
-    }
 }

@@ -10,6 +10,8 @@ import GRDB
 /// - `dead_letters`: rejected messages with a bounded copy of the payload.
 /// - `device_state`: per device, the last reported attributes (`devices/{id}/state`) and the
 ///   last online/offline status with when and why.
+/// - `broker_state`: documents the MQTT broker keeps across restarts (persistent sessions,
+///   retained messages), one row per key, replaced whole.
 enum SampleSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -73,6 +75,17 @@ enum SampleSchema {
                         status TEXT,
                         status_at INTEGER,
                         status_reason TEXT
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        migrator.registerMigration("v3: broker state") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE broker_state (
+                        key TEXT PRIMARY KEY,
+                        value BLOB NOT NULL,
+                        saved_at INTEGER NOT NULL
                     ) WITHOUT ROWID;
                     """
             )
