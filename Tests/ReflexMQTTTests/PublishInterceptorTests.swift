@@ -119,3 +119,29 @@ struct PublishInterceptorTests {
         #expect(try subscriber.receivePublishes().map(\.text) == ["ok"])
     }
 }
+
+/// An interceptor that also records connection events.
+final class RecordingObserver: PublishInterceptor, ClientEventObserver {
+    let events = Mutex<[String]>([])
+    func intercept(_ publish: InterceptedPublish, eventLoop: any EventLoop) -> PublishDisposition { .accept }
+    func clientConnected(clientID: String, identity: ClientIdentity) {
+        events.withLock { $0.append("connected \(clientID)") }
+    }
+    func clientDisconnected(clientID: String, identity: ClientIdentity, graceful: Bool) {
+        events.withLock { $0.append("\(graceful ? "disconnected" : "lost") \(clientID)") }
+    }
+}
+
+@Suite("Broker: client events")
+struct ClientEventTests {
+    @Test("an interceptor that observes clients hears connects, normal disconnects and lost connections")
+    func events() throws {
+        let observer = RecordingObserver()
+        let broker = BrokerHarness(interceptor: observer)
+        let (a, _) = try broker.connect("a")
+        let (b, _) = try broker.connect("b")
+        try a.send(.disconnect(Disconnect()))
+        b.drop()
+        #expect(observer.events.withLock { $0 } == ["connected a", "connected b", "disconnected a", "lost b"])
+    }
+}
