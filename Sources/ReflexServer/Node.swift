@@ -80,6 +80,7 @@ public struct Node: Service {
                 "node.dataDirectory": "\(absolutePath(configuration.dataDirectory))",
                 "mqtt.listen": "\(mqtt.tcp.map { "\($0)" } ?? "off")",
                 "mqtt.tlsListen": "\(mqtt.tls.map { "\($0)" } ?? "off")",
+                "http.listen": "\(configuration.http.listen.map { "\($0)" } ?? "off")",
                 "mqtt.maxConnections": "\(mqtt.maxConnections)",
                 "mqtt.maxPacketSize": "\(mqtt.maxPacketSize)",
                 "log.level": "\(configuration.logLevel)",
@@ -149,15 +150,33 @@ public struct Node: Service {
             interceptor: ingestor,
             logger: brokerLogger
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: samples, serviceName: "sample-store"),
+            .init(service: retention, serviceName: "retention"),
+            .init(service: broker, serviceName: "mqtt-broker"),
+        ]
+        if let listen = configuration.http.listen {
+            var httpLogger = logger
+            httpLogger[metadataKey: "component"] = "http"
+            let api = HTTPAPI(
+                samples: samples,
+                queries: samples,
+                deadLetters: samples,
+                devices: registry,
+                tokens: registry,
+                configuration: configuration.http,
+                ingestCounters: { ingestor.statistics },
+                logger: httpLogger
+            )
+            services.append(.init(service: api.makeApplication(listen: listen), serviceName: "http-api"))
+        } else {
+            logger.info("HTTP API is off", metadata: ["http.listen": "off"])
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                // Started in this order, stopped in reverse: the broker stops taking telemetry
-                // before the store commits its last group.
-                services: [
-                    .init(service: samples, serviceName: "sample-store"),
-                    .init(service: retention, serviceName: "retention"),
-                    .init(service: broker, serviceName: "mqtt-broker"),
-                ],
+                // Started in this order, stopped in reverse: HTTP and the broker stop taking
+                // telemetry before the store commits its last group.
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
