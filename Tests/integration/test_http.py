@@ -91,3 +91,6 @@ def test_mqtt_telemetry_reads_back_over_http(http_broker):
     assert json.loads(body)["samples"] == [{"ts": ts, "value": 4.25}]
     status, body = call(http_broker, "GET", "/api/v1/devices/press-1/latest", token=http_broker.admin_token)
     assert json.loads(body)["metrics"]["pressure"] == {"ts": ts, "value": 4.25}
+    status, body = call(http_broker, "GET", "/api/v1/ingest/stats", token=http_broker.admin_token)
+    stats = json.loads(body)
+    assert status == 200 and stats["mqtt"]["messages"] >= 1 and stats["store"]["samplesCommitted"] >= 6

@@ -28,13 +28,29 @@ enum WriteBody {
             throw tooLarge(limit)
         }
         guard encoding == "gzip" else { return body }
+        return try gunzip(&body, limit: limit)
+    }
+
+    /// Inflates `body` through a 64 KiB window, counting the output: at most `limit` bytes are
+    /// ever kept, however well the input compresses.
+    static func gunzip(_ body: inout ByteBuffer, limit: Int) throws -> ByteBuffer {
+        let decompressor = CompressionAlgorithm.gzip().decompressor
+        decompressor.window = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+        var output = ByteBufferAllocator().buffer(capacity: min(limit, body.readableBytes * 4))
         do {
-            return try body.decompress(with: .gzip(), maxSize: limit)
-        } catch let error as CompressNIOError where error == .bufferOverflow {
-            throw tooLarge(limit)
+            try decompressor.startStream()
+            try body.decompressStream(with: decompressor) { window in
+                guard output.readableBytes + window.readableBytes <= limit else { throw tooLarge(limit) }
+                var window = window
+                output.writeBuffer(&window)
+            }
+            try decompressor.finishStream()
+        } catch let error as APIError {
+            throw error
         } catch {
             throw APIError(.badRequest, code: "invalid", message: "the gzip body is corrupt or truncated")
         }
+        return output
     }
 
     private static func tooLarge(_ limit: Int) -> APIError {
