@@ -168,7 +168,7 @@ public struct Node: Service {
                 ingestCounters: { ingestor.statistics },
                 logger: httpLogger
             )
-            services.append(.init(service: api.makeApplication(listen: listen), serviceName: "http-api"))
+            services.append(.init(service: HTTPAPIService(api: api, listen: listen), serviceName: "http-api"))
         } else {
             logger.info("HTTP API is off", metadata: ["http.listen": "off"])
         }

@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import ReflexCore
+import ReflexMQTT
 import ReflexServer
 import ReflexStore
 import Testing
@@ -168,16 +170,47 @@ struct HTTPReadAPITests {
         }
     }
 
-    @Test("ingest stats report the store's counters")
+    @Test("ingest stats report the store's counters and the write route's")
     func ingestStats() async throws {
         try await F.run { fixture, client in
             try await fixture.append("pump-1", "temp", [(F.now - 1000, 1), (F.now - 500, 2)])
+            let write = F.bearer(fixture.operatorToken)
+            let good = ByteBuffer(string: "m,host=dev-1 a=1,b=2 \(F.now - 100)\n")
+            try await client.execute(uri: "/api/v2/write?precision=ms", method: .post, headers: write, body: good) {
+                #expect($0.status == .noContent)
+            }
+            try await client.execute(
+                uri: "/api/v2/write",
+                method: .post,
+                headers: write,
+                body: ByteBuffer(string: "m a\n")
+            ) {
+                #expect($0.status == .badRequest)
+            }
             try await client.execute(uri: "/api/v1/ingest/stats", method: .get, headers: F.bearer(fixture.viewerToken))
             {
                 #expect($0.status == .ok)
-                let store = try F.json($0)["store"] as? [String: Any]
-                #expect(store?["samplesCommitted"] as? Int == 2)
+                let body = try F.json($0)
+                let store = body["store"] as? [String: Any]
+                #expect(store?["samplesCommitted"] as? Int == 4)
+                let http = body["http"] as? [String: Int]
+                #expect(http == ["requests": 1, "samples": 2, "rejectedRequests": 1])
             }
         }
     }
+
+    @Test("the service names the address and the flag when it cannot listen")
+    func cannotListen() async throws {
+        try await F.run { fixture, _ in
+            // A live test server holds a port; a second listener on it must fail.
+            try await Application(router: fixture.api.makeRouter()).test(.live) { client in
+                let port = try #require(client.port)
+                let service = HTTPAPIService(api: fixture.api, listen: .init(host: "127.0.0.1", port: port))
+                let error = await #expect(throws: HTTPStartError.self) { try await service.run() }
+                #expect(error?.message.hasPrefix("cannot listen for HTTP on 127.0.0.1:\(port): ") == true)
+                #expect(error?.message.contains("--http-listen") == true)
+            }
+        }
+    }
+
 }

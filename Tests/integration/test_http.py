@@ -51,6 +51,8 @@ def call(broker, method: str, path: str, *, token: str | None = None, body: byte
 
 
 def test_health_is_public_and_reads_need_a_token(http_broker):
+    assert "HTTP API listening" in http_broker.stderr_text()
+    assert f"127.0.0.1:{http_broker.http_port}" in http_broker.stderr_text()
     status, body = call(http_broker, "GET", "/health")
     assert status == 200 and json.loads(body)["status"] == "ok"
     status, body = call(http_broker, "GET", "/api/v1/devices")

@@ -138,6 +138,12 @@ struct IngestStatsResponse: ResponseEncodable {
         var samples: Int
         var rejectedMessages: Int
     }
+    struct HTTP: Encodable {
+        var requests: Int
+        var samples: Int
+        var rejectedRequests: Int
+    }
     var store: Store
     var mqtt: MQTT?
+    var http: HTTP
 }

@@ -30,6 +30,7 @@ extension HTTPAPI {
         router.get("/api/v1/ingest/stats") { _, context -> IngestStatsResponse in
             _ = try context.require(.viewer)
             let stats = api.queries.ingestStatistics()
+            let writes = api.writeStatistics
             return IngestStatsResponse(
                 store: .init(
                     samplesCommitted: stats.samplesCommitted,
@@ -47,7 +48,12 @@ extension HTTPAPI {
                         samples: value.samples,
                         rejectedMessages: value.rejectedMessages
                     )
-                }
+                },
+                http: .init(
+                    requests: writes.requests,
+                    samples: writes.samples,
+                    rejectedRequests: writes.rejectedRequests
+                )
             )
         }
     }

@@ -21,8 +21,10 @@ extension HTTPAPI {
             do {
                 return try await api.write(request, context: context)
             } catch let error as APIError {
+                if error.status != .unauthorized && error.status != .forbidden { api.writeCounters.rejected() }
                 throw error.influx
             } catch let error as SampleStoreError {
+                api.writeCounters.rejected()
                 throw JSONErrorMiddleware.apiError(for: error, logger: context.logger).influx
             }
         }
@@ -70,10 +72,9 @@ extension HTTPAPI {
             }
             try await group.waitForAll()
         }
-        context.logger.debug(
-            "Stored line protocol write",
-            metadata: ["ingest.samples": "\(batches.reduce(0) { $0 + $1.samples.count })"]
-        )
+        let sampleCount = batches.reduce(0) { $0 + $1.samples.count }
+        writeCounters.stored(samples: sampleCount)
+        context.logger.debug("Stored line protocol write", metadata: ["ingest.samples": "\(sampleCount)"])
         return Response(status: .noContent)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 public import Hummingbird
 public import Logging
-import NIOCore
+public import NIOCore
 import ReflexCore
 public import ReflexMQTT
 public import ReflexStore
@@ -36,6 +36,10 @@ public struct HTTPAPI: Sendable {
     /// The time in milliseconds since the epoch (receive time of writes, default query ranges).
     public let now: @Sendable () -> Int64
     let logger: Logger
+    let writeCounters = HTTPWriteCounterBox()
+
+    /// What the write route stored and refused so far.
+    public var writeStatistics: HTTPWriteCounters { writeCounters.value }
 
     /// Raw queries without `from` look back this far (7 days).
     static let defaultRawSpan: Int64 = 7 * 86_400_000
@@ -92,9 +96,10 @@ public struct HTTPAPI: Sendable {
     }
 
     /// The application serving ``makeRouter()`` on `listen`; it logs "HTTP API listening" with
-    /// the bound address once the socket is open.
+    /// the bound address once the socket is open, then calls `onServerRunning`.
     public func makeApplication(
-        listen: BrokerConfiguration.Endpoint
+        listen: BrokerConfiguration.Endpoint,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> Application<RouterResponder<APIRequestContext>> {
         let logger = self.logger
         return Application(
@@ -104,10 +109,14 @@ public struct HTTPAPI: Sendable {
                 serverName: "reflex"
             ),
             onServerRunning: { channel in
-                logger.info(
-                    "HTTP API listening",
-                    metadata: ["http.listen": "\(channel.localAddress.map { "\($0)" } ?? "\(listen)")"]
-                )
+                let address = channel.localAddress.flatMap { address in
+                    address.ipAddress.map { ip in
+                        let port = address.port.map(String.init) ?? "?"
+                        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+                    }
+                }
+                logger.info("HTTP API listening", metadata: ["http.listen": "\(address ?? "\(listen)")"])
+                await onServerRunning(channel)
             },
             logger: logger
         )
