@@ -11,8 +11,10 @@ import UnixSignals
 ///
 /// Today that is the embedded MQTT broker with its sessions in
 /// `<dataDirectory>/mqtt/sessions.json`, whose clients are checked against the device registry
-/// in `<dataDirectory>/registry.sqlite` (see ``DeviceAuthenticator``); ingest, storage, detection and automation join the
-/// group as they arrive, in dependency order (store first, HTTP last; shutdown in reverse).
+/// in `<dataDirectory>/registry.sqlite` (see ``DeviceAuthenticator``), the sample store fed by
+/// MQTT telemetry, and the HTTP API (``HTTPAPIService``, unless `http.listen` is off); detection
+/// and automation join the group as they arrive, in dependency order (store first, HTTP last;
+/// shutdown in reverse).
 ///
 /// ```swift
 /// let configuration = try NodeConfiguration.load(configFile: nil, environment: env, overrides: flags)

@@ -36,11 +36,15 @@ struct HTTPTestFixture: Sendable {
 
     /// Runs `body` with a fresh fixture and the router's test client.
     static func run(
+        maxPendingSamples: Int = 1_000_000,
         _ body: @escaping @Sendable (HTTPTestFixture, any TestClientProtocol) async throws -> Void
     ) async throws {
         try await withTemporaryDirectoryAsync { directory in
             let store = try SQLiteSampleStore(
-                configuration: SQLiteSampleStoreConfiguration(directory: directory),
+                configuration: SQLiteSampleStoreConfiguration(
+                    directory: directory,
+                    maxPendingSamples: maxPendingSamples
+                ),
                 logger: logger
             )
             let registry = try SQLiteDeviceRegistry(dataDirectory: directory)

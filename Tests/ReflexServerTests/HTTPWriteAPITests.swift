@@ -152,6 +152,25 @@ struct HTTPWriteAPITests {
         }
     }
 
+    @Test("an overloaded store is 503 with Retry-After in InfluxDB's shape, and nothing is stored")
+    func overloaded() async throws {
+        // A pending bound of 1 sample refuses any write of 2 at enqueue, deterministically.
+        try await F.run(maxPendingSamples: 1) { fixture, client in
+            try await client.execute(
+                uri: "/api/v2/write?precision=ms",
+                method: .post,
+                headers: F.bearer(fixture.operatorToken),
+                body: ByteBuffer(string: "m,host=dev-3 a=1,b=2 \(F.now)\n")
+            ) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "1")
+                let parsed = try F.json(response)
+                #expect(parsed["code"] as? String == "unavailable")
+            }
+            #expect(fixture.store.latest(device: try DeviceID(validating: "dev-3")).isEmpty)
+        }
+    }
+
     @Test("bad precision, unknown encoding, corrupt gzip and a gzip bomb are refused")
     func refusedBodies() async throws {
         try await F.run { fixture, client in
