@@ -103,8 +103,10 @@ struct HTTPWriteAPITests {
                 uri: "/api/v2/write",
                 method: .post,
                 body: ByteBuffer(string: "cpu,host=dev-1 v=1\n")
-            ) {
-                #expect($0.status == .unauthorized)
+            ) { response in
+                #expect(response.status == .unauthorized)
+                let parsed = try F.json(response)
+                #expect(parsed["code"] as? String == "unauthorized")
             }
             #expect(fixture.store.latest(device: try DeviceID(validating: "dev-1")).isEmpty)
         }

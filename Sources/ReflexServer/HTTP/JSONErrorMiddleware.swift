@@ -2,7 +2,8 @@ import Hummingbird
 import Logging
 import ReflexStore
 
-/// Turns every error into a JSON answer: ``APIError`` as is, Hummingbird's own errors (unknown
+/// Turns every error into a JSON answer: ``APIError`` as is (in InfluxDB's shape under
+/// `/api/v2/`), Hummingbird's own errors (unknown
 /// route, body too large) with the same status, store overload as 503, anything else as 500
 /// (logged, without details to the client).
 struct JSONErrorMiddleware: RouterMiddleware {
@@ -15,6 +16,9 @@ struct JSONErrorMiddleware: RouterMiddleware {
     ) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as APIError where request.uri.path.hasPrefix("/api/v2/") && error.shape == .reflex {
+            // InfluxDB clients (Telegraf) read `{"code", "message"}`; 401 comes from the auth middleware.
+            throw error.influx
         } catch let error as APIError {
             throw error
         } catch let error as SampleStoreError {
