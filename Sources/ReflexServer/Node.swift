@@ -11,8 +11,10 @@ import UnixSignals
 ///
 /// Today that is the embedded MQTT broker with its sessions in
 /// `<dataDirectory>/mqtt/sessions.json`, whose clients are checked against the device registry
-/// in `<dataDirectory>/registry.sqlite` (see ``DeviceAuthenticator``); ingest, storage, detection and automation join the
-/// group as they arrive, in dependency order (store first, HTTP last; shutdown in reverse).
+/// in `<dataDirectory>/registry.sqlite` (see ``DeviceAuthenticator``), the sample store fed by
+/// MQTT telemetry, and the HTTP API (``HTTPAPIService``, unless `http.listen` is off); detection
+/// and automation join the group as they arrive, in dependency order (store first, HTTP last;
+/// shutdown in reverse).
 ///
 /// ```swift
 /// let configuration = try NodeConfiguration.load(configFile: nil, environment: env, overrides: flags)
@@ -74,6 +76,7 @@ public struct Node: Service {
                 "node.dataDirectory": "\(absolutePath(configuration.dataDirectory))",
                 "mqtt.listen": "\(mqtt.tcp.map { "\($0)" } ?? "off")",
                 "mqtt.tlsListen": "\(mqtt.tls.map { "\($0)" } ?? "off")",
+                "http.listen": "\(configuration.http.listen.map { "\($0)" } ?? "off")",
                 "mqtt.maxConnections": "\(mqtt.maxConnections)",
                 "mqtt.maxPacketSize": "\(mqtt.maxPacketSize)",
                 "log.level": "\(configuration.logLevel)",
@@ -144,16 +147,34 @@ public struct Node: Service {
             interceptor: ingestor,
             logger: brokerLogger
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: samples, serviceName: "sample-store"),
+            .init(service: stateRecorder, serviceName: "device-state"),
+            .init(service: retention, serviceName: "retention"),
+            .init(service: broker, serviceName: "mqtt-broker"),
+        ]
+        if let listen = configuration.http.listen {
+            var httpLogger = logger
+            httpLogger[metadataKey: "component"] = "http"
+            let api = HTTPAPI(
+                samples: samples,
+                queries: samples,
+                deadLetters: samples,
+                devices: registry,
+                tokens: registry,
+                configuration: configuration.http,
+                ingestCounters: { ingestor.statistics },
+                logger: httpLogger
+            )
+            services.append(.init(service: HTTPAPIService(api: api, listen: listen), serviceName: "http-api"))
+        } else {
+            logger.info("HTTP API is off", metadata: ["http.listen": "off"])
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                // Started in this order, stopped in reverse: the broker stops taking telemetry
-                // before the store commits its last group.
-                services: [
-                    .init(service: samples, serviceName: "sample-store"),
-                    .init(service: stateRecorder, serviceName: "device-state"),
-                    .init(service: retention, serviceName: "retention"),
-                    .init(service: broker, serviceName: "mqtt-broker"),
-                ],
+                // Started in this order, stopped in reverse: HTTP and the broker stop taking
+                // telemetry before the store commits its last group.
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

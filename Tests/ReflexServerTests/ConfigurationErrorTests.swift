@@ -193,8 +193,12 @@ import Testing
                 "unknown key 'maxInflight' in /etc/reflex.yaml line 1; did you mean 'mqtt.maxInflight'? (it belongs under `mqtt`)"
             ),
             (
+                "metrics:\n  port: 80\n",
+                "unknown key 'metrics' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, log, mqtt, http"
+            ),
+            (
                 "http:\n  port: 80\n",
-                "unknown key 'http' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, log, mqtt"
+                "unknown key 'http.port' in /etc/reflex.yaml line 2; known keys under `http`: listen"
             ),
             (
                 "log:\n  colour: red\n",

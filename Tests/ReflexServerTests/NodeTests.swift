@@ -21,6 +21,7 @@ import Testing
         var configuration = NodeConfiguration()
         configuration.dataDirectory = directory
         configuration.mqtt.tcp = .init(host: "127.0.0.1", port: 0)
+        configuration.http.listen = .init(host: "127.0.0.1", port: 0)
         configuration.allowAnonymous = allowAnonymous
         let logs = InMemoryLogHandler()
         let announced = Mutex<[String]>([])

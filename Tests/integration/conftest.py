@@ -90,6 +90,10 @@ class BrokerProcess:
         self.tls_port = free_port()
         while self.tls_port == self.port:
             self.tls_port = free_port()
+        # Reflex's HTTP API gets its own port too (its default 0.0.0.0:8080 would collide between brokers).
+        self.http_port = free_port()
+        while self.http_port in (self.port, self.tls_port):
+            self.http_port = free_port()
         self.extra_env = dict(env or {})
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -139,6 +143,7 @@ class BrokerProcess:
                 "--data-dir", str(self.data_dir),
                 "--mqtt-tls-listen", f"127.0.0.1:{self.tls_port}",
                 "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"],
+                "--http-listen", f"127.0.0.1:{self.http_port}",
                 *(["--allow-anonymous"] if self.allow_anonymous else [])]
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -158,7 +163,7 @@ class BrokerProcess:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          cwd=self.workdir, env=env, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
-        pending = {self.port, self.tls_port}
+        pending = {self.port, self.tls_port} | ({self.http_port} if self.kind == "reflex" else set())
         while pending:
             if self.proc.poll() is not None:
                 pytest.fail(f"{self.kind} exited with status {self.proc.returncode} during startup.\n"

@@ -73,6 +73,7 @@ extension NodeConfiguration {
     /// - `mqtt.sysInterval`, `REFLEX_MQTT_SYS_INTERVAL`; 10 seconds (0 disables `$SYS`)
     /// - `mqtt.allowAnonymous`, `REFLEX_ALLOW_ANONYMOUS`, `--allow-anonymous`; false (true/false,
     ///   yes/no, on/off, 1/0)
+    /// - `http.listen`, `REFLEX_HTTP_LISTEN`, `--http-listen`; `0.0.0.0:8080` (`off` or empty disables)
     /// - file only: `mqtt.maxTopicLength` (65535), `mqtt.maxTopicLevels` (64), `mqtt.maxKeepAlive`
     ///   (65535 s), `mqtt.v311SessionExpiry` (7d), `mqtt.maxSessionExpiry` (30d),
     ///   `mqtt.topicAliasMaximum` (64), `mqtt.sessionSaveInterval` (5 s).
@@ -233,6 +234,9 @@ private struct Builder {
                 try V.seconds(text, in: 1...86_400)
             } ?? mqtt.sessionSaveIntervalSeconds
         configuration.mqtt = mqtt
+        if let listen = value(.httpListen, { (text) throws(ValueProblem) in try Endpoint.parse(listener: text) }) {
+            configuration.http.listen = listen
+        }
         configuration.allowAnonymous =
             value(.mqttAllowAnonymous) { (text) throws(ValueProblem) in try V.boolean(text) }
             ?? configuration.allowAnonymous

@@ -28,6 +28,8 @@ extension NodeConfiguration {
         public var maxQueuedMessages: String?
         /// `--allow-anonymous` (a flag: pass `"true"` when it is given, nil otherwise)
         public var allowAnonymous: String?
+        /// `--http-listen` (`host:port`, or `off`)
+        public var httpListen: String?
 
         /// No overrides; set the properties you were given.
         public init() {}
@@ -47,6 +49,7 @@ extension NodeConfiguration {
             case .mqttMaxInflight: maxInflight
             case .mqttMaxQueuedMessages: maxQueuedMessages
             case .mqttAllowAnonymous: allowAnonymous
+            case .httpListen: httpListen
             case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
                 .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
                 .mqttSessionSaveInterval:

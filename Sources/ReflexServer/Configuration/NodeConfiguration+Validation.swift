@@ -42,6 +42,19 @@ extension NodeConfiguration {
             )
         }
 
+        if let http = http.listen, http.port != 0 {
+            for (key, endpoint) in [(SettingKey.mqttListen, mqtt.tcp), (.mqttTLSListen, mqtt.tls)] {
+                guard let endpoint, endpoint.port == http.port,
+                    endpoint.host == http.host || Self.isWildcard(endpoint.host) || Self.isWildcard(http.host)
+                else { continue }
+                throw ConfigurationError(
+                    key: SettingKey.httpListen.rawValue,
+                    message: "http.listen \(origin(.httpListen)): port \(http.port) is already used by "
+                        + "\(key.rawValue) (\(endpoint), \(origin(key))); give the HTTP API its own port, usually 8080"
+                )
+            }
+        }
+
         try Self.prepareDataDirectory(dataDirectory, source: origin(.dataDirectory))
     }
 

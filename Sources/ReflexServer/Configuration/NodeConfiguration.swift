@@ -13,6 +13,8 @@ public import ReflexMQTT
 ///   default text.
 /// - `mqtt.allowAnonymous` (`REFLEX_ALLOW_ANONYMOUS`, `--allow-anonymous`): let clients without
 ///   credentials connect (development only); default false.
+/// - `http.listen` (`REFLEX_HTTP_LISTEN`, `--http-listen`): the HTTP API's address, default
+///   `0.0.0.0:8080`; `off` disables it.
 /// - `mqtt.*`: the embedded broker, see ``ReflexMQTT/BrokerConfiguration`` and
 ///   ``NodeConfiguration/load(configFile:environment:overrides:)`` for the full list.
 ///
@@ -42,6 +44,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// `--allow-anonymous`; default false). A development mode: the node warns at startup.
     /// Devices with credentials are still checked and confined to `devices/{id}/`.
     public var allowAnonymous: Bool = false
+    /// The HTTP API (key `http.listen`, `REFLEX_HTTP_LISTEN`, `--http-listen`; default
+    /// `0.0.0.0:8080`, `off` disables it). See ``HTTPAPIConfiguration``.
+    public var http: HTTPAPIConfiguration = HTTPAPIConfiguration()
 
     /// The defaults: see the type's documentation.
     public init() {}

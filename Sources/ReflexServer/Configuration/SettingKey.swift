@@ -21,6 +21,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case mqttSysInterval = "mqtt.sysInterval"
     case mqttSessionSaveInterval = "mqtt.sessionSaveInterval"
     case mqttAllowAnonymous = "mqtt.allowAnonymous"
+    case httpListen = "http.listen"
 
     /// The YAML path, split at the dots.
     var path: [String] { rawValue.split(separator: ".").map(String.init) }
@@ -42,6 +43,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttQueueOverflow: "REFLEX_MQTT_QUEUE_OVERFLOW"
         case .mqttSysInterval: "REFLEX_MQTT_SYS_INTERVAL"
         case .mqttAllowAnonymous: "REFLEX_ALLOW_ANONYMOUS"
+        case .httpListen: "REFLEX_HTTP_LISTEN"
         case .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive, .mqttV311SessionExpiry,
             .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSessionSaveInterval:
             nil
@@ -63,6 +65,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttMaxInflight: "--max-inflight"
         case .mqttMaxQueuedMessages: "--max-queued-messages"
         case .mqttAllowAnonymous: "--allow-anonymous"
+        case .httpListen: "--http-listen"
         case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
             .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
             .mqttSessionSaveInterval:

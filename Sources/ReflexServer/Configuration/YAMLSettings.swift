@@ -92,7 +92,7 @@ enum YAMLSettings {
         if isNull(node) { return "" }
         if case .scalar(let scalar) = node { return scalar.string }
         var message = "\(key.rawValue) \(source): expected a single value, got \(kind(of: node))"
-        if key == .mqttListen || key == .mqttTLSListen {
+        if key == .mqttListen || key == .mqttTLSListen || key == .httpListen {
             message += "; quote IPv6 addresses in YAML, e.g. \(key.path.last ?? ""): \"[::1]:1883\""
         }
         throw ConfigurationError(key: key.rawValue, message: message)

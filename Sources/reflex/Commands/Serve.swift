@@ -12,7 +12,7 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Settings are taken, in order of precedence, from flags, then environment variables, then \
             the YAML configuration file, then the built-in defaults. With nothing set, the node listens \
-            for MQTT on 0.0.0.0:1883 and keeps its state in ./reflex-data (relative to the working \
+            for MQTT on 0.0.0.0:1883, serves the HTTP API on 0.0.0.0:8080 and keeps its state in ./reflex-data (relative to the working \
             directory). Every value is checked at startup; a bad one stops the node with a message \
             naming the key, where it was set and what is accepted (exit status 2).
 
@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
               reflex serve
               reflex serve --mqtt-listen 127.0.0.1:1883 --log-level debug
               reflex serve --allow-anonymous        # development only
+              reflex serve --http-listen 127.0.0.1:8080
               reflex serve --config /etc/reflex.yaml --log-format json
               REFLEX_MQTT_LISTEN='[::]:1883' reflex serve
               reflex serve --mqtt-tls-listen 0.0.0.0:8883 \\
@@ -57,12 +58,14 @@ struct Serve: AsyncParsableCommand {
                 sessionSaveInterval: 5s
                 allowAnonymous: false   # true lets clients connect without
                                         # credentials (development only)
+              http:
+                listen: "0.0.0.0:8080"  # the HTTP API; off disables it
 
             Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
             REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
             REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
             REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL, \
-            REFLEX_ALLOW_ANONYMOUS.
+            REFLEX_ALLOW_ANONYMOUS, REFLEX_HTTP_LISTEN.
 
             SIGTERM or Ctrl-C (SIGINT) shuts the node down gracefully; it then exits with status 0.
             """
@@ -167,6 +170,15 @@ struct Serve: AsyncParsableCommand {
     )
     var maxQueuedMessages: String?
 
+    @Option(
+        name: .customLong("http-listen"),
+        help: ArgumentHelp(
+            "HTTP API address, e.g. 127.0.0.1:8080 or [::]:8080; off disables it (env REFLEX_HTTP_LISTEN; default: 0.0.0.0:8080).",
+            valueName: "host:port"
+        )
+    )
+    var httpListen: String?
+
     @Flag(
         name: .customLong("allow-anonymous"),
         help: ArgumentHelp(
@@ -189,6 +201,7 @@ struct Serve: AsyncParsableCommand {
         overrides.maxInflight = maxInflight
         overrides.maxQueuedMessages = maxQueuedMessages
         overrides.allowAnonymous = allowAnonymous ? "true" : nil
+        overrides.httpListen = httpListen
 
         let configuration: NodeConfiguration
         do {

@@ -1,0 +1,113 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ReflexCore
+import ReflexStore
+
+extension HTTPAPI {
+    /// `POST /api/v2/write?org=&bucket=&precision=`: InfluxDB v2 line protocol, as Telegraf's
+    /// `outputs.influxdb_v2` sends it.
+    ///
+    /// `org` and `bucket` are accepted and ignored (Reflex has one sample store). The device of
+    /// each line is its `device`, `device_id` or `host` tag (see ``LineProtocolDecoder``); a line
+    /// without one is an error, as there is no default device over HTTP. One bad line rejects
+    /// the whole request (as InfluxDB does), is kept as a dead letter, and is answered 400 (422
+    /// for a timestamp outside the accepted window, 413 over the size limits) in InfluxDB's
+    /// error shape. 204 comes only after the store committed every sample; 503 when it is
+    /// overloaded, so the client retries.
+    func addWriteRoutes(to router: Router<APIRequestContext>) {
+        let api = self
+        router.post("/api/v2/write") { request, context -> Response in
+            do {
+                return try await api.write(request, context: context)
+            } catch let error as APIError {
+                if error.status != .unauthorized && error.status != .forbidden { api.writeCounters.rejected() }
+                throw error.influx
+            } catch let error as SampleStoreError {
+                api.writeCounters.rejected()
+                throw JSONErrorMiddleware.apiError(for: error, logger: context.logger).influx
+            }
+        }
+    }
+
+    func write(_ request: Request, context: APIRequestContext) async throws -> Response {
+        _ = try context.require(.operator)
+        let query = QueryParameters(request)
+        let precision: LineProtocolDecoder.Precision
+        if let text = query.text("precision") {
+            guard let parsed = LineProtocolDecoder.Precision(rawValue: text) else {
+                throw APIError.badParameter("precision", text, expected: "ns, us, ms or s")
+            }
+            precision = parsed
+        } else {
+            precision = .nanoseconds
+        }
+        let body = try await WriteBody.read(request, limit: configuration.maxBodyBytes)
+        let receivedAt = now()
+        let limits = TelemetryLimits(
+            maxPayloadBytes: configuration.maxBodyBytes,
+            maxSamplesPerMessage: configuration.maxSamplesPerWrite
+        )
+        let output: LineProtocolDecoder.Output
+        do {
+            output = try body.withUnsafeReadableBytes { raw in
+                try LineProtocolDecoder.decode(
+                    raw.assumingMemoryBound(to: UInt8.self),
+                    defaultDevice: nil,
+                    precision: precision,
+                    receivedAt: receivedAt,
+                    limits: limits
+                )
+            }
+        } catch let error as TelemetryDecodingError {
+            await recordDeadLetter(body, reason: "\(error.reasonLabel): \(error)", receivedAt: receivedAt)
+            context.logger.debug("Rejected line protocol write", metadata: ["ingest.reason": "\(error.reasonLabel)"])
+            throw Self.apiError(for: error)
+        }
+        let batches = output.batches.filter { !$0.samples.isEmpty }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // All batches are queued at once so that they share one group commit.
+            for batch in batches {
+                group.addTask { try await self.samples.append(batch) }
+            }
+            try await group.waitForAll()
+        }
+        let sampleCount = batches.reduce(0) { $0 + $1.samples.count }
+        writeCounters.stored(samples: sampleCount)
+        context.logger.debug("Stored line protocol write", metadata: ["ingest.samples": "\(sampleCount)"])
+        return Response(status: .noContent)
+    }
+
+    /// The status for a decoding error: 413 over size limits, 422 for timestamps outside the
+    /// window, 400 for everything else (InfluxDB's answer to a parse error).
+    static func apiError(for error: TelemetryDecodingError) -> APIError {
+        switch error {
+        case .tooLarge, .tooManyValues:
+            APIError(.contentTooLarge, code: "too_large", message: "\(error)")
+        case .timestampInFuture, .timestampTooOld:
+            APIError(.unprocessableContent, code: "invalid", message: "\(error)")
+        default:
+            APIError(.badRequest, code: "invalid", message: "\(error)")
+        }
+    }
+
+    /// Keeps a refused body as a dead letter, waiting until it is committed so that the client
+    /// can see it as soon as it has its answer. A store failure here is only logged.
+    func recordDeadLetter(_ body: ByteBuffer, reason: String, receivedAt: Int64) async {
+        let payload = Array(body.readableBytesView.prefix(TelemetryIngestor.deadLetterCopyLimit))
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
+            deadLetters.recordDeadLetter(
+                receivedAt: receivedAt,
+                device: nil,
+                topic: Self.writeSource,
+                reason: reason,
+                payload: payload,
+                completion: { continuation.resume(returning: $0) }
+            )
+        }
+        if case .failure(let error) = result {
+            logger.warning("Could not keep a dead letter", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+public import Hummingbird
+public import Logging
+public import NIOCore
+import ReflexCore
+public import ReflexMQTT
+public import ReflexStore
+
+/// Builds the HTTP API: the JSON read API under `/api/v1`, the InfluxDB v2 compatible
+/// `POST /api/v2/write` and `GET /health`, as a Hummingbird `Application` (a `Service`).
+///
+/// Every route but `/health` needs an operator token (`Authorization: Bearer <token>` or
+/// `Token <token>`); reads need role viewer, writes operator. Errors are JSON, see ``APIError``.
+/// The routes are documented in `docs/api.md`.
+///
+/// ```swift
+/// let api = HTTPAPI(samples: store, queries: store, deadLetters: store, devices: registry,
+///                   tokens: registry, configuration: HTTPAPIConfiguration(), logger: logger)
+/// let app = api.makeApplication(listen: endpoint)   // add to the ServiceGroup
+/// ```
+public struct HTTPAPI: Sendable {
+    /// Where writes go.
+    public let samples: any SampleStore
+    /// Where reads come from.
+    public let queries: any SampleQuerying
+    /// Where rejected writes are kept, and read from.
+    public let deadLetters: any DeadLetterStore
+    /// The registered devices.
+    public let devices: any DeviceDirectory
+    /// Checks operator tokens.
+    public let tokens: any OperatorTokenVerifier
+    /// Limits and the listen address.
+    public let configuration: HTTPAPIConfiguration
+    /// The MQTT ingestor's counters for `/api/v1/ingest/stats`, if there is one.
+    public let ingestCounters: (@Sendable () -> IngestCounters)?
+    /// The time in milliseconds since the epoch (receive time of writes, default query ranges).
+    public let now: @Sendable () -> Int64
+    let logger: Logger
+    let writeCounters = HTTPWriteCounterBox()
+
+    /// What the write route stored and refused so far.
+    public var writeStatistics: HTTPWriteCounters { writeCounters.value }
+
+    /// Raw queries without `from` look back this far (7 days).
+    static let defaultRawSpan: Int64 = 7 * 86_400_000
+    /// Aggregate queries without `from` look back this far (24 hours).
+    static let defaultAggregateSpan: Int64 = 86_400_000
+    /// `limit` when a list query gives none.
+    static let defaultPageSize = 1_000
+    /// The source name dead letters of the write route carry.
+    static let writeSource = "http:/api/v2/write"
+
+    /// - Parameters:
+    ///   - samples: the store that writes append to (awaiting the commit).
+    ///   - queries: the store read by the `/api/v1` routes.
+    ///   - deadLetters: where a rejected write is kept with its reason.
+    ///   - devices: the device registry.
+    ///   - tokens: the operator token verifier.
+    ///   - configuration: see ``HTTPAPIConfiguration``.
+    ///   - ingestCounters: the MQTT ingestor's counters, if any.
+    ///   - now: the clock in ms since the epoch (default: the system clock).
+    ///   - logger: the API's logger.
+    public init(
+        samples: any SampleStore,
+        queries: any SampleQuerying,
+        deadLetters: any DeadLetterStore,
+        devices: any DeviceDirectory,
+        tokens: any OperatorTokenVerifier,
+        configuration: HTTPAPIConfiguration = HTTPAPIConfiguration(),
+        ingestCounters: (@Sendable () -> IngestCounters)? = nil,
+        now: (@Sendable () -> Int64)? = nil,
+        logger: Logger
+    ) {
+        self.samples = samples
+        self.queries = queries
+        self.deadLetters = deadLetters
+        self.devices = devices
+        self.tokens = tokens
+        self.configuration = configuration
+        self.ingestCounters = ingestCounters
+        self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        self.logger = logger
+    }
+
+    /// The router with every route and middleware; `app.test(.router)` uses it directly.
+    public func makeRouter() -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: TokenAuthMiddleware(verifier: tokens, publicPaths: ["/health"]))
+        router.get("/health") { _, _ in HealthResponse(version: ReflexVersion.current) }
+        addDeviceRoutes(to: router)
+        addSeriesRoutes(to: router)
+        addOperationsRoutes(to: router)
+        addWriteRoutes(to: router)
+        return router
+    }
+
+    /// The application serving ``makeRouter()`` on `listen`; it logs "HTTP API listening" with
+    /// the bound address once the socket is open, then calls `onServerRunning`.
+    public func makeApplication(
+        listen: BrokerConfiguration.Endpoint,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> Application<RouterResponder<APIRequestContext>> {
+        let logger = self.logger
+        return Application(
+            router: makeRouter(),
+            configuration: ApplicationConfiguration(
+                address: .hostname(listen.host, port: listen.port),
+                serverName: "reflex"
+            ),
+            onServerRunning: { channel in
+                let address = channel.localAddress.flatMap { address in
+                    address.ipAddress.map { ip in
+                        let port = address.port.map(String.init) ?? "?"
+                        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+                    }
+                }
+                logger.info("HTTP API listening", metadata: ["http.listen": "\(address ?? "\(listen)")"])
+                await onServerRunning(channel)
+            },
+            logger: logger
+        )
+    }
+}
