@@ -121,10 +121,10 @@ def test_mosquitto_pub_with_device_credentials(auth_broker):
     watcher = admin(auth_broker)
     watcher.subscribe("devices/dev-b/#", qos=1)
     try:
-        res = mosquitto_pub(auth_broker, "devices/dev-b/state", "ok", qos=1,
+        res = mosquitto_pub(auth_broker, "devices/dev-b/state", '{"mode": "ok"}', qos=1,
                             extra=["-u", "dev-b", "-P", auth_broker.tokens["dev-b"]])
         assert res.returncode == 0, res.stderr
-        assert watcher.expect_message().payload == b"ok"
+        assert watcher.expect_message().payload == b'{"mode": "ok"}'
         bad = mosquitto_pub(auth_broker, "devices/dev-b/state", "x", qos=1, extra=["-u", "dev-b", "-P", "nope"])
         assert bad.returncode != 0
     finally:
