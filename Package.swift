@@ -16,6 +16,8 @@ let package = Package(
     products: [
         .executable(name: "reflex", targets: ["reflex"]),
         .library(name: "ReflexMQTT", targets: ["ReflexMQTT"]),
+        .library(name: "ReflexCore", targets: ["ReflexCore"]),
+        .library(name: "ReflexStore", targets: ["ReflexStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

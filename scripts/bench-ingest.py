@@ -18,7 +18,10 @@ connection sends its window in one write, so it stays cheap next to the broker.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import threading
+import urllib.request
 import os
 import re
 import selectors
@@ -162,6 +165,60 @@ def run_load(port: int, creds: list[tuple[str, str | None, str | None]], message
     return elapsed, acked
 
 
+def http_round(reflex_bin: str, threads: int, requests_per_thread: int, lines: int, values: int) -> tuple[float, float]:
+    """Telegraf-style writes: gzip line protocol to POST /api/v2/write, each answered 204 only
+    after its samples are committed. Returns (samples/s, broker CPU seconds)."""
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-http.") as tmp:
+        mqtt_port, http_port = free_port(), free_port()
+        out_path = Path(tmp) / "stdout"
+        proc = subprocess.Popen([reflex_bin, "serve", "--mqtt-listen", f"127.0.0.1:{mqtt_port}", "--http-listen",
+                                 f"127.0.0.1:{http_port}", "--data-dir", str(Path(tmp) / "data"), "--log-level",
+                                 "warning"], stdout=open(out_path, "w"), stderr=subprocess.DEVNULL)
+        try:
+            wait_port(http_port, proc)
+            deadline = time.monotonic() + 10
+            while not TOKEN.search(out_path.read_text()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            token = TOKEN.search(out_path.read_text()).group(0)
+            base_ns = (int(time.time()) - 86_400) * 1_000_000_000
+            bodies = []
+            for t in range(threads):
+                mine = []
+                for r in range(requests_per_thread):
+                    text = "\n".join(
+                        f"plant,device=http-{t} " + ",".join(f"f{k}={(i * 7 + k) % 1000 / 10}" for k in range(values))
+                        + f" {base_ns + (r * lines + i) * 1_000_000}" for i in range(lines))
+                    mine.append(gzip.compress(text.encode()))
+                bodies.append(mine)
+            url = f"http://127.0.0.1:{http_port}/api/v2/write?org=bench&bucket=bench&precision=ns"
+            errors = []
+
+            def post_all(mine):
+                for body in mine:
+                    req = urllib.request.Request(url, data=body, method="POST", headers={
+                        "Authorization": f"Token {token}", "Content-Encoding": "gzip",
+                        "Content-Type": "text/plain; charset=utf-8", "User-Agent": "Telegraf/1.30 (bench)"})
+                    with urllib.request.urlopen(req, timeout=60) as res:
+                        if res.status != 204:
+                            errors.append(res.status)
+
+            cpu_before = cpu_seconds(proc.pid)
+            start = time.monotonic()
+            workers = [threading.Thread(target=post_all, args=(mine,)) for mine in bodies]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            elapsed = time.monotonic() - start
+            cpu = cpu_seconds(proc.pid) - cpu_before
+            if errors:
+                raise RuntimeError(f"HTTP writes answered {errors[:5]}")
+            return threads * requests_per_thread * lines * values / elapsed, cpu
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
@@ -170,6 +227,9 @@ def main() -> int:
     ap.add_argument("--values", type=int, default=10)
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--reflex-bin", default=str(REPO / ".build/release/reflex"))
+    ap.add_argument("--http-threads", type=int, default=4, help="concurrent HTTP writers (0: skip HTTP)")
+    ap.add_argument("--http-requests", type=int, default=50, help="requests per HTTP writer")
+    ap.add_argument("--http-lines", type=int, default=5000, help="lines per request (Telegraf's default batch is 1000)")
     args = ap.parse_args()
     if not Path(args.reflex_bin).exists():
         print(f"no {args.reflex_bin}; build it with: swift build -c release --product reflex", file=sys.stderr)
@@ -231,6 +291,15 @@ def main() -> int:
     m = statistics.median(s for s, _ in results["mosquitto"])
     print(f"\nmedian samples/s (PUBACKed): reflex {r:,.0f} (durable, committed)  mosquitto {m:,.0f} "
           f"(forwarding only)  ratio {r / m:.2f}")
+    if args.http_threads > 0:
+        rates = []
+        for round_ in range(args.rounds):
+            rate, cpu = http_round(args.reflex_bin, args.http_threads, args.http_requests, args.http_lines, args.values)
+            rates.append(rate)
+            print(f"http round {round_ + 1}: {rate:,.0f} samples/s committed via POST /api/v2/write "
+                  f"({args.http_threads} writers, {args.http_lines} lines x {args.values} fields per gzip request); "
+                  f"broker CPU {cpu:.2f}s", flush=True)
+        print(f"median HTTP line-protocol ingest: {statistics.median(rates):,.0f} samples/s")
     return 0
 
 
