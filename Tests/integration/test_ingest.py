@@ -206,3 +206,24 @@ def test_status_and_state_are_recorded(ingest_broker):
             break
         time.sleep(0.05)
     assert state["status"] == "offline" and state["statusReason"] == "disconnected", state
+
+
+def test_a_one_megabyte_payload_is_refused_and_the_device_keeps_working(ingest_broker):
+    # Under the 1 MiB packet limit: reaches the decoder, which refuses it with a reason.
+    big = json.dumps({"values": {"blob": "x" * 1_000_000}})
+    out = device_pub(ingest_broker, "pump-1", big)
+    assert "RC:153" in out, out[-500:]
+    letter = query(ingest_broker, "dead-letters", "--limit", "1")[0]
+    assert letter["reason"].startswith("wrong_value_type") and int(letter["payloadSize"]) == len(big)
+    # Over the 1 MiB packet limit: the broker refuses the packet (0x95) and closes only that
+    # connection, so no PUBACK comes back (3.1.1: the client cannot know the limit in advance).
+    try:
+        res = subprocess.run(
+            ["mosquitto_pub", "-h", ingest_broker.host, "-p", str(ingest_broker.port), "-V", "mqttv311", "-u",
+             "pump-1", "-P", ingest_broker.tokens["pump-1"], "-q", "1", "-t", "devices/pump-1/telemetry", "-s", "-d"],
+            input="y" * 1_100_000, capture_output=True, text=True, timeout=5)
+        output = res.stdout + res.stderr
+    except subprocess.TimeoutExpired as expired:
+        output = "".join(x.decode() if isinstance(x, bytes) else (x or "") for x in (expired.stdout, expired.stderr))
+    assert "received PUBACK" not in output, output
+    assert "RC:0" in device_pub(ingest_broker, "pump-1", '{"values": {"after": 1}}')

@@ -94,7 +94,7 @@ extension HTTPAPI {
     /// Keeps a refused body as a dead letter, waiting until it is committed so that the client
     /// can see it as soon as it has its answer. A store failure here is only logged.
     func recordDeadLetter(_ body: ByteBuffer, reason: String, receivedAt: Int64) async {
-        let payload = Array(body.readableBytesView.prefix(TelemetryIngestor.deadLetterCopyLimit))
+        let payload = Array(body.readableBytesView)  // the store keeps a bounded prefix and the full size
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
             deadLetters.recordDeadLetter(

@@ -43,10 +43,6 @@ public final class TelemetryIngestor: PublishInterceptor, ClientEventObserver {
         self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
     }
 
-    /// At most this much of a refused payload is copied toward the dead-letter store (which
-    /// keeps a shorter prefix of its own).
-    static let deadLetterCopyLimit = 65_536
-
     /// What was ingested and refused so far.
     public var statistics: IngestCounters { counters.withLock { $0 } }
 
@@ -127,7 +123,9 @@ extension TelemetryIngestor {
             device: device,
             topic: publish.topic,
             reason: reason,
-            payload: Array(publish.payload.readableBytesView.prefix(Self.deadLetterCopyLimit)),
+            // The whole payload (at most the broker's packet limit): the store keeps a bounded
+            // prefix and records the full size.
+            payload: Array(publish.payload.readableBytesView),
             completion: { _ in }
         )
         return .reject(.payloadFormatInvalid)
