@@ -3,7 +3,7 @@
 /// Rules (checked once, at the boundary, by ``init(validating:)``): 1 to 128 bytes of ASCII
 /// letters, digits, `-`, `_`, `.` and `:`; it cannot start with `.` (so it never looks like a
 /// path) and cannot contain MQTT's special characters `/`, `+`, `#`.
-public struct DeviceID: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+public struct DeviceID: ValidatedIdentifier {
     public let rawValue: String
 
     /// Validates `rawValue` against the rules above.
@@ -12,19 +12,6 @@ public struct DeviceID: Hashable, Sendable, Codable, Comparable, CustomStringCon
         try Identifier.validate(rawValue, kind: "device id", maxLength: 128, allowsLeadingDigit: true)
         self.rawValue = rawValue
     }
-
-    public var description: String { rawValue }
-    public static func < (lhs: DeviceID, rhs: DeviceID) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let raw = try decoder.singleValueContainer().decode(String.self)
-        try self.init(validating: raw)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A metric (signal) name within a device, such as `temperature` or `motor.current`.
@@ -32,7 +19,7 @@ public struct DeviceID: Hashable, Sendable, Codable, Comparable, CustomStringCon
 /// Rules: 1 to 128 bytes; ASCII letters, digits, `_`, `.`, `-` and `:`; starts with a letter or
 /// `_`. Quotes, spaces, slashes, SQL or unicode are rejected with a message that says so (a
 /// name is used in topics, URLs, line protocol and file names, so it must be unambiguous).
-public struct MetricName: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+public struct MetricName: ValidatedIdentifier {
     public let rawValue: String
 
     /// Validates `rawValue` against the rules above.
@@ -41,9 +28,18 @@ public struct MetricName: Hashable, Sendable, Codable, Comparable, CustomStringC
         try Identifier.validate(rawValue, kind: "metric name", maxLength: 128, allowsLeadingDigit: false)
         self.rawValue = rawValue
     }
+}
 
+/// A string identifier validated once, at the boundary, by ``init(validating:)``; then trusted.
+/// It prints, sorts and encodes as its plain string, and decoding validates it again.
+public protocol ValidatedIdentifier: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    var rawValue: String { get }
+    init(validating rawValue: String) throws(DomainValidationError)
+}
+
+extension ValidatedIdentifier {
     public var description: String { rawValue }
-    public static func < (lhs: MetricName, rhs: MetricName) -> Bool { lhs.rawValue < rhs.rawValue }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
