@@ -66,11 +66,39 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "ReflexAnalytics",
+            dependencies: ["ReflexCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReflexAutomation",
+            dependencies: [
+                "ReflexCore",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReflexSimulator",
+            dependencies: [
+                "ReflexCore",
+                "ReflexMQTT",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "ReflexServer",
             dependencies: [
                 "ReflexCore",
                 "ReflexMQTT",
                 "ReflexStore",
+                "ReflexAnalytics",
+                "ReflexAutomation",
+                "ReflexSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,6 +111,8 @@ let package = Package(
             name: "reflex",
             dependencies: [
                 "ReflexServer",
+                "ReflexAnalytics",
+                "ReflexSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,6 +137,21 @@ let package = Package(
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ReflexAnalyticsTests",
+            dependencies: ["ReflexAnalytics", "ReflexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ReflexAutomationTests",
+            dependencies: ["ReflexAutomation", "ReflexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ReflexSimulatorTests",
+            dependencies: ["ReflexSimulator", "ReflexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

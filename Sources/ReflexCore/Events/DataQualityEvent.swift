@@ -1,0 +1,40 @@
+/// A data-quality condition on one series starting or ending: the data itself is suspect
+/// (stuck, out of range, silent, out of order, reporting at a new rate), whatever its values say.
+public struct DataQualityEvent: Sendable, Hashable, Codable {
+    /// The kinds of data-quality problem Reflex watches for.
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The value has not changed for much longer than usual (stuck sensor, flatline).
+        case flatline
+        /// The value is outside the physical range configured for the metric.
+        case outOfRange
+        /// No sample for several times the learned reporting cadence.
+        case silence
+        /// A sample arrived with a timestamp older than the previous one.
+        case timestampRegression
+        /// The reporting rate changed suddenly (much faster or much slower than learned).
+        case rateChange
+    }
+
+    public var series: SeriesKey
+    public var kind: Kind
+    /// When the condition was detected (or cleared), milliseconds since the Unix epoch.
+    public var timestamp: Int64
+    /// True when the condition starts, false when it ends.
+    public var isActive: Bool
+    /// A human explanation: "value 71.2 unchanged for 41 min (usual longest run 3 min)".
+    public var detail: String
+
+    public init(series: SeriesKey, kind: Kind, timestamp: Int64, isActive: Bool, detail: String) {
+        self.series = series
+        self.kind = kind
+        self.timestamp = timestamp
+        self.isActive = isActive
+        self.detail = detail
+    }
+}
+
+/// What the analytics stage publishes, in order, on one stream.
+public enum AnalyticsEvent: Sendable, Hashable, Codable {
+    case anomaly(AnomalyEvent)
+    case dataQuality(DataQualityEvent)
+}
