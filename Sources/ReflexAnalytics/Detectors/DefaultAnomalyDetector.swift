@@ -18,7 +18,13 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         guard value.isFinite else {
             return AnomalyScore(
                 score: 0,
-                explanation: AnomalyExplanation(expected: nil, lower: nil, upper: nil, component: "invalid", deviation: 0)
+                explanation: AnomalyExplanation(
+                    expected: nil,
+                    lower: nil,
+                    upper: nil,
+                    component: "invalid",
+                    deviation: 0
+                )
             )
         }
         let deviation = variance > 0 ? (value - mean) / variance.squareRoot() : 0
