@@ -126,8 +126,10 @@ public struct Node: Service {
             now: { Int64(Date().timeIntervalSince1970 * 1000) },
             logger: storeLogger
         )
-        let stateRecorder = DeviceStateRecorder(store: samples)
-        let ingestor = TelemetryIngestor(store: samples, deadLetters: samples, stateRecorder: stateRecorder)
+        let events = NodeEvents()
+        let committedSamples = PublishingSampleStore(base: samples, committed: events.telemetry)
+        let stateRecorder = DeviceStateRecorder(store: samples, statusChanges: events.deviceStatus)
+        let ingestor = TelemetryIngestor(store: committedSamples, deadLetters: samples, stateRecorder: stateRecorder)
 
         var brokerLogger = logger
         brokerLogger[metadataKey: "component"] = "mqtt"
@@ -157,7 +159,7 @@ public struct Node: Service {
             var httpLogger = logger
             httpLogger[metadataKey: "component"] = "http"
             let api = HTTPAPI(
-                samples: samples,
+                samples: committedSamples,
                 queries: samples,
                 deadLetters: samples,
                 devices: registry,

@@ -3,7 +3,9 @@ import Testing
 @testable import ReflexAnalytics
 
 @Suite struct ReflexAnalyticsModuleTests {
-    @Test("the module builds and links") func moduleLinks() {
-        #expect(String(describing: ReflexAnalytics.self).hasPrefix("Reflex"))
+    @Test("default settings enable detection at medium sensitivity") func defaults() {
+        let settings = DetectorSettings()
+        #expect(settings.isEnabled)
+        #expect(settings.sensitivity == 0.5)
     }
 }

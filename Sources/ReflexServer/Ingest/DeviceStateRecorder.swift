@@ -18,12 +18,17 @@ public final class DeviceStateRecorder: Service {
     }
 
     let store: any DeviceStateStore
+    let statusChanges: Broadcast<DeviceStatusChange>?
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
     private let droppedEvents = Mutex(0)
 
-    public init(store: any DeviceStateStore) {
+    /// - Parameters:
+    ///   - store: where attributes and status changes are written.
+    ///   - statusChanges: where each recorded online/offline change is published; nil: nowhere.
+    public init(store: any DeviceStateStore, statusChanges: Broadcast<DeviceStatusChange>? = nil) {
         self.store = store
+        self.statusChanges = statusChanges
         (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(10_000))
     }
 
@@ -64,6 +69,9 @@ public final class DeviceStateRecorder: Service {
             }
         case .status(let device, let online, let timestamp, let reason):
             try? await store.recordStatus(device: device, online: online, at: timestamp, reason: reason)
+            statusChanges?.publish(
+                DeviceStatusChange(device: device, isOnline: online, timestamp: timestamp, reason: reason)
+            )
         }
     }
 }
