@@ -99,12 +99,16 @@ let package = Package(
                 "ReflexAnalytics",
                 "ReflexAutomation",
                 "ReflexSimulator",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            // The dashboard's source files; compiled in as DashboardAssets+Generated.swift by
+            // scripts/embed-dashboard.py, so the binary serves them with no files beside it.
+            exclude: ["Dashboard/Assets"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
