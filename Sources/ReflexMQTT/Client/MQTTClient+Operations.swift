@@ -22,7 +22,12 @@ extension MQTTClient {
     /// - Throws: ``MQTTClientError``: `notConnected`, `connectionLost` (no PUBACK before the
     ///   connection dropped), `publishRejected` (PUBACK with a failure reason code), or
     ///   `protocolViolation` for QoS 2, which this client does not publish.
-    public func publish(to topic: String, payload: ByteBuffer, qos: QoS = .atMostOnce, retain: Bool = false)
+    public func publish(
+        to topic: String,
+        payload: ByteBuffer,
+        qos: QoS = .atMostOnce,
+        retain: Bool = false
+    )
         async throws
     {
         switch qos {
@@ -131,7 +136,8 @@ extension MQTTClient {
     func notConnected(_ what: String) -> MQTTClientError {
         MQTTClientError(
             code: .notConnected,
-            message: "\(what): client '\(configuration.clientID)' is not connected to MQTT broker \(configuration.endpoint)"
+            message:
+                "\(what): client '\(configuration.clientID)' is not connected to MQTT broker \(configuration.endpoint)"
         )
     }
 

@@ -93,8 +93,14 @@ public final class MQTTClient: Service, Sendable {
             }
             finish(error: MQTTClientError(code: .shutdown, message: "MQTT client '\(configuration.clientID)' stopped"))
         } catch {
-            finish(error: error as? MQTTClientError ?? MQTTClientError(
-                code: .shutdown, message: "MQTT client '\(configuration.clientID)' stopped", cause: error))
+            finish(
+                error: error as? MQTTClientError
+                    ?? MQTTClientError(
+                        code: .shutdown,
+                        message: "MQTT client '\(configuration.clientID)' stopped",
+                        cause: error
+                    )
+            )
             throw error
         }
     }
@@ -207,7 +213,10 @@ public final class MQTTClient: Service, Sendable {
             while true {
                 try await clock.sleep(for: interval)
                 if pingOutstanding.exchange(true, ordering: .relaxed) {
-                    logger.notice("No answer to PINGREQ; closing", metadata: ["mqtt.broker": "\(configuration.endpoint)"])
+                    logger.notice(
+                        "No answer to PINGREQ; closing",
+                        metadata: ["mqtt.broker": "\(configuration.endpoint)"]
+                    )
                     channel.close(promise: nil)
                     return
                 }

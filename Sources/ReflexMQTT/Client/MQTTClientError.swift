@@ -58,8 +58,10 @@ public struct MQTTClientError: Error, CustomStringConvertible, Sendable {
     /// unsupported protocol version, invalid client identifier).
     public var isPermanent: Bool {
         guard code == .connectionRefused, let reasonCode else { return false }
-        return [.badUserNameOrPassword, .notAuthorized, .banned, .unsupportedProtocolVersion, .clientIdentifierNotValid]
-            .contains(reasonCode)
+        return [
+            .badUserNameOrPassword, .notAuthorized, .banned, .unsupportedProtocolVersion, .clientIdentifierNotValid,
+        ]
+        .contains(reasonCode)
     }
 }
 

@@ -95,7 +95,9 @@ struct MQTTClientStateMachine {
         for continuation in pendingUnsubscribes.values { resumptions.voids.append((continuation, .failure(error))) }
         for continuation in slotWaiters { resumptions.voids.append((continuation, .failure(error))) }
         for pending in pendingSubscribes.values {
-            if let continuation = pending.continuation { resumptions.subscribes.append((continuation, .failure(error))) }
+            if let continuation = pending.continuation {
+                resumptions.subscribes.append((continuation, .failure(error)))
+            }
         }
         pendingPublishes = [:]
         pendingUnsubscribes = [:]
@@ -113,7 +115,10 @@ struct MQTTClientStateMachine {
     }
 
     /// Parks a caller until the next CONNACK; resumes it at once when connected.
-    mutating func waitForConnection(_ continuation: CheckedContinuation<Void, any Error>, stoppedError: MQTTClientError)
+    mutating func waitForConnection(
+        _ continuation: CheckedContinuation<Void, any Error>,
+        stoppedError: MQTTClientError
+    )
         -> Resumptions
     {
         var resumptions = Resumptions()
@@ -213,7 +218,10 @@ struct MQTTClientStateMachine {
         return resumptions
     }
 
-    mutating func registerUnsubscribe(_ filters: [String], _ continuation: CheckedContinuation<Void, any Error>)
+    mutating func registerUnsubscribe(
+        _ filters: [String],
+        _ continuation: CheckedContinuation<Void, any Error>
+    )
         -> (UInt16, any Channel)?
     {
         guard let channel = connectedChannel else { return nil }

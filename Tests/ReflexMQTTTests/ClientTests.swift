@@ -1,0 +1,126 @@
+import NIOCore
+import ReflexMQTT
+import Testing
+
+@Suite("MQTT client against the embedded broker", .timeLimit(.minutes(2)))
+struct ClientTests {
+    @Test(
+        "connects and round-trips QoS 0 and QoS 1 messages over a wildcard subscription",
+        arguments: [
+            ProtocolVersion.v311, .v5,
+        ]
+    )
+    func roundTrip(version: ProtocolVersion) async throws {
+        try await withClientTestBroker { port in
+            let subscriber = MQTTClient(
+                configuration: clientConfiguration(port: port, id: "sub", version: version),
+                logger: quietLogger
+            )
+            let publisher = MQTTClient(
+                configuration: clientConfiguration(port: port, id: "pub", version: version),
+                logger: quietLogger
+            )
+            _ = try await withClients([subscriber, publisher]) {
+                try await subscriber.waitUntilConnected()
+                try await publisher.waitUntilConnected()
+                let codes = try await subscriber.subscribe(to: [
+                    SubscriptionRequest(filter: "devices/+/telemetry", qos: .atLeastOnce)
+                ])
+                #expect(codes == [.grantedQoS1])
+
+                try await publisher.publish(to: "devices/a/telemetry", payload: ByteBuffer(string: "zero"))
+                let first = try await nextMessage(subscriber)
+                #expect(first.topic == "devices/a/telemetry")
+                #expect(String(buffer: first.payload) == "zero")
+
+                try await publisher.publish(
+                    to: "devices/b/telemetry",
+                    payload: ByteBuffer(string: "one"),
+                    qos: .atLeastOnce
+                )
+                let second = try await nextMessage(subscriber)
+                #expect(second.topic == "devices/b/telemetry")
+                #expect(second.qos == .atLeastOnce)
+                #expect(String(buffer: second.payload) == "one")
+            }
+        }
+    }
+
+    @Test("many QoS 1 publishes share a bounded in-flight window")
+    func boundedInflight() async throws {
+        try await withClientTestBroker { port in
+            var configuration = clientConfiguration(port: port, id: "burst")
+            configuration.maximumInflight = 2
+            let client = MQTTClient(configuration: configuration, logger: quietLogger)
+            _ = try await withClients([client]) {
+                try await client.waitUntilConnected()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<20 {
+                        group.addTask {
+                            try await client.publish(
+                                to: "burst/\(index)",
+                                payload: ByteBuffer(string: "\(index)"),
+                                qos: .atLeastOnce
+                            )
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                return true
+            }
+        }
+    }
+
+    @Test("bad credentials end run() with a clear connectionRefused error")
+    func badCredentials() async throws {
+        let error = try await withClientTestBroker(authenticator: PasswordAuthenticator()) { port in
+            let client = MQTTClient(
+                configuration: clientConfiguration(port: port, id: "device-1", username: "device-1", password: "wrong"),
+                logger: quietLogger
+            )
+            do {
+                try await client.run()
+                return MQTTClientError(code: .shutdown, message: "run returned")
+            } catch let error as MQTTClientError {
+                return error
+            }
+        }
+        #expect(error.code == .connectionRefused)
+        #expect(error.reasonCode == .badUserNameOrPassword)
+        #expect(error.isPermanent)
+        #expect(error.description.contains("bad user name or password"))
+        #expect(error.description.contains("device-1"))
+    }
+
+    @Test("good credentials connect")
+    func goodCredentials() async throws {
+        try await withClientTestBroker(authenticator: PasswordAuthenticator()) { port in
+            let client = MQTTClient(
+                configuration: clientConfiguration(
+                    port: port,
+                    id: "device-1",
+                    username: "device-1",
+                    password: "secret"
+                ),
+                logger: quietLogger
+            )
+            _ = try await withClients([client]) {
+                try await client.waitUntilConnected()
+                return client.isConnected
+            }
+        }
+    }
+
+    @Test("publishing while not connected says so")
+    func notConnected() async throws {
+        let client = MQTTClient(
+            configuration: clientConfiguration(port: 1, id: "idle"),
+            logger: quietLogger
+        )
+        let error = await #expect(throws: MQTTClientError.self) {
+            try await client.publish(to: "a/b", payload: ByteBuffer(string: "x"), qos: .atLeastOnce)
+        }
+        #expect(error?.code == .notConnected)
+        #expect(error?.description.contains("a/b") == true)
+    }
+}
