@@ -322,7 +322,10 @@ public final class MQTTClient: Service, Sendable {
     func requestStop() {
         stopRequested.store(true, ordering: .relaxed)
         guard let channel = state.withLock({ $0.channel }) else { return }
-        channel.writeAndFlush(Packet.disconnect(Disconnect())).whenComplete { _ in channel.close(promise: nil) }
+        let reason: ReasonCode =
+            configuration.disconnectPublishesWill && configuration.version == .v5
+            ? .disconnectWithWillMessage : .normalDisconnection
+        channel.writeAndFlush(Packet.disconnect(Disconnect(reasonCode: reason))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     private static func wrap(_ error: any Error, code: MQTTClientError.Code, _ message: String) -> MQTTClientError {

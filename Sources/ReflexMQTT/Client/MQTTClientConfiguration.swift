@@ -35,6 +35,10 @@ public struct MQTTClientConfiguration: Sendable {
     public var reconnectMaximumDelay: Duration = .seconds(5)
     /// Whether to reconnect at all after the connection drops (or the first attempt fails).
     public var reconnects: Bool = true
+    /// Whether ``MQTTClient/disconnect()`` asks an MQTT 5.0 broker to publish the will anyway
+    /// (DISCONNECT reason 0x04), so that an `offline` status will also announces a deliberate
+    /// stop. MQTT 3.1.1 has no such reason: the will is discarded.
+    public var disconnectPublishesWill: Bool = false
     /// The largest packet accepted from the broker, in bytes.
     public var maximumPacketSize: Int = 1 << 20
     /// How many received messages wait in ``MQTTClient/messages`` before new ones are dropped
