@@ -60,6 +60,8 @@ struct CommandTests {
     @Test("acks encode as the wire convention says")
     func ackEncoding() {
         let ack = CommandAck(id: "c-1", status: .rejected, detail: "expired")
-        #expect(String(decoding: ack.encoded(), as: UTF8.self) == #"{"detail":"expired","id":"c-1","status":"rejected"}"#)
+        #expect(
+            String(decoding: ack.encoded(), as: UTF8.self) == #"{"detail":"expired","id":"c-1","status":"rejected"}"#
+        )
     }
 }

@@ -45,7 +45,12 @@ struct FaultTests {
     ]
 
     @Test("a mitigating command in time prevents the failure and is logged", arguments: mitigations)
-    func mitigationPreventsFailure(kind: FaultKind, device: String, command: String, params: [String: JSONValue])
+    func mitigationPreventsFailure(
+        kind: FaultKind,
+        device: String,
+        command: String,
+        params: [String: JSONValue]
+    )
         throws
     {
         var simulation = pumpAndChiller()
@@ -76,9 +81,12 @@ struct FaultTests {
         #expect(after.mitigatedAt == 1)
     }
 
-    @Test("sensor faults change one reading but not the physics", arguments: [
-        FaultKind.sensorDrift, .stuckSensor, .spikes,
-    ])
+    @Test(
+        "sensor faults change one reading but not the physics",
+        arguments: [
+            FaultKind.sensorDrift, .stuckSensor, .spikes,
+        ]
+    )
     func sensorFaultsLeavePhysics(kind: FaultKind) throws {
         var clean = pumpAndChiller()
         var faulty = pumpAndChiller()

@@ -42,13 +42,17 @@ struct FleetEndToEndTests {
                 let payload = String(buffer: message.payload)
                 if levels.count == 3, levels[2] == "telemetry" {
                     telemetryFrom.insert(levels[1])
-                    let json = try #require(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])
+                    let json = try #require(
+                        try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]
+                    )
                     #expect(json["ts"] is NSNumber)
                     #expect(json["values"] is [String: Any])
                 } else if levels.count == 3, levels[2] == "status", payload == "online" {
                     statusOnline.insert(levels[1])
                 } else if levels.count == 5, levels[4] == "ack" {
-                    let json = try #require(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String])
+                    let json = try #require(
+                        try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: String]
+                    )
                     acks[json["id"] ?? "", default: [:]][json["status"] ?? ""] = json["detail"]
                 }
                 if !commandsSent, telemetryFrom.count == 3 {

@@ -325,7 +325,9 @@ public final class MQTTClient: Service, Sendable {
         let reason: ReasonCode =
             configuration.disconnectPublishesWill && configuration.version == .v5
             ? .disconnectWithWillMessage : .normalDisconnection
-        channel.writeAndFlush(Packet.disconnect(Disconnect(reasonCode: reason))).whenComplete { _ in channel.close(promise: nil) }
+        channel.writeAndFlush(Packet.disconnect(Disconnect(reasonCode: reason))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
     }
 
     private static func wrap(_ error: any Error, code: MQTTClientError.Code, _ message: String) -> MQTTClientError {

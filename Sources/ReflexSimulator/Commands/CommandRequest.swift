@@ -34,7 +34,10 @@ public struct CommandRequest: Sendable, Hashable {
             wire = try JSONDecoder().decode(Wire.self, from: Data(payload))
         } catch {
             return .failure(
-                RejectedCommand(id: "", detail: "command '\(name)': payload is not a JSON object with id, params, expiresAt")
+                RejectedCommand(
+                    id: "",
+                    detail: "command '\(name)': payload is not a JSON object with id, params, expiresAt"
+                )
             )
         }
         let id = wire.id ?? ""
@@ -44,12 +47,17 @@ public struct CommandRequest: Sendable, Hashable {
         case .number(let milliseconds)?: expiresAt = Date(timeIntervalSince1970: milliseconds / 1000)
         case .string(let text)?:
             guard let date = try? Date(text, strategy: .iso8601) else {
-                return .failure(RejectedCommand(id: id, detail: "command '\(name)': expiresAt '\(text)' is not RFC 3339"))
+                return .failure(
+                    RejectedCommand(id: id, detail: "command '\(name)': expiresAt '\(text)' is not RFC 3339")
+                )
             }
             expiresAt = date
         case let other?:
             return .failure(
-                RejectedCommand(id: id, detail: "command '\(name)': expiresAt must be ms since 1970 or RFC 3339, not \(other)")
+                RejectedCommand(
+                    id: id,
+                    detail: "command '\(name)': expiresAt must be ms since 1970 or RFC 3339, not \(other)"
+                )
             )
         }
         return .success(CommandRequest(id: id, name: name, params: wire.params ?? [:], expiresAt: expiresAt))

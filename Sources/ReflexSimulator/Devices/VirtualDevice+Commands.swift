@@ -15,7 +15,9 @@ extension VirtualDevice {
             )
         }
         if let failure, command != "stop" {
-            return .rejected("\(kind) '\(id)' has failed (\(failure)) and is stopped; it needs repair before '\(command)'")
+            return .rejected(
+                "\(kind) '\(id)' has failed (\(failure)) and is stopped; it needs repair before '\(command)'"
+            )
         }
         switch physics {
         case .pump(var pump):
@@ -37,10 +39,14 @@ extension VirtualDevice {
         command: String
     ) -> Result<Double, Rejection> {
         guard let value = params[name] else {
-            return .failure(Rejection(.rejected("\(command) needs params.\(name): a number in \(bounds(range)) \(unit)")))
+            return .failure(
+                Rejection(.rejected("\(command) needs params.\(name): a number in \(bounds(range)) \(unit)"))
+            )
         }
         guard let number = value.number, number.isFinite else {
-            return .failure(Rejection(.rejected("\(command): params.\(name) must be a number in \(bounds(range)) \(unit)")))
+            return .failure(
+                Rejection(.rejected("\(command): params.\(name) must be a number in \(bounds(range)) \(unit)"))
+            )
         }
         guard range.contains(number) else {
             return .failure(
@@ -52,13 +58,16 @@ extension VirtualDevice {
         return .success(number)
     }
 
-    static func bounds(_ range: ClosedRange<Double>) -> String { "\(format(range.lowerBound))...\(format(range.upperBound))" }
+    static func bounds(_ range: ClosedRange<Double>) -> String {
+        "\(format(range.lowerBound))...\(format(range.upperBound))"
+    }
 
     static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
-    private static func apply(_ command: String, params: [String: JSONValue], to pump: inout PumpState) -> CommandResult {
+    private static func apply(_ command: String, params: [String: JSONValue], to pump: inout PumpState) -> CommandResult
+    {
         switch command {
         case "set_speed":
             switch number("rpm", in: params, range: 0...PumpState.ratedSpeed, unit: "rpm", command: command) {
@@ -85,7 +94,11 @@ extension VirtualDevice {
         }
     }
 
-    private static func apply(_ command: String, params: [String: JSONValue], to chiller: inout ChillerState)
+    private static func apply(
+        _ command: String,
+        params: [String: JSONValue],
+        to chiller: inout ChillerState
+    )
         -> CommandResult
     {
         switch command {

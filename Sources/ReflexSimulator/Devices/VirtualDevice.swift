@@ -107,7 +107,7 @@ public struct VirtualDevice: Sendable {
         for metric in kind.metrics {
             let value = truth[metric] ?? 0
             let noise = random.gaussian() * 0.01 * (scales[metric] ?? 1)
-            values[metric] = value == 0 ? 0 : value + noise
+            values[metric] = value == 0 ? 0 : max(0, value + noise)  // no sensor reads below zero
         }
         for index in sensorFaults.indices {
             let fault = sensorFaults[index]

@@ -70,19 +70,19 @@ public final class SimulatedFleet: Service, Sendable {
     public var faultLog: [FaultLogEntry] {
         let (records, wallStart) = state.withLock { ($0.simulation.faultLog, $0.wallStart) }
         return records.map { record in
-                let wall = { (seconds: Double) in self.wallDate(simulated: seconds, start: wallStart) }
-                var outcomeAt: Date?
-                switch record.outcome {
-                case .running: outcomeAt = nil
-                case .failed(let at), .mitigated(let at), .ended(let at): outcomeAt = wall(at)
-                }
-                return FaultLogEntry(
-                    record: record,
-                    startedAt: wall(record.startedAt),
-                    outcomeAt: outcomeAt,
-                    mitigatedAt: record.mitigatedAt.map(wall)
-                )
+            let wall = { (seconds: Double) in self.wallDate(simulated: seconds, start: wallStart) }
+            var outcomeAt: Date?
+            switch record.outcome {
+            case .running: outcomeAt = nil
+            case .failed(let at), .mitigated(let at), .ended(let at): outcomeAt = wall(at)
             }
+            return FaultLogEntry(
+                record: record,
+                startedAt: wall(record.startedAt),
+                outcomeAt: outcomeAt,
+                mitigatedAt: record.mitigatedAt.map(wall)
+            )
+        }
     }
 
     /// Counters so far.
@@ -99,7 +99,12 @@ public final class SimulatedFleet: Service, Sendable {
     ///   - duration: for sensor faults and communication loss, simulated time (default: the kind's).
     /// - Throws: ``SimulationError`` for an unknown device or metric.
     @discardableResult
-    public func injectFault(_ kind: FaultKind, into deviceID: String, metric: String? = nil, duration: Duration? = nil)
+    public func injectFault(
+        _ kind: FaultKind,
+        into deviceID: String,
+        metric: String? = nil,
+        duration: Duration? = nil
+    )
         throws -> FaultLogEntry
     {
         let seconds = duration.map { Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18 }
@@ -134,7 +139,8 @@ public final class SimulatedFleet: Service, Sendable {
         logger.info(
             "Simulated fleet starting",
             metadata: [
-                "simulator.devices": "\(links.count)", "mqtt.broker": "\(configuration.brokerHost):\(configuration.brokerPort)",
+                "simulator.devices": "\(links.count)",
+                "mqtt.broker": "\(configuration.brokerHost):\(configuration.brokerPort)",
                 "simulator.time_scale": "\(configuration.timeScale)",
             ]
         )

@@ -31,9 +31,11 @@ struct Simulate: AsyncParsableCommand {
 
             Examples:
               reflex simulate --devices 10 --data-dir ./reflex-data
-              reflex simulate --devices 50 --broker mqtt://10.0.0.5:1883 --credentials tokens.json \\
-                  --faults 40 --fault-window 10m --seed 7 --speed 10
-              reflex simulate --devices 3 --fault overheating:pump-001@2m --fault spikes:pump-002:flow
+              reflex simulate --devices 50 --credentials tokens.json \\
+                --broker mqtt://10.0.0.5:1883 --faults 40 --fault-window 10m \\
+                --seed 7 --speed 10
+              reflex simulate --devices 3 --fault overheating:pump-001@2m \\
+                --fault spikes:pump-002:flow
             """
     )
 
@@ -257,7 +259,9 @@ func parseBroker(_ text: String) throws -> (String, Int) {
         return (host, port)
     }
     let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-    guard parts.count <= 2, !parts[0].isEmpty else { throw ValidationError("--broker '\(text)' is not mqtt://host:port") }
+    guard parts.count <= 2, !parts[0].isEmpty else {
+        throw ValidationError("--broker '\(text)' is not mqtt://host:port")
+    }
     guard parts.count == 2 else { return (String(parts[0]), 1883) }
     guard let port = Int(parts[1]), (1...65535).contains(port) else {
         throw ValidationError("--broker '\(text)': port '\(parts[1])' is not 1...65535")
