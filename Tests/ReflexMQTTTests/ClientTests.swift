@@ -71,11 +71,17 @@ struct ClientTests {
         }
     }
 
-    @Test("bad credentials end run() with a clear connectionRefused error")
-    func badCredentials() async throws {
+    @Test("bad credentials end run() with a clear connectionRefused error", arguments: [ProtocolVersion.v311, .v5])
+    func badCredentials(version: ProtocolVersion) async throws {
         let error = try await withClientTestBroker(authenticator: PasswordAuthenticator()) { port in
             let client = MQTTClient(
-                configuration: clientConfiguration(port: port, id: "device-1", username: "device-1", password: "wrong"),
+                configuration: clientConfiguration(
+                    port: port,
+                    id: "device-1",
+                    version: version,
+                    username: "device-1",
+                    password: "wrong"
+                ),
                 logger: quietLogger
             )
             do {
@@ -122,5 +128,39 @@ struct ClientTests {
         }
         #expect(error?.code == .notConnected)
         #expect(error?.description.contains("a/b") == true)
+    }
+
+    @Test("a dropped connection publishes the will; disconnect() with disconnectPublishesWill does too")
+    func will() async throws {
+        try await withClientTestBroker { port in
+            let observer = MQTTClient(
+                configuration: clientConfiguration(port: port, id: "observer"),
+                logger: quietLogger
+            )
+            var configuration = clientConfiguration(port: port, id: "device")
+            configuration.will = Will(
+                topic: "devices/device/status",
+                payload: ByteBuffer(string: "offline"),
+                qos: .atLeastOnce,
+                retain: true
+            )
+            configuration.disconnectPublishesWill = true
+            let device = MQTTClient(configuration: configuration, logger: quietLogger)
+            _ = try await withClients([observer, device]) {
+                try await observer.waitUntilConnected()
+                try await device.waitUntilConnected()
+                try await observer.subscribe(to: [SubscriptionRequest(filter: "devices/+/status", qos: .atLeastOnce)])
+                device.dropConnection()
+                let first = try await nextMessage(observer)
+                #expect(first.topic == "devices/device/status")
+                #expect(String(buffer: first.payload) == "offline")
+                try await waitUntil { device.connections >= 2 }
+                try await device.waitUntilConnected()
+                device.disconnect()
+                let second = try await nextMessage(observer)
+                #expect(String(buffer: second.payload) == "offline")
+                return true
+            }
+        }
     }
 }

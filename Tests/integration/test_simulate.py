@@ -128,7 +128,14 @@ def test_simulated_devices_store_telemetry_and_ack_commands(sim_broker, simulato
     finally:
         a.close()
 
-    # Ctrl-C stops the simulator cleanly; the devices go offline (their will).
+    # Ctrl-C stops the simulator cleanly; the devices go offline (their will, retained).
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=15) == 0, log.read_text()
     assert "Simulating 3 devices" in log.read_text()
+    watcher = admin(sim_broker)
+    try:
+        watcher.subscribe("devices/+/status", qos=1)
+        statuses = {m.topic: m.payload for m in watcher.expect_messages(3, timeout=10)}
+        assert statuses == {f"devices/{d}/status": b"offline" for d in DEVICES}, statuses
+    finally:
+        watcher.close()
