@@ -36,10 +36,10 @@ public struct PumpState: Sendable, Equatable {
     public var loadFraction: Double { isRunning ? speedSetpoint / Self.ratedSpeed : 0 }
 
     /// The bearing temperature the pump settles at for a speed: ambient + 30 °C × (n/n_rated)²,
-    /// plus 25 °C at full wear, plus any excess heat.
+    /// plus 25 °C × (n / 2400 rpm) at full wear (friction heat), plus any excess heat.
     static func thermalTarget(speed: Double, wear: Double, excessHeat: Double, time: Double) -> Double {
         let r = speed / ratedSpeed
-        return DailyCycle.ambientTemperature(at: time) + 30 * r * r + 25 * wear + excessHeat
+        return DailyCycle.ambientTemperature(at: time) + 30 * r * r + 25 * wear * r / 0.8 + excessHeat
     }
 
     /// Advances the pump by `dt` seconds ending at `time`. Pure.
