@@ -8,7 +8,7 @@ extension DashboardAssets {
         DashboardAsset(
             path: "app.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""4978a2a04a760af58c43""#,
+            etag: #""666af58818635113b0e6""#,
             text: #"""
 /* Reflex dashboard: light, calm, readable at a glance; laptop and tablet widths. */
 :root {
@@ -51,6 +51,7 @@ pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow: auto; }
 .muted { color: var(--muted); }
 .small { font-size: 12px; }
 .num { font-variant-numeric: tabular-nums; }
+.nowrap { white-space: nowrap; }
 .error-text { color: var(--bad); min-height: 1em; }
 
 /* Buttons and inputs */
@@ -103,7 +104,7 @@ main { padding: 20px; max-width: 1500px; margin: 0 auto; }
 .empty.error strong { color: var(--bad); }
 
 /* Tiles */
-.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; margin-bottom: 14px; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; margin-bottom: 14px; }
 .tile { background: var(--card); border: 1px solid var(--border); border-radius: var(--radius); padding: 12px 16px; }
 .tile-label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .tile-value { font-size: 26px; font-weight: 650; margin-top: 4px; font-variant-numeric: tabular-nums; }
@@ -237,6 +238,10 @@ dialog.confirm .actions { display: flex; justify-content: flex-end; gap: 8px; ma
   .device-grid, .decisions-grid { grid-template-columns: 1fr; }
   .charts { grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); }
   th.wide, td.wide { display: none; }
+}
+@media (max-width: 900px) {
+  .col-type { display: none; }
+  th, td { padding: 9px 8px; }
 }
 @media (max-width: 760px) {
   .topbar { gap: 10px; padding: 0 10px; overflow-x: auto; }
@@ -536,7 +541,7 @@ export function signOut() {
         DashboardAsset(
             path: "js/app.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""ebd95a277cd6f981d6b7""#,
+            etag: #""2bcc098bf69d4935c8ef""#,
             text: #"""
 // The dashboard's shell: sign-in, navigation (hash routes), the live-feed indicator, and mounting
 // one screen at a time. Each screen module exports mount(element, params) -> unmount().
@@ -573,12 +578,17 @@ function route() {
   for (const link of document.querySelectorAll("nav a[data-screen]")) {
     link.classList.toggle("active", link.dataset.screen === (name === "device" ? "fleet" : name));
   }
+  // Each screen gets its own element: late answers of a screen that was left land in a detached
+  // element instead of the next screen.
   main.innerHTML = "";
   main.dataset.screen = name;
+  const page = document.createElement("div");
+  page.className = `screen screen-${name}`;
+  main.appendChild(page);
   try {
-    unmount = screens[name].mount(main, { id, ...params });
+    unmount = screens[name].mount(page, { id, ...params });
   } catch (err) {
-    main.innerHTML = `<div class="empty error"><strong>This screen failed</strong><p>${esc(err.message)}</p></div>`;
+    page.innerHTML = `<div class="empty error"><strong>This screen failed</strong><p>${esc(err.message)}</p></div>`;
   }
   window.scrollTo(0, 0);
 }
@@ -658,7 +668,7 @@ window.addEventListener("hashchange", route);
         DashboardAsset(
             path: "js/chart.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""a3bdc028d71b123d3b64""#,
+            etag: #""983242a8d024dda21890""#,
             text: ##"""
 // A small time-series chart on <canvas>: a line (with the min/max envelope of rollup buckets), the
 // detector's expected band, an anomaly-score strip under the plot, and markers (alarms, commands, a
@@ -870,7 +880,8 @@ export class TimeChart {
       ctx.moveTo(left, yy);
       ctx.lineTo(left + plotW, yy);
       ctx.stroke();
-      ctx.fillText(formatValue(v), left - 6, yy);
+      const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+      ctx.fillText(Math.abs(v) >= 1e6 ? v.toExponential(1) : v.toFixed(decimals), left - 6, yy);
     }
     const tStep = TIME_STEPS.find((s) => (to - from) / s <= Math.max(2, plotW / 90)) || TIME_STEPS[TIME_STEPS.length - 1];
     const offset = new Date().getTimezoneOffset() * 60e3;
@@ -1019,7 +1030,7 @@ export function tick(charts) {
         DashboardAsset(
             path: "js/decisions.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""c7b46e2abaae8eba64e6""#,
+            etag: #""7b8ad3f3c61990af7f07""#,
             text: ##"""
 // Decisions: the audit trail ("why did Reflex do this?") with rule version, inputs and scores,
 // interlocks checked and outcome; and the rules with their state.
@@ -1048,7 +1059,7 @@ export function mount(root, params) {
         <div id="audit"><div class="muted">Loading…</div></div>
         <button class="secondary" id="audit-more" hidden>Older entries</button>
       </section>
-      <aside><div class="card"><h2>Rules</h2><div id="rules" class="muted">Loading…</div></div></aside>
+      <aside><div class="card"><h2>Rules</h2><div id="rules"><span class="muted">Loading…</span></div></div></aside>
     </div>`.text;
 
   function query(before) {
@@ -1146,7 +1157,7 @@ export function mount(root, params) {
         DashboardAsset(
             path: "js/device.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""7e7b75134acd7bf22b54""#,
+            etag: #""bfdcf37a66a367a42d74""#,
             text: ##"""
 // Device page: live charts of every metric (event feed), time ranges from rollups, the detector's
 // expected band and anomaly score, alarms and commands marked on the time axis, latest state
@@ -1194,9 +1205,9 @@ export function mount(root, params) {
       <section><div id="charts" class="charts"><div class="muted">Loading metrics…</div></div>
         <p id="detection-note" class="muted small"></p></section>
       <aside>
-        <div class="card"><h2>State</h2><div id="dev-state" class="muted">Loading…</div></div>
-        <div class="card"><h2>Alarms</h2><div id="dev-alarms" class="muted">Loading…</div></div>
-        <div class="card"><h2>Commands</h2><div id="dev-commands" class="muted">Loading…</div></div>
+        <div class="card"><h2>State</h2><div id="dev-state"><span class="muted">Loading…</span></div></div>
+        <div class="card"><h2>Alarms</h2><div id="dev-alarms"><span class="muted">Loading…</span></div></div>
+        <div class="card"><h2>Commands</h2><div id="dev-commands"><span class="muted">Loading…</span></div></div>
       </aside>
     </div>`.text;
 
@@ -1260,7 +1271,7 @@ export function mount(root, params) {
   function ensureChart(metric) {
     if (charts.has(metric)) return charts.get(metric);
     const container = root.querySelector("#charts");
-    if (container.querySelector(".empty, .muted")) container.innerHTML = "";
+    if (container.querySelector(":scope > .empty, :scope > .muted")) container.innerHTML = "";
     const card = document.createElement("div");
     card.className = "card chart-card";
     card.dataset.metric = metric;
@@ -1467,7 +1478,7 @@ export function mount(root, params) {
         DashboardAsset(
             path: "js/fleet.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""2b3d6048dc7ce2215848""#,
+            etag: #""2f676a5f80c5e400281e""#,
             text: ##"""
 // Fleet overview: every device with its health, data freshness, alarms by severity, anomaly
 // level and autonomy state; filter by type and label, search; live from the event feed.
@@ -1491,7 +1502,7 @@ export function mount(root) {
       </select>
     </div>
     <div class="card table-card"><table class="fleet">
-      <thead><tr><th>Device</th><th>Type</th><th>Status</th><th>Last seen</th><th>Freshness</th>
+      <thead><tr><th>Device</th><th class="col-type">Type</th><th>Status</th><th>Last seen</th><th>Freshness</th>
         <th>Alarms</th><th>Anomaly</th><th>Autonomy</th><th class="wide">Latest values</th></tr></thead>
       <tbody id="fleet-rows"><tr><td colspan="9" class="muted">Loading…</td></tr></tbody>
     </table></div>`.text;
@@ -1499,7 +1510,7 @@ export function mount(root) {
   const state = { devices: [], autonomyEnabled: null, loadedAt: 0, error: null };
   const byId = new Map();
   const filters = { q: "", type: "", label: "", status: "" };
-  let pending = false, lastRender = 0, timer = null;
+  let pending = false, lastRender = 0, timer = null, disposed = false;
 
   const schedule = () => {
     if (pending) return;
@@ -1582,6 +1593,7 @@ export function mount(root) {
   }
 
   function render() {
+    if (disposed) return;
     const now = Date.now();
     const tiles = root.querySelector("#fleet-tiles");
     const total = state.devices.length;
@@ -1608,12 +1620,12 @@ export function mount(root) {
     body.innerHTML = rows.map((d) => html`<tr data-device="${d.id}" class="${d.enabled ? "" : "disabled"}" tabindex="0">
       <td><a href="#/device/${encodeURIComponent(d.id)}" class="device-link">${d.id}</a>${d.name && d.name !== d.id ? html`<div class="muted small">${d.name}</div>` : ""}
         <div class="labels">${Object.entries(d.labels || {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}${d.enabled ? "" : html`<span class="chip warn">disabled</span>`}</div></td>
-      <td>${d.type || "–"}</td>
+      <td class="col-type">${d.type || "–"}</td>
       <td class="status">${statusDot(d.online)}</td>
       <td title="${d.lastSeen ? new Date(d.lastSeen).toLocaleString() : ""}">${ago(d.lastSeen, now)}</td>
       <td>${freshness(d)}</td>
       <td class="alarms">${alarmsCell(d)}</td>
-      <td>${anomalyCell(d)}</td>
+      <td class="nowrap">${anomalyCell(d)}</td>
       <td>${autonomyPill(d.autonomy)}</td>
       <td class="wide latest">${latestCell(d)}</td>
     </tr>`.text).join("");
@@ -1667,6 +1679,7 @@ export function mount(root) {
   timer = setInterval(load, 10000);
   const clock = setInterval(schedule, 1000);
   return () => {
+    disposed = true;
     offs.forEach((off) => off());
     clearInterval(timer);
     clearInterval(clock);

@@ -33,12 +33,17 @@ function route() {
   for (const link of document.querySelectorAll("nav a[data-screen]")) {
     link.classList.toggle("active", link.dataset.screen === (name === "device" ? "fleet" : name));
   }
+  // Each screen gets its own element: late answers of a screen that was left land in a detached
+  // element instead of the next screen.
   main.innerHTML = "";
   main.dataset.screen = name;
+  const page = document.createElement("div");
+  page.className = `screen screen-${name}`;
+  main.appendChild(page);
   try {
-    unmount = screens[name].mount(main, { id, ...params });
+    unmount = screens[name].mount(page, { id, ...params });
   } catch (err) {
-    main.innerHTML = `<div class="empty error"><strong>This screen failed</strong><p>${esc(err.message)}</p></div>`;
+    page.innerHTML = `<div class="empty error"><strong>This screen failed</strong><p>${esc(err.message)}</p></div>`;
   }
   window.scrollTo(0, 0);
 }

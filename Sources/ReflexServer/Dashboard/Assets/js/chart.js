@@ -208,7 +208,8 @@ export class TimeChart {
       ctx.moveTo(left, yy);
       ctx.lineTo(left + plotW, yy);
       ctx.stroke();
-      ctx.fillText(formatValue(v), left - 6, yy);
+      const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+      ctx.fillText(Math.abs(v) >= 1e6 ? v.toExponential(1) : v.toFixed(decimals), left - 6, yy);
     }
     const tStep = TIME_STEPS.find((s) => (to - from) / s <= Math.max(2, plotW / 90)) || TIME_STEPS[TIME_STEPS.length - 1];
     const offset = new Date().getTimezoneOffset() * 60e3;

@@ -25,7 +25,7 @@ export function mount(root, params) {
         <div id="audit"><div class="muted">Loading…</div></div>
         <button class="secondary" id="audit-more" hidden>Older entries</button>
       </section>
-      <aside><div class="card"><h2>Rules</h2><div id="rules" class="muted">Loading…</div></div></aside>
+      <aside><div class="card"><h2>Rules</h2><div id="rules"><span class="muted">Loading…</span></div></div></aside>
     </div>`.text;
 
   function query(before) {

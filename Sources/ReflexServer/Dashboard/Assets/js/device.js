@@ -44,9 +44,9 @@ export function mount(root, params) {
       <section><div id="charts" class="charts"><div class="muted">Loading metrics…</div></div>
         <p id="detection-note" class="muted small"></p></section>
       <aside>
-        <div class="card"><h2>State</h2><div id="dev-state" class="muted">Loading…</div></div>
-        <div class="card"><h2>Alarms</h2><div id="dev-alarms" class="muted">Loading…</div></div>
-        <div class="card"><h2>Commands</h2><div id="dev-commands" class="muted">Loading…</div></div>
+        <div class="card"><h2>State</h2><div id="dev-state"><span class="muted">Loading…</span></div></div>
+        <div class="card"><h2>Alarms</h2><div id="dev-alarms"><span class="muted">Loading…</span></div></div>
+        <div class="card"><h2>Commands</h2><div id="dev-commands"><span class="muted">Loading…</span></div></div>
       </aside>
     </div>`.text;
 
@@ -110,7 +110,7 @@ export function mount(root, params) {
   function ensureChart(metric) {
     if (charts.has(metric)) return charts.get(metric);
     const container = root.querySelector("#charts");
-    if (container.querySelector(".empty, .muted")) container.innerHTML = "";
+    if (container.querySelector(":scope > .empty, :scope > .muted")) container.innerHTML = "";
     const card = document.createElement("div");
     card.className = "card chart-card";
     card.dataset.metric = metric;

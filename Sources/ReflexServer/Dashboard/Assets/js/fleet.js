@@ -20,7 +20,7 @@ export function mount(root) {
       </select>
     </div>
     <div class="card table-card"><table class="fleet">
-      <thead><tr><th>Device</th><th>Type</th><th>Status</th><th>Last seen</th><th>Freshness</th>
+      <thead><tr><th>Device</th><th class="col-type">Type</th><th>Status</th><th>Last seen</th><th>Freshness</th>
         <th>Alarms</th><th>Anomaly</th><th>Autonomy</th><th class="wide">Latest values</th></tr></thead>
       <tbody id="fleet-rows"><tr><td colspan="9" class="muted">Loading…</td></tr></tbody>
     </table></div>`.text;
@@ -28,7 +28,7 @@ export function mount(root) {
   const state = { devices: [], autonomyEnabled: null, loadedAt: 0, error: null };
   const byId = new Map();
   const filters = { q: "", type: "", label: "", status: "" };
-  let pending = false, lastRender = 0, timer = null;
+  let pending = false, lastRender = 0, timer = null, disposed = false;
 
   const schedule = () => {
     if (pending) return;
@@ -111,6 +111,7 @@ export function mount(root) {
   }
 
   function render() {
+    if (disposed) return;
     const now = Date.now();
     const tiles = root.querySelector("#fleet-tiles");
     const total = state.devices.length;
@@ -137,12 +138,12 @@ export function mount(root) {
     body.innerHTML = rows.map((d) => html`<tr data-device="${d.id}" class="${d.enabled ? "" : "disabled"}" tabindex="0">
       <td><a href="#/device/${encodeURIComponent(d.id)}" class="device-link">${d.id}</a>${d.name && d.name !== d.id ? html`<div class="muted small">${d.name}</div>` : ""}
         <div class="labels">${Object.entries(d.labels || {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}${d.enabled ? "" : html`<span class="chip warn">disabled</span>`}</div></td>
-      <td>${d.type || "–"}</td>
+      <td class="col-type">${d.type || "–"}</td>
       <td class="status">${statusDot(d.online)}</td>
       <td title="${d.lastSeen ? new Date(d.lastSeen).toLocaleString() : ""}">${ago(d.lastSeen, now)}</td>
       <td>${freshness(d)}</td>
       <td class="alarms">${alarmsCell(d)}</td>
-      <td>${anomalyCell(d)}</td>
+      <td class="nowrap">${anomalyCell(d)}</td>
       <td>${autonomyPill(d.autonomy)}</td>
       <td class="wide latest">${latestCell(d)}</td>
     </tr>`.text).join("");
@@ -196,6 +197,7 @@ export function mount(root) {
   timer = setInterval(load, 10000);
   const clock = setInterval(schedule, 1000);
   return () => {
+    disposed = true;
     offs.forEach((off) => off());
     clearInterval(timer);
     clearInterval(clock);
