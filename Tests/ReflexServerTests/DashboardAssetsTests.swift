@@ -35,7 +35,9 @@ struct DashboardAssetsTests {
             "files differ from the embedded ones: run scripts/embed-dashboard.py"
         )
         for (path, text) in onDisk {
-            #expect(embedded[path] == text, "\(path) changed since it was embedded: run scripts/embed-dashboard.py")
+            // Compared as a Boolean so that a failure names the file instead of printing it whole.
+            let isCurrent = embedded[path] == text
+            #expect(isCurrent, "\(path) changed since it was embedded: run scripts/embed-dashboard.py")
         }
     }
 
@@ -61,11 +63,15 @@ struct DashboardAssetsTests {
                 if reference.hasPrefix("/assets/") {
                     target = String(reference.dropFirst("/assets/".count))
                 } else if reference.hasPrefix("./") {
-                    target = directory.isEmpty ? String(reference.dropFirst(2)) : directory + "/" + reference.dropFirst(2)
+                    target =
+                        directory.isEmpty ? String(reference.dropFirst(2)) : directory + "/" + reference.dropFirst(2)
                 } else {
                     continue
                 }
-                #expect(DashboardAssets.byPath[target] != nil, "\(asset.path) refers to \(reference), which is not embedded")
+                #expect(
+                    DashboardAssets.byPath[target] != nil,
+                    "\(asset.path) refers to \(reference), which is not embedded"
+                )
             }
         }
     }

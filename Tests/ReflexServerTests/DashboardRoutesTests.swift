@@ -30,7 +30,8 @@ struct DashboardRoutesTests {
     func conditional() async throws {
         try await F.run { _, client in
             let etag = try #require(DashboardAssets.byPath["js/app.js"]?.asset.etag)
-            try await client.execute(uri: "/assets/js/app.js", method: .get, headers: [.ifNoneMatch: etag]) { response in
+            try await client.execute(uri: "/assets/js/app.js", method: .get, headers: [.ifNoneMatch: etag]) {
+                response in
                 #expect(response.status == .notModified)
                 #expect(response.body.readableBytes == 0)
                 #expect(response.headers[.eTag] == etag)
@@ -62,7 +63,8 @@ struct DashboardRoutesTests {
             for uri in ["/assets/nope.js", "/assets/", "/assets/../registry.sqlite"] {
                 try await client.execute(uri: uri, method: .get) { response in
                     #expect(response.status == .notFound, "\(uri)")
-                    #expect(try HTTPTestFixture.error(response).code == "not_found")
+                    let parsed = try HTTPTestFixture.error(response)
+                    #expect(parsed.code == "not_found")
                 }
             }
             try await client.execute(uri: "/api/v1/fleet", method: .get) { #expect($0.status == .unauthorized) }

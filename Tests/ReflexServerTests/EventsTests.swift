@@ -50,7 +50,11 @@ struct EventsTests {
     ) async throws -> TestResponse {
         try await withThrowingTaskGroup(of: TestResponse?.self) { group in
             group.addTask {
-                try await client.execute(uri: uri, method: .get, headers: HTTPTestFixture.bearer(fixture.base.viewerToken)) {
+                try await client.execute(
+                    uri: uri,
+                    method: .get,
+                    headers: HTTPTestFixture.bearer(fixture.base.viewerToken)
+                ) {
                     $0
                 }
             }
@@ -66,17 +70,30 @@ struct EventsTests {
         }
     }
 
-    @Test("telemetry, status and anomaly events arrive as SSE frames in the contract's shape; the stream ends with the broadcasts")
+    @Test(
+        "telemetry, status and anomaly events arrive as SSE frames in the contract's shape; the stream ends with the broadcasts"
+    )
     func frames() async throws {
         try await F.run { fixture, client in
             let response = try await Self.stream(fixture, client) {
                 fixture.events.telemetry.publish(
-                    try Self.batch("pump-1", [("temperature", 1_000, 71.5), ("vibration", 1_000, 0.3), ("temperature", 2_000, 72)])
+                    try Self.batch(
+                        "pump-1",
+                        [("temperature", 1_000, 71.5), ("vibration", 1_000, 0.3), ("temperature", 2_000, 72)]
+                    )
                 )
                 fixture.events.deviceStatus.publish(
-                    DeviceStatusChange(device: try DeviceID(validating: "pump-1"), isOnline: false, timestamp: 3_000, reason: "will")
+                    DeviceStatusChange(
+                        device: try DeviceID(validating: "pump-1"),
+                        isOnline: false,
+                        timestamp: 3_000,
+                        reason: "will"
+                    )
                 )
-                let series = SeriesKey(device: try DeviceID(validating: "pump-1"), metric: try MetricName(validating: "vibration"))
+                let series = SeriesKey(
+                    device: try DeviceID(validating: "pump-1"),
+                    metric: try MetricName(validating: "vibration")
+                )
                 fixture.events.analytics.publish(
                     .anomaly(
                         AnomalyEvent(
@@ -85,7 +102,13 @@ struct EventsTests {
                             value: 3.9,
                             anomaly: AnomalyScore(
                                 score: 0.97,
-                                explanation: AnomalyExplanation(expected: 3.1, lower: 2.5, upper: 3.7, component: "level", deviation: 0.8)
+                                explanation: AnomalyExplanation(
+                                    expected: 3.1,
+                                    lower: 2.5,
+                                    upper: 3.7,
+                                    component: "level",
+                                    deviation: 0.8
+                                )
                             )
                         )
                     )
@@ -133,18 +156,20 @@ struct EventsTests {
     @Test("a heartbeat comment is written while nothing happens")
     func heartbeat() async throws {
         let built = APIBox()
-        try await F.run(makeAPI: { fixture in
+        let makeAPI: @Sendable (F) -> HTTPAPI = { fixture in
             var api = fixture.api()
             api.liveFeedHeartbeat = .milliseconds(20)
             built.api.withLock { $0 = api }
             return api
-        }) { fixture, client in
+        }
+        try await F.run(makeAPI: makeAPI) { fixture, client in
             let response = try await Self.stream(fixture, client) {
                 try await Self.eventually { (built.api.withLock { $0 }?.liveFeedStatistics.heartbeats ?? 0) >= 2 }
             }
             let text = String(buffer: response.body)
             #expect(text.contains(": heartbeat\n\n"))
-            #expect(try Self.frames(text).isEmpty)
+            let frames = try Self.frames(text)
+            #expect(frames.isEmpty)
         }
     }
 
@@ -158,7 +183,8 @@ struct EventsTests {
                 headers: HTTPTestFixture.bearer(fixture.base.viewerToken)
             ) { #expect($0.status == .badRequest) }
         }
-        try await F.run(makeAPI: { $0.api(withEvents: false) }) { fixture, client in
+        let withoutEvents: @Sendable (F) -> HTTPAPI = { $0.api(withEvents: false) }
+        try await F.run(makeAPI: withoutEvents) { fixture, client in
             try await client.execute(
                 uri: "/api/v1/events",
                 method: .get,
@@ -170,7 +196,11 @@ struct EventsTests {
     @Test("a data-quality event and a non-finite score encode as the contract says")
     func encoding() throws {
         let series = SeriesKey(device: try DeviceID(validating: "p"), metric: try MetricName(validating: "m"))
-        let quality = DashboardEvent(.dataQuality(DataQualityEvent(series: series, kind: .flatline, timestamp: 5, isActive: true, detail: "stuck at 3")))
+        let quality = DashboardEvent(
+            .dataQuality(
+                DataQualityEvent(series: series, kind: .flatline, timestamp: 5, isActive: true, detail: "stuck at 3")
+            )
+        )
         #expect(quality.name == "dataQuality")
         #expect(
             quality.serverSentEvents()
@@ -183,7 +213,13 @@ struct EventsTests {
                 value: 1,
                 anomaly: AnomalyScore(
                     score: .nan,
-                    explanation: AnomalyExplanation(expected: nil, lower: nil, upper: nil, component: "warmup", deviation: 0)
+                    explanation: AnomalyExplanation(
+                        expected: nil,
+                        lower: nil,
+                        upper: nil,
+                        component: "warmup",
+                        deviation: 0
+                    )
                 )
             )
         )

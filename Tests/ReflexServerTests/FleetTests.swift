@@ -71,9 +71,10 @@ struct FleetTests {
 
     @Test("the providers fill anomaly, alarms, autonomy and the global switch")
     func withProviders() async throws {
-        try await F.run(makeAPI: {
+        let makeAPI: @Sendable (F) -> HTTPAPI = {
             $0.api(anomalies: FakeAnomalies(levels: ["pump-1": 0.93]), automation: FakeAutomation())
-        }) { fixture, client in
+        }
+        try await F.run(makeAPI: makeAPI) { fixture, client in
             try await fixture.addDevice("pump-1")
             try await fixture.addDevice("pump-2")
             try await client.execute(
@@ -86,7 +87,11 @@ struct FleetTests {
                 let devices = try Self.devices(response)
                 #expect(devices["pump-1"]?["anomaly"] as? Double == 0.93)
                 #expect(devices["pump-1"]?["autonomy"] as? String == "manual")
-                #expect(devices["pump-1"]?["alarms"] as? [String: Int] == ["critical": 1, "major": 0, "minor": 0, "warning": 2])
+                #expect(
+                    devices["pump-1"]?["alarms"] as? [String: Int] == [
+                        "critical": 1, "major": 0, "minor": 0, "warning": 2,
+                    ]
+                )
                 #expect(devices["pump-2"]?["anomaly"] is NSNull)
                 #expect(devices["pump-2"]?["autonomy"] as? String == "auto")
             }
@@ -101,7 +106,8 @@ struct FleetTests {
             try await fixture.addDevice("valve-1", type: "valve", labels: ["site": "a"])
             let auth = HTTPTestFixture.bearer(fixture.base.viewerToken)
             try await client.execute(uri: "/api/v1/fleet?type=pump&label=site=a", method: .get, headers: auth) {
-                #expect(try Self.devices($0).keys.sorted() == ["pump-1"])
+                let devices = try Self.devices($0)
+                #expect(devices.keys.sorted() == ["pump-1"])
             }
             try await client.execute(uri: "/api/v1/fleet?label=nope", method: .get, headers: auth) {
                 #expect($0.status == .badRequest)
@@ -117,7 +123,11 @@ struct FleetTests {
             try await fixture.addDevice("pump-2")
             let pump = try DeviceID(validating: "pump-1")
             try await fixture.store.recordStatus(device: pump, online: false, at: 1_000, reason: "will")
-            try await fixture.store.recordAttributes(device: pump, json: #"{"firmware":"1.4.2","setpoint":72}"#, at: 2_000)
+            try await fixture.store.recordAttributes(
+                device: pump,
+                json: #"{"firmware":"1.4.2","setpoint":72}"#,
+                at: 2_000
+            )
             let auth = HTTPTestFixture.bearer(fixture.base.viewerToken)
             try await client.execute(uri: "/api/v1/devices/pump-1/state", method: .get, headers: auth) { response in
                 #expect(response.status == .ok)
@@ -131,7 +141,8 @@ struct FleetTests {
             }
             try await client.execute(uri: "/api/v1/devices/pump-2/state", method: .get, headers: auth) { response in
                 #expect(response.status == .ok)
-                #expect(try HTTPTestFixture.json(response)["online"] is NSNull)
+                let body = try HTTPTestFixture.json(response)
+                #expect(body["online"] is NSNull)
             }
             try await client.execute(uri: "/api/v1/devices/nobody/state", method: .get, headers: auth) {
                 #expect($0.status == .notFound)

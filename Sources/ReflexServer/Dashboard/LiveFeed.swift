@@ -67,9 +67,15 @@ struct LiveFeed: Sendable {
             group.addTask {
                 // The stream of frames ends when every broadcast has ended (node shutdown).
                 await withTaskGroup(of: Void.self) { forwarders in
-                    forwarders.addTask { await Self.forward(telemetry, device: device, yield: yield, as: DashboardEvent.telemetry) }
-                    forwarders.addTask { await Self.forward(status, device: device, yield: yield, as: DashboardEvent.status) }
-                    forwarders.addTask { await Self.forward(analytics, device: device, yield: yield, as: DashboardEvent.init) }
+                    forwarders.addTask {
+                        await Self.forward(telemetry, device: device, yield: yield, as: DashboardEvent.telemetry)
+                    }
+                    forwarders.addTask {
+                        await Self.forward(status, device: device, yield: yield, as: DashboardEvent.status)
+                    }
+                    forwarders.addTask {
+                        await Self.forward(analytics, device: device, yield: yield, as: DashboardEvent.init)
+                    }
                 }
                 continuation.finish()
             }

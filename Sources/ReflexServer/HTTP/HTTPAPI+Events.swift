@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import ReflexCore
+import ReflexStore
 
 extension HTTPAPI {
     /// Frames buffered per client of the live feed before it loses the newest ones.
@@ -20,7 +21,7 @@ extension HTTPAPI {
                 do {
                     device = try DeviceID(validating: text)
                 } catch {
-                    throw APIError.badParameter("device", text, expected: "a device id (\(error.message))")
+                    throw APIError.badParameter("device", text, expected: "a device id (\(error))")
                 }
             }
             let feed = LiveFeed(
@@ -34,7 +35,11 @@ extension HTTPAPI {
                 .contentType: "text/event-stream; charset=utf-8",
                 .cacheControl: "no-cache",
             ]
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in try await feed.run(writer: &writer) })
+            return Response(
+                status: .ok,
+                headers: headers,
+                body: ResponseBody { writer in try await feed.run(writer: &writer) }
+            )
         }
     }
 }
