@@ -31,8 +31,9 @@ pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="the Reflex dash
 
 selenium = pytest.importorskip("selenium", reason="pip install selenium (see .ci/run)")
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 import paho.mqtt.client as mqtt  # noqa: E402
@@ -147,13 +148,16 @@ def call(dash, method: str, path: str, token: str | None, body: dict | None = No
 
 
 def wait(driver, condition, timeout: float = 10, message: str = ""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition, message)
+    # The page re-renders tables and lists as data arrives: an element may go stale between
+    # finding it and reading it; the condition is then simply checked again.
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
 
 
 def sign_in(driver, dash, token: str) -> None:
-    driver.get(dash.base + "/")
-    driver.execute_script("sessionStorage.clear()")
     driver.get(dash.base + "/#/fleet")
+    driver.execute_script("sessionStorage.clear()")
+    driver.refresh()  # a fresh page without a token shows the sign-in form
     field = wait(driver, lambda d: d.find_element(By.ID, "token") if d.find_element(By.ID, "login").is_displayed() else None)
     field.send_keys(token)
     driver.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
@@ -161,8 +165,10 @@ def sign_in(driver, dash, token: str) -> None:
 
 
 def fleet_rows(driver) -> dict[str, str]:
-    rows = driver.find_elements(By.CSS_SELECTOR, "#fleet-rows tr[data-device]")
-    return {r.get_attribute("data-device"): r.text for r in rows}
+    """The fleet table's rows as shown (device id -> row text), read in one step."""
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('#fleet-rows tr[data-device]')].map(r => [r.dataset.device, r.innerText])")
+    return dict(rows)
 
 
 def test_static_files_are_public_and_cacheable(dash):
@@ -201,10 +207,12 @@ def test_sign_in_rejects_a_bad_token_then_shows_the_fleet(dash, browser):
     search = browser.find_element(By.ID, "fleet-search")
     search.send_keys("valve")
     wait(browser, lambda d: set(fleet_rows(d)) == {"valve-1"})
-    search.clear()
-    search.send_keys("site=lyon")
+    search.send_keys(Keys.CONTROL, "a")
+    search.send_keys("site=lyon")  # replaces the selection, as typing does
     wait(browser, lambda d: set(fleet_rows(d)) == {"pump-1", "valve-1"})
-    search.clear()
+    search.send_keys(Keys.CONTROL, "a")
+    search.send_keys(Keys.BACKSPACE)
+    wait(browser, lambda d: set(fleet_rows(d)) == set(DEVICES))
     browser.execute_script("const s = document.getElementById('fleet-type'); s.value = 'pump';"
                            "s.dispatchEvent(new Event('input'));")
     wait(browser, lambda d: set(fleet_rows(d)) == {"pump-1", "pump-2"})
@@ -250,7 +258,7 @@ def test_screens_degrade_when_automation_is_missing(dash, browser):
         assert "failed" not in browser.find_element(By.ID, "main").text.lower()
 
 
-def test_viewer_sees_no_actions_and_the_api_refuses_them(dash, browser):
+def test_viewer_sees_no_action_buttons(dash, browser):
     sign_in(browser, dash, dash.viewer_token)
     assert "viewer" in browser.find_element(By.ID, "who").text
     browser.get(f"{dash.base}/#/device/pump-1")
@@ -263,7 +271,9 @@ def test_viewer_sees_no_actions_and_the_api_refuses_them(dash, browser):
     wait(browser, lambda d: "Loading" not in d.find_element(By.ID, "overrides").text)
     assert not browser.find_elements(By.CSS_SELECTOR, "#overrides button, #approvals button, #autonomy button")
 
-    # The API the page uses refuses a viewer whatever the page shows.
+
+def test_the_api_refuses_a_viewer_every_action(dash):
+    """Whatever the page shows, the routes it calls refuse a viewer."""
     attempts = [
         ("PUT", "/api/v1/devices/pump-1/override", {"reason": "viewer try", "for": "10m"}),
         ("DELETE", "/api/v1/devices/pump-1/override", None),
@@ -278,7 +288,7 @@ def test_viewer_sees_no_actions_and_the_api_refuses_them(dash, browser):
         answered[f"{method} {path}"] = status
         assert status in (403, 404), f"{method} {path} as viewer: {status}"
     if all(s == 404 for s in answered.values()):
-        pytest.skip("automation API not merged yet (every action route answered 404); the UI part passed")
+        pytest.skip("automation API not merged yet (every action route answered 404)")
     assert all(s == 403 for s in answered.values()), answered
 
 
@@ -336,8 +346,10 @@ def test_event_stream_over_http_and_clean_shutdown(dash, browser):
         seen += res.read1(4096)
     assert b"event: telemetry" in seen and b'"device":"valve-1"' in seen and b"pump-1" not in seen
     started = time.monotonic()
-    dash.stop()  # SIGTERM: must exit 0 within 10 s although the stream is open
-    assert time.monotonic() - started < 10
+    dash.stop()  # SIGTERM: must exit 0 although the stream is open (the feed ends on graceful shutdown)
+    elapsed = time.monotonic() - started
+    print(f"stopped in {elapsed:.2f} s with a live stream open")
+    assert elapsed < 5, f"shutdown took {elapsed:.1f} s: the live stream held it up"
     rest = b""
     try:
         while chunk := res.read1(4096):
