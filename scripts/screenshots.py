@@ -69,7 +69,7 @@ def value(metrics: dict, name: str, t_ms: int, phase: float) -> float:
     base, amp, noise = metrics[name]
     day = math.sin(2 * math.pi * (t_ms / 86_400_000) + phase)
     fast = math.sin(t_ms / 90_000 + phase * 3) * 0.3
-    return round(base + amp * (day + fast) + random.gauss(0, noise), 4)
+    return round(base + amp * (day + fast) + random.gauss(0, noise * 0.4), 4)
 
 
 def connect(device: str, token: str, port: int) -> mqtt.Client:
@@ -81,12 +81,12 @@ def connect(device: str, token: str, port: int) -> mqtt.Client:
 
 
 def backfill(c: mqtt.Client, device: str, metrics: dict, phase: float, now: int) -> None:
-    """A week every 5 minutes, then the last hour every 10 s."""
+    """A week every 5 minutes, then the last hour every 2 s (the live rate, so the live chart is even)."""
     def points(start: int, end: int, step: int):
         return [{"ts": t, "values": {m: value(metrics, m, t, phase) for m in metrics}} for t in range(start, end, step)]
     week = points(now - 7 * 86_400_000, now - 3_600_000, 300_000)
-    hour = points(now - 3_600_000, now - 1_000, 10_000)
-    for chunk in (week[:1000], week[1000:], hour):
+    hour = points(now - 3_600_000, now - 1_000, 2_000)
+    for chunk in (week[:1000], week[1000:], hour[:900], hour[900:]):
         c.publish(f"devices/{device}/telemetry", json.dumps(chunk), qos=1).wait_for_publish(10)
 
 
@@ -143,7 +143,7 @@ def main() -> int:
                 for device, (c, metrics, phase) in clients.items():
                     c.publish(f"devices/{device}/telemetry",
                               json.dumps({"ts": t, "values": {m: value(metrics, m, t, phase) for m in metrics}}), qos=1)
-                stop.wait(0.5)
+                stop.wait(2.0)
         threading.Thread(target=publish_live, daemon=True).start()
 
         options = webdriver.ChromeOptions()
@@ -167,7 +167,7 @@ def main() -> int:
 
             driver.get(base + "/#/device/pump-102")
             wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".chart-card canvas[data-points]"))
-            time.sleep(6)  # live points arrive
+            time.sleep(7)  # live points arrive
             driver.save_screenshot(str(OUT / "device-live.png"))
             driver.find_element(By.CSS_SELECTOR, "[data-range='week']").click()
             wait(lambda d: "buckets of 1h" in d.find_element(By.CSS_SELECTOR, "[data-foot]").text)
