@@ -1030,7 +1030,7 @@ export function tick(charts) {
         DashboardAsset(
             path: "js/decisions.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""7b8ad3f3c61990af7f07""#,
+            etag: #""bd49cbbd5c3a658cbf26""#,
             text: ##"""
 // Decisions: the audit trail ("why did Reflex do this?") with rule version, inputs and scores,
 // interlocks checked and outcome; and the rules with their state.
@@ -1142,13 +1142,22 @@ export function mount(root, params) {
     loadAudit();
   });
   root.querySelector("#audit-more").addEventListener("click", () => loadAudit(true));
-  const off = live.on("audit", () => loadAudit());
+  // New entries arrive in bursts; reload at most once a few seconds after the first.
+  let reload = null;
+  const off = live.on("audit", () => {
+    if (reload) return;
+    reload = setTimeout(() => {
+      reload = null;
+      loadAudit();
+    }, 3000);
+  });
   const timer = setInterval(loadRules, 30000);
   loadAudit();
   loadRules();
   return () => {
     off();
     clearInterval(timer);
+    clearTimeout(reload);
   };
 }
 
@@ -1478,7 +1487,7 @@ export function mount(root, params) {
         DashboardAsset(
             path: "js/fleet.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""2f676a5f80c5e400281e""#,
+            etag: #""37f9bdc855c9c4d7bb37""#,
             text: ##"""
 // Fleet overview: every device with its health, data freshness, alarms by severity, anomaly
 // level and autonomy state; filter by type and label, search; live from the event feed.
@@ -1487,6 +1496,8 @@ import { api } from "./api.js";
 import * as live from "./live.js";
 import { formatValue, scoreColor } from "./chart.js";
 import { html, raw, ago, seconds, SEVERITIES, autonomyPill, statusDot, esc } from "./util.js";
+
+const CELL_CLASSES = ["", "col-type", "status", "", "", "alarms", "nowrap", "", "wide latest"];
 
 export function mount(root) {
   root.innerHTML = html`
@@ -1509,13 +1520,14 @@ export function mount(root) {
 
   const state = { devices: [], autonomyEnabled: null, loadedAt: 0, error: null };
   const byId = new Map();
+  const rowCache = new Map(); // device id -> {tr, cells: [html text per cell]}
   const filters = { q: "", type: "", label: "", status: "" };
   let pending = false, lastRender = 0, timer = null, disposed = false;
 
   const schedule = () => {
     if (pending) return;
     pending = true;
-    const wait = Math.max(0, 400 - (performance.now() - lastRender));
+    const wait = Math.max(0, 1000 - (performance.now() - lastRender));
     setTimeout(() => requestAnimationFrame(() => {
       pending = false;
       lastRender = performance.now();
@@ -1610,25 +1622,57 @@ export function mount(root) {
     const rows = state.devices.filter(matches);
     const body = root.querySelector("#fleet-rows");
     if (!total) {
+      rowCache.clear();
       body.innerHTML = html`<tr><td colspan="9" class="muted">${state.error ? state.error : "No devices registered yet. Add one with `reflex device add ID`."}</td></tr>`.text;
       return;
     }
     if (!rows.length) {
+      rowCache.clear();
       body.innerHTML = html`<tr><td colspan="9" class="muted">No device matches these filters.</td></tr>`.text;
       return;
     }
-    body.innerHTML = rows.map((d) => html`<tr data-device="${d.id}" class="${d.enabled ? "" : "disabled"}" tabindex="0">
-      <td><a href="#/device/${encodeURIComponent(d.id)}" class="device-link">${d.id}</a>${d.name && d.name !== d.id ? html`<div class="muted small">${d.name}</div>` : ""}
-        <div class="labels">${Object.entries(d.labels || {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}${d.enabled ? "" : html`<span class="chip warn">disabled</span>`}</div></td>
-      <td class="col-type">${d.type || "–"}</td>
-      <td class="status">${statusDot(d.online)}</td>
-      <td title="${d.lastSeen ? new Date(d.lastSeen).toLocaleString() : ""}">${ago(d.lastSeen, now)}</td>
-      <td>${freshness(d)}</td>
-      <td class="alarms">${alarmsCell(d)}</td>
-      <td class="nowrap">${anomalyCell(d)}</td>
-      <td>${autonomyPill(d.autonomy)}</td>
-      <td class="wide latest">${latestCell(d)}</td>
-    </tr>`.text).join("");
+    // Rows and cells are kept between renders and only a cell whose content changed is
+    // rewritten: with every device streaming, most cells stay as they are, and the browser
+    // re-lays out a few cells instead of the whole table.
+    if (body.querySelector("tr:not([data-device])")) body.innerHTML = "";
+    const wanted = new Set(rows.map((d) => d.id));
+    for (const [id, row] of rowCache) {
+      if (!wanted.has(id)) {
+        row.tr.remove();
+        rowCache.delete(id);
+      }
+    }
+    rows.forEach((d, index) => {
+      const cells = [
+        html`<a href="#/device/${encodeURIComponent(d.id)}" class="device-link">${d.id}</a>${d.name && d.name !== d.id ? html`<div class="muted small">${d.name}</div>` : ""}
+          <div class="labels">${Object.entries(d.labels || {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}${d.enabled ? "" : html`<span class="chip warn">disabled</span>`}</div>`,
+        html`${d.type || "–"}`,
+        statusDot(d.online),
+        html`<span title="${d.lastSeen ? new Date(d.lastSeen).toLocaleString() : ""}">${ago(d.lastSeen, now)}</span>`,
+        freshness(d),
+        alarmsCell(d),
+        anomalyCell(d),
+        autonomyPill(d.autonomy),
+        latestCell(d),
+      ].map((cell) => cell.text);
+      let row = rowCache.get(d.id);
+      if (!row) {
+        const tr = document.createElement("tr");
+        tr.dataset.device = d.id;
+        tr.tabIndex = 0;
+        tr.innerHTML = CELL_CLASSES.map((c) => `<td class="${c}"></td>`).join("");
+        row = { tr, cells: [] };
+        rowCache.set(d.id, row);
+      }
+      row.tr.classList.toggle("disabled", !d.enabled);
+      cells.forEach((text, i) => {
+        if (row.cells[i] !== text) {
+          row.tr.children[i].innerHTML = text;
+          row.cells[i] = text;
+        }
+      });
+      if (body.children[index] !== row.tr) body.insertBefore(row.tr, body.children[index] || null);
+    });
   }
 
   root.querySelector("#fleet-rows").addEventListener("click", (e) => {
@@ -1692,7 +1736,7 @@ export function mount(root) {
         DashboardAsset(
             path: "js/live.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""c10cc924222fc15f328a""#,
+            etag: #""d75ea7c828a658fc0a11""#,
             text: #"""
 // The live feed: GET /api/v1/events read with fetch() and a stream reader (so the token travels in
 // the Authorization header, never in the URL), parsed as server-sent events, handed to listeners.
@@ -1777,6 +1821,11 @@ export function connect() {
         });
         if (response.status === 404) {
           setState("unavailable");
+          return;
+        }
+        if (response.status === 401) {
+          // The token was revoked: the next API call signs the page out; do not hammer the node.
+          setState("error");
           return;
         }
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);

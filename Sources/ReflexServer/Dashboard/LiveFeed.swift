@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import NIOCore
 import ReflexCore
 import ServiceLifecycle
@@ -40,6 +41,7 @@ struct LiveFeed: Sendable {
     /// Frames buffered per client (and per broadcast subscription).
     let bufferSize: Int
     let counters: LiveFeedCounters
+    let logger: Logger
 
     /// Streams frames to `writer` until one of the ends above.
     func run(writer: inout any ResponseBodyWriter) async throws {
@@ -48,10 +50,12 @@ struct LiveFeed: Sendable {
             bufferingPolicy: .bufferingOldest(bufferSize)
         )
         let counters = self.counters
+        let client = LiveFeedCounters()
         let device = self.device
         let yield: @Sendable (String) -> Void = { frame in
             if case .dropped = continuation.yield(frame) {
                 counters.update { $0.dropped += 1 }
+                client.update { $0.dropped += 1 }
             }
         }
         let telemetry = events.telemetry.subscribe(bufferSize: bufferSize)
@@ -61,7 +65,18 @@ struct LiveFeed: Sendable {
             $0.clients += 1
             $0.connections += 1
         }
-        defer { counters.update { $0.clients -= 1 } }
+        logger.debug("Live feed client connected", metadata: ["feed.device": "\(device.map { "\($0)" } ?? "all")"])
+        defer {
+            counters.update { $0.clients -= 1 }
+            let dropped = client.value.dropped
+            if dropped > 0 {
+                logger.notice(
+                    "Live feed client read too slowly; events were dropped",
+                    metadata: ["feed.dropped": "\(dropped)"]
+                )
+            }
+            logger.debug("Live feed client gone")
+        }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -29,7 +29,8 @@ extension HTTPAPI {
                 device: device,
                 heartbeat: api.liveFeedHeartbeat,
                 bufferSize: Self.liveFeedBufferSize,
-                counters: api.liveFeedCounters
+                counters: api.liveFeedCounters,
+                logger: context.logger
             )
             let headers: HTTPFields = [
                 .contentType: "text/event-stream; charset=utf-8",

@@ -108,12 +108,21 @@ export function mount(root, params) {
     loadAudit();
   });
   root.querySelector("#audit-more").addEventListener("click", () => loadAudit(true));
-  const off = live.on("audit", () => loadAudit());
+  // New entries arrive in bursts; reload at most once a few seconds after the first.
+  let reload = null;
+  const off = live.on("audit", () => {
+    if (reload) return;
+    reload = setTimeout(() => {
+      reload = null;
+      loadAudit();
+    }, 3000);
+  });
   const timer = setInterval(loadRules, 30000);
   loadAudit();
   loadRules();
   return () => {
     off();
     clearInterval(timer);
+    clearTimeout(reload);
   };
 }

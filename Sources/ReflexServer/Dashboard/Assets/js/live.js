@@ -83,6 +83,11 @@ export function connect() {
           setState("unavailable");
           return;
         }
+        if (response.status === 401) {
+          // The token was revoked: the next API call signs the page out; do not hammer the node.
+          setState("error");
+          return;
+        }
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
         setState("live");
         delay = 1000;
