@@ -1166,7 +1166,7 @@ export function mount(root, params) {
         DashboardAsset(
             path: "js/device.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""bfdcf37a66a367a42d74""#,
+            etag: #""73cd461527e426dcf595""#,
             text: ##"""
 // Device page: live charts of every metric (event feed), time ranges from rollups, the detector's
 // expected band and anomaly score, alarms and commands marked on the time axis, latest state
@@ -1214,7 +1214,8 @@ export function mount(root, params) {
       <section><div id="charts" class="charts"><div class="muted">Loading metrics…</div></div>
         <p id="detection-note" class="muted small"></p></section>
       <aside>
-        <div class="card"><h2>State</h2><div id="dev-state"><span class="muted">Loading…</span></div></div>
+        <div class="card"><h2>State</h2><div id="dev-state"><span class="muted">Loading…</span></div>
+          <div id="dev-quality"></div></div>
         <div class="card"><h2>Alarms</h2><div id="dev-alarms"><span class="muted">Loading…</span></div></div>
         <div class="card"><h2>Commands</h2><div id="dev-commands"><span class="muted">Loading…</span></div></div>
       </aside>
@@ -1324,6 +1325,20 @@ export function mount(root, params) {
     }
     state.detection = true;
     chart.setBand((anomalies.points || []).map((p) => ({ t: p.ts, expected: p.expected, lower: p.lower, upper: p.upper, score: p.score })));
+  }
+
+  async function loadQuality() {
+    const el = root.querySelector("#dev-quality");
+    const body = await optional(`/api/v1/data-quality?device=${enc}`).catch(() => null);
+    if (!body || body.missing) {
+      el.innerHTML = "";
+      return;
+    }
+    const active = body.active || [];
+    el.innerHTML = html`<h4>Data quality</h4>${active.length
+      ? html`<ul class="list quality">${active.map((q) => html`<li><span class="pill warn">${q.kind}</span> <strong>${q.metric}</strong>
+          <div class="muted small">${q.detail} · since ${ago(q.ts)}</div></li>`)}</ul>`
+      : html`<div class="muted small">No data-quality issue.</div>`}`.text;
   }
 
   async function loadAlarms() {
@@ -1457,6 +1472,7 @@ export function mount(root, params) {
       charts.get(e.metric).chart.appendBand({ t: e.ts, expected: e.expected, lower: e.lower, upper: e.upper, score: e.score });
     }),
     live.on("status", (e) => { if (e.device === id) loadDevice(); }),
+    live.on("dataQuality", (e) => { if (e.device === id) loadQuality(); }),
     live.on("alarm", (e) => { if (e.device === id) loadAlarms(); }),
     live.on("command", (e) => { if (e.device === id) loadCommands(); }),
   ];
@@ -1468,6 +1484,7 @@ export function mount(root, params) {
   }, 15000);
 
   loadDevice();
+  loadQuality();
   loadCharts();
   loadAlarms();
   loadCommands();
