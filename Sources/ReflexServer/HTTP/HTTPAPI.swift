@@ -9,7 +9,8 @@ public import ReflexStore
 /// Builds the HTTP API: the JSON read API under `/api/v1`, the InfluxDB v2 compatible
 /// `POST /api/v2/write` and `GET /health`, as a Hummingbird `Application` (a `Service`).
 ///
-/// Every route but `/health` needs an operator token (`Authorization: Bearer <token>` or
+/// The dashboard's own files (`/`, `/assets/...`, see ``DashboardMiddleware``) are public; every
+/// other route but `/health` needs an operator token (`Authorization: Bearer <token>` or
 /// `Token <token>`); reads need role viewer, writes operator. Errors are JSON, see ``APIError``.
 /// The routes are documented in `docs/api.md`.
 ///
