@@ -166,6 +166,8 @@ public struct Node: Service {
                 tokens: registry,
                 configuration: configuration.http,
                 ingestCounters: { ingestor.statistics },
+                events: events,
+                deviceStates: samples,
                 logger: httpLogger
             )
             services.append(.init(service: HTTPAPIService(api: api, listen: listen), serviceName: "http-api"))

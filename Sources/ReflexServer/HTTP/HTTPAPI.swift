@@ -9,7 +9,8 @@ public import ReflexStore
 /// Builds the HTTP API: the JSON read API under `/api/v1`, the InfluxDB v2 compatible
 /// `POST /api/v2/write` and `GET /health`, as a Hummingbird `Application` (a `Service`).
 ///
-/// Every route but `/health` needs an operator token (`Authorization: Bearer <token>` or
+/// The dashboard's own files (`/`, `/assets/...`, see ``DashboardMiddleware``) are public; every
+/// other route but `/health` needs an operator token (`Authorization: Bearer <token>` or
 /// `Token <token>`); reads need role viewer, writes operator. Errors are JSON, see ``APIError``.
 /// The routes are documented in `docs/api.md`.
 ///
@@ -35,8 +36,22 @@ public struct HTTPAPI: Sendable {
     public let ingestCounters: (@Sendable () -> IngestCounters)?
     /// The time in milliseconds since the epoch (receive time of writes, default query ranges).
     public let now: @Sendable () -> Int64
+    /// The node's event broadcasts, streamed to the dashboard by `GET /api/v1/events`; nil: 404.
+    public let events: NodeEvents?
+    /// Device online status and attributes for `GET /api/v1/fleet` and `/devices/{id}/state`.
+    public let deviceStates: (any DeviceStateStore)?
+    /// The fleet overview's anomaly levels (from detection); nil: `null`.
+    public let fleetAnomalies: (any FleetAnomalyProvider)?
+    /// The fleet overview's alarms and autonomy states (from automation); nil: zero and `null`.
+    public let fleetAutomation: (any FleetAutomationProvider)?
+    /// How often the live feed writes a heartbeat comment (15 s).
+    public var liveFeedHeartbeat: Duration = .seconds(15)
     let logger: Logger
     let writeCounters = HTTPWriteCounterBox()
+    let liveFeedCounters = LiveFeedCounters()
+
+    /// What the dashboard's live feeds have sent and dropped so far.
+    public var liveFeedStatistics: LiveFeedStatistics { liveFeedCounters.value }
 
     /// What the write route stored and refused so far.
     public var writeStatistics: HTTPWriteCounters { writeCounters.value }
@@ -59,6 +74,10 @@ public struct HTTPAPI: Sendable {
     ///   - configuration: see ``HTTPAPIConfiguration``.
     ///   - ingestCounters: the MQTT ingestor's counters, if any.
     ///   - now: the clock in ms since the epoch (default: the system clock).
+    ///   - events: the node's events for the dashboard's live feed (default none: 404).
+    ///   - deviceStates: device status and attributes for the fleet and device pages.
+    ///   - fleetAnomalies: anomaly levels for the fleet overview (default none).
+    ///   - fleetAutomation: alarms and autonomy states for the fleet overview (default none).
     ///   - logger: the API's logger.
     public init(
         samples: any SampleStore,
@@ -69,6 +88,10 @@ public struct HTTPAPI: Sendable {
         configuration: HTTPAPIConfiguration = HTTPAPIConfiguration(),
         ingestCounters: (@Sendable () -> IngestCounters)? = nil,
         now: (@Sendable () -> Int64)? = nil,
+        events: NodeEvents? = nil,
+        deviceStates: (any DeviceStateStore)? = nil,
+        fleetAnomalies: (any FleetAnomalyProvider)? = nil,
+        fleetAutomation: (any FleetAutomationProvider)? = nil,
         logger: Logger
     ) {
         self.samples = samples
@@ -79,6 +102,10 @@ public struct HTTPAPI: Sendable {
         self.configuration = configuration
         self.ingestCounters = ingestCounters
         self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        self.events = events
+        self.deviceStates = deviceStates
+        self.fleetAnomalies = fleetAnomalies
+        self.fleetAutomation = fleetAutomation
         self.logger = logger
     }
 
@@ -86,12 +113,16 @@ public struct HTTPAPI: Sendable {
     public func makeRouter() -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: DashboardMiddleware())
         router.add(middleware: TokenAuthMiddleware(verifier: tokens, publicPaths: ["/health"]))
         router.get("/health") { _, _ in HealthResponse(version: ReflexVersion.current) }
         addDeviceRoutes(to: router)
         addSeriesRoutes(to: router)
         addOperationsRoutes(to: router)
         addWriteRoutes(to: router)
+        addFleetRoutes(to: router)
+        addEventRoutes(to: router)
+        addDashboardRoutes(to: router)
         return router
     }
 
