@@ -85,11 +85,18 @@ public struct AlarmBook: Sendable {
             message: message,
             flapping: flapping,
             notes: [],
-            history: [AlarmHistoryEntry(at: now, state: "active", by: rule.map { "rule:\($0)" } ?? "system", detail: message)]
+            history: [
+                AlarmHistoryEntry(at: now, state: "active", by: rule.map { "rule:\($0)" } ?? "system", detail: message)
+            ]
         )
         if flapping {
             alarm.history.append(
-                AlarmHistoryEntry(at: now, state: "flapping", by: nil, detail: "\(times.count) raises in \(DurationText.format(flappingWindow))")
+                AlarmHistoryEntry(
+                    at: now,
+                    state: "flapping",
+                    by: nil,
+                    detail: "\(times.count) raises in \(DurationText.format(flappingWindow))"
+                )
             )
         }
         nextNumber += 1
@@ -135,7 +142,9 @@ public struct AlarmBook: Sendable {
         for (key, var alarm) in open {
             if let until = alarm.shelvedUntil, until <= now {
                 alarm.shelvedUntil = nil
-                alarm.history.append(AlarmHistoryEntry(at: now, state: "unshelved", by: "system", detail: "shelving expired"))
+                alarm.history.append(
+                    AlarmHistoryEntry(at: now, state: "unshelved", by: "system", detail: "shelving expired")
+                )
                 open[key] = alarm
                 changed.append(alarm)
             }

@@ -176,7 +176,8 @@ public struct CommandBook: Sendable {
                 command.transition(
                     to: .failed,
                     at: now,
-                    detail: "verification '\(command.verifyWhen ?? "")' did not hold within \(DurationText.format(command.verifyWithin ?? 0))"
+                    detail:
+                        "verification '\(command.verifyWhen ?? "")' did not hold within \(DurationText.format(command.verifyWithin ?? 0))"
                 )
             } else if command.verifyDeadline == nil, command.state != .done, command.state != .accepted,
                 command.expiresAt <= now
@@ -187,7 +188,11 @@ public struct CommandBook: Sendable {
             {
                 command.ackDeadline = nil
                 if command.attempts >= maxAttempts {
-                    command.transition(to: .failed, at: now, detail: "no acknowledgement after \(command.attempts) attempts")
+                    command.transition(
+                        to: .failed,
+                        at: now,
+                        detail: "no acknowledgement after \(command.attempts) attempts"
+                    )
                 } else {
                     command.nextAttemptAt = now + ackTimeout * Int64(1 << min(command.attempts - 1, 10))
                     command.transition(to: .queued, at: now, detail: "no acknowledgement; retrying")

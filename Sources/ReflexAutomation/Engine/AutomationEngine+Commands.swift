@@ -34,7 +34,8 @@ extension AutomationEngine {
                 expression = parsed
             }
             var evaluator = ExpressionEvaluator()
-            guard evaluator.condition(expression, in: ctx), let verified = commands.markVerified(id: command.id, at: now)
+            guard evaluator.condition(expression, in: ctx),
+                let verified = commands.markVerified(id: command.id, at: now)
             else { continue }
             out.append(.command(verified))
             outcomeAudit(verified, at: now, inputs: evaluator.inputs, into: &out)
@@ -52,13 +53,19 @@ extension AutomationEngine {
         let version = command.origin.split(separator: "@").last.flatMap { Int($0) }
         audit(
             AuditEntry(
-                at: now, device: command.device, rule: rule, ruleVersion: rule == nil ? nil : version,
+                at: now,
+                device: command.device,
+                rule: rule,
+                ruleVersion: rule == nil ? nil : version,
                 decision: .commandOutcome,
                 summary: "Command \(command.id) \(command.name) on \(command.device): \(command.state.rawValue)"
                     + (command.detail.map { " (\($0))" } ?? ""),
                 inputs: inputs,
-                action: .object(["command": .string(command.id), "name": .string(command.name), "params": .object(command.params)]),
-                outcome: command.state.rawValue, actor: "system"
+                action: .object([
+                    "command": .string(command.id), "name": .string(command.name), "params": .object(command.params),
+                ]),
+                outcome: command.state.rawValue,
+                actor: "system"
             ),
             into: &out
         )
@@ -82,22 +89,36 @@ extension AutomationEngine {
         }
         if let key = idempotencyKey, let existing = commands.command(idempotencyKey: key) {
             guard existing.device == device, existing.name == name else {
-                throw .conflict("idempotency key '\(key)' was used for command \(existing.id) (\(existing.name) on \(existing.device))")
+                throw .conflict(
+                    "idempotency key '\(key)' was used for command \(existing.id) (\(existing.name) on \(existing.device))"
+                )
             }
             return (existing, [])
         }
         var out: [AutomationAction] = []
         let command = commands.submit(
-            device: device, name: name, params: params, origin: "operator:\(actor)", ttl: ttl ?? 300_000,
-            idempotencyKey: idempotencyKey, verify: nil, needsApproval: false, at: now
+            device: device,
+            name: name,
+            params: params,
+            origin: "operator:\(actor)",
+            ttl: ttl ?? 300_000,
+            idempotencyKey: idempotencyKey,
+            verify: nil,
+            needsApproval: false,
+            at: now
         )
         out.append(.command(command))
         audit(
             AuditEntry(
-                at: now, device: device, rule: nil, ruleVersion: nil, decision: .operatorAction,
+                at: now,
+                device: device,
+                rule: nil,
+                ruleVersion: nil,
+                decision: .operatorAction,
                 summary: "\(actor) sent \(name) \(JSONValue.object(params)) to \(device)",
                 action: .object(["command": .string(command.id), "name": .string(name), "params": .object(params)]),
-                outcome: "queued", actor: "operator:\(actor)"
+                outcome: "queued",
+                actor: "operator:\(actor)"
             ),
             into: &out
         )
@@ -121,10 +142,16 @@ extension AutomationEngine {
         var out: [AutomationAction] = [.command(command)]
         audit(
             AuditEntry(
-                at: now, device: command.device, rule: command.rule, ruleVersion: nil, decision: .approved,
+                at: now,
+                device: command.device,
+                rule: command.rule,
+                ruleVersion: nil,
+                decision: .approved,
                 summary: "\(actor) approved \(command.name) \(JSONValue.object(command.params)) for \(command.device)"
                     + (note.map { ": \($0)" } ?? ""),
-                action: .object(["command": .string(id)]), outcome: "queued", actor: "operator:\(actor)"
+                action: .object(["command": .string(id)]),
+                outcome: "queued",
+                actor: "operator:\(actor)"
             ),
             into: &out
         )
@@ -141,16 +168,24 @@ extension AutomationEngine {
     ) throws(AutomationError) -> (Command, [AutomationAction]) {
         let command = try commands.update(id: id) { (c: inout Command) throws(AutomationError) in
             guard c.state == .pendingApproval || c.state == .queued else {
-                throw .conflict("command \(id) is \(c.state.rawValue); only pending_approval or queued commands can be rejected")
+                throw .conflict(
+                    "command \(id) is \(c.state.rawValue); only pending_approval or queued commands can be rejected"
+                )
             }
             c.transition(to: .cancelled, at: now, detail: "rejected by \(actor)" + (reason.map { ": \($0)" } ?? ""))
         }
         var out: [AutomationAction] = [.command(command)]
         audit(
             AuditEntry(
-                at: now, device: command.device, rule: command.rule, ruleVersion: nil, decision: .rejected,
+                at: now,
+                device: command.device,
+                rule: command.rule,
+                ruleVersion: nil,
+                decision: .rejected,
                 summary: "\(actor) rejected \(command.name) for \(command.device)" + (reason.map { ": \($0)" } ?? ""),
-                action: .object(["command": .string(id)]), outcome: "cancelled", actor: "operator:\(actor)"
+                action: .object(["command": .string(id)]),
+                outcome: "cancelled",
+                actor: "operator:\(actor)"
             ),
             into: &out
         )

@@ -87,25 +87,50 @@ extension AutomationEngine {
             allInputs.merge(evaluator.inputs) { a, _ in a }
         }
         let because = "'\(rule.when.text)' became true on \(device) (\(describe(inputs)))"
-        func entry(_ decision: AuditDecision, _ summary: String, action: JSONValue? = nil, outcome: String? = nil)
+        func entry(
+            _ decision: AuditDecision,
+            _ summary: String,
+            action: JSONValue? = nil,
+            outcome: String? = nil
+        )
             -> AuditEntry
         {
             AuditEntry(
-                at: now, device: device, rule: rule.id.rawValue, ruleVersion: record.version, decision: decision,
-                summary: summary, inputs: allInputs, interlocks: checks, action: action, outcome: outcome, actor: "rule"
+                at: now,
+                device: device,
+                rule: rule.id.rawValue,
+                ruleVersion: record.version,
+                decision: decision,
+                summary: summary,
+                inputs: allInputs,
+                interlocks: checks,
+                action: action,
+                outcome: outcome,
+                actor: "rule"
             )
         }
         if record.dryRun {
             let planned = rule.actions.map { describe($0, device: device, ctx: ctx) }.joined(separator: "; ")
-            audit(entry(.wouldFire, "Dry run: would have acted: \(planned); \(because)", outcome: "nothing sent (dry run)"), into: &out)
+            audit(
+                entry(
+                    .wouldFire,
+                    "Dry run: would have acted: \(planned); \(because)",
+                    outcome: "nothing sent (dry run)"
+                ),
+                into: &out
+            )
             return
         }
         // Alarms are information, not actuation: they are raised whatever the gates say.
         for case .alarm(let action) in rule.actions {
             let message = fill(action.message ?? "\(action.type) on \(device): \(rule.when.text)", ctx: ctx)
             if let alarm = alarms.raise(
-                device: device, type: action.type, severity: action.severity, rule: rule.id.rawValue,
-                message: message, at: now
+                device: device,
+                type: action.type,
+                severity: action.severity,
+                rule: rule.id.rawValue,
+                message: message,
+                at: now
             ) {
                 out.append(.alarm(alarm))
                 audit(
@@ -175,7 +200,17 @@ extension AutomationEngine {
             state.actionTimes.append(now)
             ruleStates[key] = state
             for action in actuations {
-                perform(action, rule: rule, record: record, device: device, ctx: ctx, because: because, entry: entry, at: now, into: &out)
+                perform(
+                    action,
+                    rule: rule,
+                    record: record,
+                    device: device,
+                    ctx: ctx,
+                    because: because,
+                    entry: entry,
+                    at: now,
+                    into: &out
+                )
             }
             return
         }
@@ -210,7 +245,15 @@ extension AutomationEngine {
                     device: device
                 )
             )
-            audit(entry(.fired, "POST webhook \(hook.url): \(because)", .object(["webhook": .string(hook.url)]), "posted"), into: &out)
+            audit(
+                entry(
+                    .fired,
+                    "POST webhook \(hook.url): \(because)",
+                    .object(["webhook": .string(hook.url)]),
+                    "posted"
+                ),
+                into: &out
+            )
         case .command(let command):
             var params: [String: JSONValue] = [:]
             var notes: [String] = []
@@ -235,15 +278,24 @@ extension AutomationEngine {
                     if let range = command.bounds[name] {
                         bounded = min(max(value, range.lowerBound), range.upperBound)
                         if bounded != value {
-                            notes.append("\(name) clamped from \(format(value)) to \(format(bounded)) by bounds [\(format(range.lowerBound)), \(format(range.upperBound))]")
+                            notes.append(
+                                "\(name) clamped from \(format(value)) to \(format(bounded)) by bounds [\(format(range.lowerBound)), \(format(range.upperBound))]"
+                            )
                         }
                     }
                     params[name] = .number(bounded)
                 }
             }
             let submitted = commands.submit(
-                device: device, name: command.name, params: params, origin: "rule:\(rule.id)@\(record.version)",
-                ttl: command.ttl, idempotencyKey: nil, verify: command.verify, needsApproval: rule.approval, at: now
+                device: device,
+                name: command.name,
+                params: params,
+                origin: "rule:\(rule.id)@\(record.version)",
+                ttl: command.ttl,
+                idempotencyKey: nil,
+                verify: command.verify,
+                needsApproval: rule.approval,
+                at: now
             )
             out.append(.command(submitted))
             let described = "\(command.name) \(JSONValue.object(params))"
@@ -279,13 +331,22 @@ extension AutomationEngine {
     ) {
         let condition = rule.clear.map { "'\($0.text)' holds" } ?? "'\(rule.when.text)' no longer holds"
         for case .alarm(let action) in rule.actions {
-            guard let alarm = alarms.clear(device: device, type: action.type, detail: condition, at: now) else { continue }
+            guard let alarm = alarms.clear(device: device, type: action.type, detail: condition, at: now) else {
+                continue
+            }
             out.append(.alarm(alarm))
             audit(
                 AuditEntry(
-                    at: now, device: device, rule: rule.id.rawValue, ruleVersion: record.version, decision: .alarmCleared,
+                    at: now,
+                    device: device,
+                    rule: rule.id.rawValue,
+                    ruleVersion: record.version,
+                    decision: .alarmCleared,
                     summary: "Cleared alarm \(action.type) on \(device): \(condition) (\(describe(inputs)))",
-                    inputs: inputs, action: .object(["alarm": .string(alarm.id)]), outcome: "cleared", actor: "rule"
+                    inputs: inputs,
+                    action: .object(["alarm": .string(alarm.id)]),
+                    outcome: "cleared",
+                    actor: "rule"
                 ),
                 into: &out
             )
@@ -300,7 +361,8 @@ extension AutomationEngine {
     }
 
     func describe(_ inputs: [String: Double]) -> String {
-        inputs.isEmpty ? "no inputs" : inputs.keys.sorted().map { "\($0) = \(format(inputs[$0] ?? 0))" }.joined(separator: ", ")
+        inputs.isEmpty
+            ? "no inputs" : inputs.keys.sorted().map { "\($0) = \(format(inputs[$0] ?? 0))" }.joined(separator: ", ")
     }
 
     func describe(_ action: RuleAction, device: DeviceID, ctx: DeviceContext) -> String {

@@ -8,7 +8,9 @@ extension AutomationEngine {
         return RuleParser { scope in
             var types: Set<String> = []
             if let type = scope.type { types.insert(type) }
-            for info in infos where scope.contains(info.id, type: info.type, labels: info.labels) { types.insert(info.type) }
+            for info in infos where scope.contains(info.id, type: info.type, labels: info.labels) {
+                types.insert(info.type)
+            }
             guard !types.isEmpty else { return nil }
             let union = types.reduce(into: Set<String>()) { $0.formUnion(known[$1] ?? []) }
             return union.isEmpty ? nil : union
@@ -19,7 +21,11 @@ extension AutomationEngine {
     /// `text`: new rules are added, changed ones get a new version, missing ones are removed.
     /// Returns the file's errors and the actions (rule changes); good rules load whatever the
     /// bad ones say.
-    public mutating func loadFile(_ file: String, text: String, at now: Int64) -> (errors: [RuleError], actions: [AutomationAction]) {
+    public mutating func loadFile(
+        _ file: String,
+        text: String,
+        at now: Int64
+    ) -> (errors: [RuleError], actions: [AutomationAction]) {
         let parsed = parser.parse(text, file: file)
         let source = "file:\(file)"
         var out: [AutomationAction] = []
@@ -28,7 +34,12 @@ extension AutomationEngine {
         for rule in parsed.rules {
             if let existing = rules[rule.id], existing.source != source {
                 errors.append(
-                    RuleError(file: file, line: nil, rule: rule.id.rawValue, message: "rule id already used by \(existing.source); rename one of them")
+                    RuleError(
+                        file: file,
+                        line: nil,
+                        rule: rule.id.rawValue,
+                        message: "rule id already used by \(existing.source); rename one of them"
+                    )
                 )
                 continue
             }
@@ -38,7 +49,14 @@ extension AutomationEngine {
         for refused in parsed.refused where !seen.contains(refused.id) {
             if let existing = rules[refused.id], existing.source != source { continue }
             seen.insert(refused.id)
-            install(nil, id: refused.id, text: refused.text, source: source, errors: refused.errors.map(\.description), into: &out)
+            install(
+                nil,
+                id: refused.id,
+                text: refused.text,
+                source: source,
+                errors: refused.errors.map(\.description),
+                into: &out
+            )
         }
         for (id, record) in rules where record.source == source && !seen.contains(id) {
             remove(id, into: &out)
@@ -59,17 +77,30 @@ extension AutomationEngine {
 
     /// Adds or replaces a rule through the API; a rule with errors is refused (400) and the
     /// previous version stays in force.
-    public mutating func putRule(_ id: RuleID, text: String, at now: Int64) throws(AutomationError) -> (RuleRecord, [AutomationAction]) {
+    public mutating func putRule(
+        _ id: RuleID,
+        text: String,
+        at now: Int64
+    ) throws(AutomationError) -> (RuleRecord, [AutomationAction]) {
         if let existing = rules[id], existing.source != "api" {
             throw .conflict("rule '\(id)' comes from \(existing.source); edit that file instead")
         }
         let parsed = parser.parse(text, file: "api")
         guard parsed.errors.isEmpty else { throw .invalidRule(parsed.errors) }
         guard parsed.rules.count == 1, let rule = parsed.rules.first else {
-            throw .invalidRule([RuleError(file: "api", line: nil, rule: id.rawValue, message: "send exactly one rule document")])
+            throw .invalidRule([
+                RuleError(file: "api", line: nil, rule: id.rawValue, message: "send exactly one rule document")
+            ])
         }
         guard rule.id == id else {
-            throw .invalidRule([RuleError(file: "api", line: 1, rule: rule.id.rawValue, message: "the text says 'rule: \(rule.id)' but the URL names '\(id)'")])
+            throw .invalidRule([
+                RuleError(
+                    file: "api",
+                    line: 1,
+                    rule: rule.id.rawValue,
+                    message: "the text says 'rule: \(rule.id)' but the URL names '\(id)'"
+                )
+            ])
         }
         var out: [AutomationAction] = []
         install(rule, text: text, source: "api", errors: [], into: &out)
@@ -89,11 +120,19 @@ extension AutomationEngine {
     }
 
     /// Enables, disables or sets dry-run on a rule (a runtime flag, kept until the text changes).
-    public mutating func setRuleFlags(_ id: RuleID, enabled: Bool?, dryRun: Bool?, by actor: String, at now: Int64)
+    public mutating func setRuleFlags(
+        _ id: RuleID,
+        enabled: Bool?,
+        dryRun: Bool?,
+        by actor: String,
+        at now: Int64
+    )
         throws(AutomationError) -> (RuleRecord, [AutomationAction])
     {
         guard var record = rules[id] else { throw .notFound("no rule '\(id)'") }
-        guard record.rule != nil else { throw .conflict("rule '\(id)' has errors: \(record.errors.joined(separator: "; "))") }
+        guard record.rule != nil else {
+            throw .conflict("rule '\(id)' has errors: \(record.errors.joined(separator: "; "))")
+        }
         if let enabled { record.enabled = enabled }
         if let dryRun { record.dryRun = dryRun }
         rules[id] = record
@@ -101,8 +140,14 @@ extension AutomationEngine {
         let what = enabled.map { $0 ? "enabled" : "disabled" } ?? (dryRun == true ? "set to dry run" : "set to act")
         audit(
             AuditEntry(
-                at: now, device: nil, rule: id.rawValue, ruleVersion: record.version, decision: .operatorAction,
-                summary: "\(actor) \(what) rule \(id)", outcome: what, actor: "operator:\(actor)"
+                at: now,
+                device: nil,
+                rule: id.rawValue,
+                ruleVersion: record.version,
+                decision: .operatorAction,
+                summary: "\(actor) \(what) rule \(id)",
+                outcome: what,
+                actor: "operator:\(actor)"
             ),
             into: &out
         )
@@ -168,8 +213,12 @@ extension AutomationEngine {
 
     mutating func index(_ rule: Rule) {
         for metric in rule.inputMetrics { rulesByMetric[metric, default: []].insert(rule.id) }
-        if rule.when.expression.readsStatus || rule.clear?.expression.readsStatus == true { statusRules.insert(rule.id) }
-        for expression in [rule.when.expression] + (rule.clear.map { [$0.expression] } ?? []) + rule.interlocks.map(\.expression) {
+        if rule.when.expression.readsStatus || rule.clear?.expression.readsStatus == true {
+            statusRules.insert(rule.id)
+        }
+        for expression in [rule.when.expression] + (rule.clear.map { [$0.expression] } ?? [])
+            + rule.interlocks.map(\.expression)
+        {
             for (metric, span) in expression.windows { windowSpans[metric] = max(windowSpans[metric] ?? 0, span) }
         }
     }

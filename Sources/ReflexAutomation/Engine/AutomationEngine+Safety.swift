@@ -20,37 +20,79 @@ extension AutomationEngine {
         let action: JSONValue = .object(["name": .string(policy.command), "params": .object(policy.params)])
         func entry(_ decision: AuditDecision, _ summary: String, outcome: String) -> AuditEntry {
             AuditEntry(
-                at: now, device: device, rule: nil, ruleVersion: nil, decision: decision, summary: summary,
-                action: action, outcome: outcome, actor: "system"
+                at: now,
+                device: device,
+                rule: nil,
+                ruleVersion: nil,
+                decision: decision,
+                summary: summary,
+                action: action,
+                outcome: outcome,
+                actor: "system"
             )
         }
         if !autonomy.enabled {
-            audit(entry(.suppressedAutonomyOff, "Fail-safe for \(device) (\(reason)) not sent: autonomy is off", outcome: "suppressed"), into: &out)
+            audit(
+                entry(
+                    .suppressedAutonomyOff,
+                    "Fail-safe for \(device) (\(reason)) not sent: autonomy is off",
+                    outcome: "suppressed"
+                ),
+                into: &out
+            )
             return
         }
         if let o = overrides[device], o.isActive(at: now) {
             audit(
-                entry(.suppressedOverride, "Fail-safe for \(device) (\(reason)) not sent: manual override by \(o.by) (\(o.reason))", outcome: "suppressed"),
+                entry(
+                    .suppressedOverride,
+                    "Fail-safe for \(device) (\(reason)) not sent: manual override by \(o.by) (\(o.reason))",
+                    outcome: "suppressed"
+                ),
                 into: &out
             )
             return
         }
         let command = commands.submit(
-            device: device, name: policy.command, params: policy.params, origin: "fail-safe", ttl: 3_600_000,
-            idempotencyKey: nil, verify: nil, needsApproval: false, at: now
+            device: device,
+            name: policy.command,
+            params: policy.params,
+            origin: "fail-safe",
+            ttl: 3_600_000,
+            idempotencyKey: nil,
+            verify: nil,
+            needsApproval: false,
+            at: now
         )
         out.append(.command(command))
-        audit(entry(.failSafe, "Fail-safe: sent \(described) to \(device) because \(reason)", outcome: "command \(command.id) queued"), into: &out)
+        audit(
+            entry(
+                .failSafe,
+                "Fail-safe: sent \(described) to \(device) because \(reason)",
+                outcome: "command \(command.id) queued"
+            ),
+            into: &out
+        )
         dispatch(device: device, at: now, into: &out)
     }
 
-    mutating func releaseFailSafe(_ device: DeviceID, because why: String, at now: Int64, into out: inout [AutomationAction]) {
+    mutating func releaseFailSafe(
+        _ device: DeviceID,
+        because why: String,
+        at now: Int64,
+        into out: inout [AutomationAction]
+    ) {
         guard let state = devices[device]?.failSafe, state.active else { return }
         devices[device]?.failSafe = FailSafeState()
         audit(
             AuditEntry(
-                at: now, device: device, rule: nil, ruleVersion: nil, decision: .failSafe,
-                summary: "Fail-safe of \(device) released: \(why) (was: \(state.reason ?? "?"))", outcome: "released",
+                at: now,
+                device: device,
+                rule: nil,
+                ruleVersion: nil,
+                decision: .failSafe,
+                summary: "Fail-safe of \(device) released: \(why) (was: \(state.reason ?? "?"))",
+                outcome: "released",
                 actor: "system"
             ),
             into: &out
@@ -70,7 +112,8 @@ extension AutomationEngine {
                 applyFailSafe(
                     device,
                     policy: policy,
-                    reason: "stale: no telemetry for \(DurationText.format(silent / 1000 * 1000)) (limit \(DurationText.format(limit / 1000 * 1000)), \(format(policy.staleFactor)) × cadence \(DurationText.format(Int64(cadence) / 1000 * 1000)))",
+                    reason:
+                        "stale: no telemetry for \(DurationText.format(silent / 1000 * 1000)) (limit \(DurationText.format(limit / 1000 * 1000)), \(format(policy.staleFactor)) × cadence \(DurationText.format(Int64(cadence) / 1000 * 1000)))",
                     at: now,
                     into: &out
                 )
@@ -93,9 +136,15 @@ extension AutomationEngine {
         var out: [AutomationAction] = [.override(device, o)]
         audit(
             AuditEntry(
-                at: now, device: device, rule: nil, ruleVersion: nil, decision: .operatorAction,
-                summary: "\(actor) put \(device) in manual: \(reason)" + (until.map { " (until \($0))" } ?? " (until released)"),
-                outcome: "manual", actor: "operator:\(actor)"
+                at: now,
+                device: device,
+                rule: nil,
+                ruleVersion: nil,
+                decision: .operatorAction,
+                summary: "\(actor) put \(device) in manual: \(reason)"
+                    + (until.map { " (until \($0))" } ?? " (until released)"),
+                outcome: "manual",
+                actor: "operator:\(actor)"
             ),
             into: &out
         )
@@ -108,8 +157,14 @@ extension AutomationEngine {
         var out: [AutomationAction] = [.override(device, nil)]
         audit(
             AuditEntry(
-                at: now, device: device, rule: nil, ruleVersion: nil, decision: .operatorAction,
-                summary: "\(actor) returned \(device) to automatic", outcome: "auto", actor: "operator:\(actor)"
+                at: now,
+                device: device,
+                rule: nil,
+                ruleVersion: nil,
+                decision: .operatorAction,
+                summary: "\(actor) returned \(device) to automatic",
+                outcome: "auto",
+                actor: "operator:\(actor)"
             ),
             into: &out
         )
@@ -122,14 +177,24 @@ extension AutomationEngine {
     }
 
     /// Switches autonomy on or off (admin).
-    public mutating func setAutonomy(enabled: Bool, reason: String?, by actor: String, at now: Int64) -> [AutomationAction] {
+    public mutating func setAutonomy(
+        enabled: Bool,
+        reason: String?,
+        by actor: String,
+        at now: Int64
+    ) -> [AutomationAction] {
         autonomy = AutonomySwitch(enabled: enabled, changedAt: now, changedBy: actor, reason: reason)
         var out: [AutomationAction] = [.autonomy(autonomy)]
         audit(
             AuditEntry(
-                at: now, device: nil, rule: nil, ruleVersion: nil, decision: .operatorAction,
+                at: now,
+                device: nil,
+                rule: nil,
+                ruleVersion: nil,
+                decision: .operatorAction,
                 summary: "\(actor) switched autonomy \(enabled ? "on" : "off")" + (reason.map { ": \($0)" } ?? ""),
-                outcome: enabled ? "on" : "off", actor: "operator:\(actor)"
+                outcome: enabled ? "on" : "off",
+                actor: "operator:\(actor)"
             ),
             into: &out
         )

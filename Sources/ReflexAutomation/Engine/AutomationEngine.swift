@@ -181,8 +181,13 @@ public struct AutomationEngine: Sendable {
             out.append(.override(device, nil))
             audit(
                 AuditEntry(
-                    at: now, device: device, rule: nil, ruleVersion: nil, decision: .operatorAction,
-                    summary: "Override of \(device) by \(o.by) expired; autonomy resumes", actor: "system"
+                    at: now,
+                    device: device,
+                    rule: nil,
+                    ruleVersion: nil,
+                    decision: .operatorAction,
+                    summary: "Override of \(device) by \(o.by) expired; autonomy resumes",
+                    actor: "system"
                 ),
                 into: &out
             )
@@ -195,7 +200,9 @@ public struct AutomationEngine: Sendable {
             out.append(.command(command))
             outcomeAudit(command, at: now, into: &out)
         }
-        for device in commands.devicesWithReadyCommands(at: now).sorted() { dispatch(device: device, at: now, into: &out) }
+        for device in commands.devicesWithReadyCommands(at: now).sorted() {
+            dispatch(device: device, at: now, into: &out)
+        }
     }
 
     // MARK: - Audit

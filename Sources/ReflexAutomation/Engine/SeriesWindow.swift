@@ -43,7 +43,9 @@ public struct SeriesWindow: Sendable {
     /// Change per second between the first and the last sample of the last `window` ms before `now`.
     public func rate(window: Int64, now: Int64) -> Double? {
         let r = range(from: now - window)
-        guard r.count >= 2, let first = r.first, let last = r.last, timestamps[last] > timestamps[first] else { return nil }
+        guard r.count >= 2, let first = r.first, let last = r.last, timestamps[last] > timestamps[first] else {
+            return nil
+        }
         return (values[last] - values[first]) / (Double(timestamps[last] - timestamps[first]) / 1000)
     }
 

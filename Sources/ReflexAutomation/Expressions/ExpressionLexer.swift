@@ -32,7 +32,9 @@ enum ExpressionLexer {
                 var unitEnd = i
                 while unitEnd < chars.count, chars[unitEnd].isASCII, chars[unitEnd].isLetter { unitEnd += 1 }
                 let unit = String(chars[i..<unitEnd])
-                guard let value = Double(digits) else { throw ExpressionError(offset: start, "'\(digits)' is not a number") }
+                guard let value = Double(digits) else {
+                    throw ExpressionError(offset: start, "'\(digits)' is not a number")
+                }
                 if unit.isEmpty {
                     out.append(.init(kind: .number(value), offset: start))
                 } else if let factor = DurationText.factor(unit) {

@@ -32,7 +32,10 @@ public struct ExpressionParser {
         guard parser.tokens.count > 1 else { throw ExpressionError(offset: 0, "empty expression") }
         let expression = try parser.parseOr()
         guard case .end = parser.current.kind else {
-            throw ExpressionError(offset: parser.current.offset, "unexpected \(parser.describe(parser.current)) after a complete expression")
+            throw ExpressionError(
+                offset: parser.current.offset,
+                "unexpected \(parser.describe(parser.current)) after a complete expression"
+            )
         }
         guard expression.type == expected else {
             throw ExpressionError(
@@ -74,7 +77,12 @@ public struct ExpressionParser {
         }
     }
 
-    private func require(_ e: Expression, _ type: ExpressionType, at offset: Int, _ role: String) throws(ExpressionError) {
+    private func require(
+        _ e: Expression,
+        _ type: ExpressionType,
+        at offset: Int,
+        _ role: String
+    ) throws(ExpressionError) {
         guard e.type == type else {
             throw ExpressionError(offset: offset, "\(role) needs a \(type == .boolean ? "condition" : "number")")
         }
@@ -274,11 +282,15 @@ public struct ExpressionParser {
             return .alarm(type)
         case "rate", "avg":
             guard durations.count == 1, parsed.count == 1 else {
-                throw ExpressionError(offset: offset, "\(name)(...) takes a metric and a window, e.g. \(name)(temperature, 1m)")
+                throw ExpressionError(
+                    offset: offset,
+                    "\(name)(...) takes a metric and a window, e.g. \(name)(temperature, 1m)"
+                )
             }
             let metric = try metricArgument()
             guard durations[0] > 0 else { throw ExpressionError(offset: offset, "the window must be longer than 0") }
-            return name == "rate" ? .rate(metric, milliseconds: durations[0]) : .window(.avg, metric, milliseconds: durations[0])
+            return name == "rate"
+                ? .rate(metric, milliseconds: durations[0]) : .window(.avg, metric, milliseconds: durations[0])
         case "min", "max", "abs":
             if !durations.isEmpty {
                 guard name != "abs", durations.count == 1, parsed.count == 1 else {
@@ -295,7 +307,10 @@ public struct ExpressionParser {
                 return .function(.abs, parsed)
             }
             guard parsed.count >= 2 else {
-                throw ExpressionError(offset: offset, "\(name)(...) takes two or more numbers, or a metric and a window")
+                throw ExpressionError(
+                    offset: offset,
+                    "\(name)(...) takes two or more numbers, or a metric and a window"
+                )
             }
             return .function(name == "min" ? .min : .max, parsed)
         default:

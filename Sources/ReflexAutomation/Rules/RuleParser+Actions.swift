@@ -4,7 +4,12 @@ extension RuleParser {
     static let alarmKeys: Set<String> = ["type", "severity", "message"]
     static let commandKeys: Set<String> = ["name", "params", "bounds", "ttl", "verify", "affects"]
 
-    func parseAction(_ node: Node, known: Set<String>?, slot: inout Int, context: DocumentContext) throws(RuleError) -> RuleAction {
+    func parseAction(
+        _ node: Node,
+        known: Set<String>?,
+        slot: inout Int,
+        context: DocumentContext
+    ) throws(RuleError) -> RuleAction {
         guard case .mapping(let mapping) = node, mapping.count == 1, let (keyNode, body) = mapping.first,
             let kind = keyNode.string
         else {
@@ -36,7 +41,8 @@ extension RuleParser {
             }
             return .webhook(WebhookAction(url: url))
         default:
-            let hint = suggestion(for: kind, among: ["alarm", "command", "webhook"]).map { "; did you mean '\($0)'?" } ?? ""
+            let hint =
+                suggestion(for: kind, among: ["alarm", "command", "webhook"]).map { "; did you mean '\($0)'?" } ?? ""
             throw context.error(keyNode, "unknown action '\(kind)'\(hint); use alarm, command or webhook")
         }
     }
@@ -59,7 +65,8 @@ extension RuleParser {
             }
             for (key, value) in pairs {
                 guard let param = key.string, case .sequence(let seq) = value, seq.count == 2,
-                    let low = seq[seq.startIndex].float, let high = seq[seq.index(after: seq.startIndex)].float, low <= high
+                    let low = seq[seq.startIndex].float, let high = seq[seq.index(after: seq.startIndex)].float,
+                    low <= high
                 else {
                     throw context.error(key, "bounds of '\(key.string ?? "?")' must be [low, high] with low <= high")
                 }
@@ -73,7 +80,14 @@ extension RuleParser {
             }
             for (key, value) in pairs {
                 guard let param = key.string else { throw context.error(key, "parameter names are text") }
-                params[param] = try parseParameter(param, value, bounds: bounds, known: known, slot: &slot, context: context)
+                params[param] = try parseParameter(
+                    param,
+                    value,
+                    bounds: bounds,
+                    known: known,
+                    slot: &slot,
+                    context: context
+                )
             }
         }
         for param in bounds.keys where params[param] == nil {
@@ -104,7 +118,9 @@ extension RuleParser {
         var affects = Set(params.keys)
         if name.hasPrefix("set_") { affects.insert(String(name.dropFirst(4))) }
         if let node = fields["affects"] {
-            guard case .sequence(let seq) = node else { throw context.error(node, "'affects:' needs a list of metrics") }
+            guard case .sequence(let seq) = node else {
+                throw context.error(node, "'affects:' needs a list of metrics")
+            }
             for item in seq { if let m = item.string { affects.insert(m) } }
         }
         return CommandAction(name: name, params: params, bounds: bounds, ttl: ttl, verify: verify, affects: affects)
@@ -182,15 +198,24 @@ extension RuleParser {
         guard let commandNode = mapping["command"], case .mapping(let fields) = commandNode,
             let name = fields["name"]?.string, RuleID(validating: name) != nil
         else {
-            throw context.error(mapping["command"], "fail-safe needs 'command: { name: stop }' (params optional, constants only)")
+            throw context.error(
+                mapping["command"],
+                "fail-safe needs 'command: { name: stop }' (params optional, constants only)"
+            )
         }
         try checkKeys(fields, allowed: ["name", "params"], context: context)
         var params: [String: JSONValue] = [:]
         if let paramsNode = fields["params"] {
-            guard case .mapping(let pairs) = paramsNode else { throw context.error(paramsNode, "'params:' needs a mapping") }
+            guard case .mapping(let pairs) = paramsNode else {
+                throw context.error(paramsNode, "'params:' needs a mapping")
+            }
             for (key, value) in pairs {
                 guard let k = key.string else { continue }
-                if let n = value.float { params[k] = .number(n) } else if let b = value.bool { params[k] = .bool(b) } else {
+                if let n = value.float {
+                    params[k] = .number(n)
+                } else if let b = value.bool {
+                    params[k] = .bool(b)
+                } else {
                     params[k] = .string(value.string ?? "")
                 }
             }
@@ -202,7 +227,9 @@ extension RuleParser {
             }
             policy.staleFactor = factor
         }
-        if let ms = try duration(mapping["minimumStale"], key: "minimumStale", context: context) { policy.minimumStale = ms }
+        if let ms = try duration(mapping["minimumStale"], key: "minimumStale", context: context) {
+            policy.minimumStale = ms
+        }
         policy.onOffline = try flag(mapping["onOffline"], key: "onOffline", default: true, context: context)
         policy.onUnhealthy = try flag(mapping["onUnhealthy"], key: "onUnhealthy", default: true, context: context)
         return policy
@@ -223,7 +250,8 @@ extension RuleParser {
         var out: [RuleID: String] = [:]
         for (a, targets) in edges {
             for b in targets where edges[b]?.contains(a) == true {
-                out[a] = "cycle with rule '\(b)': each one's command changes what the other reads; damped by cooldowns and caps"
+                out[a] =
+                    "cycle with rule '\(b)': each one's command changes what the other reads; damped by cooldowns and caps"
             }
         }
         return out

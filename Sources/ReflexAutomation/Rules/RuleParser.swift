@@ -34,7 +34,9 @@ public struct RuleParser: Sendable {
         "rule", "description", "scope", "when", "clear", "do", "interlocks", "cooldown", "maxActionsPerHour",
         "approval", "dryRun", "enabled",
     ]
-    static let failSafeKeys: Set<String> = ["failsafe", "command", "staleAfter", "minimumStale", "onOffline", "onUnhealthy"]
+    static let failSafeKeys: Set<String> = [
+        "failsafe", "command", "staleAfter", "minimumStale", "onOffline", "onUnhealthy",
+    ]
 
     /// Parses every document of `text`; `file` names it in errors (`rules/pumps.yaml`, `api`).
     public func parse(_ text: String, file: String) -> RuleFile {
@@ -51,7 +53,12 @@ public struct RuleParser: Sendable {
             let documentText = Self.documentText(of: node, in: text)
             guard case .mapping(let mapping) = node else {
                 result.errors.append(
-                    RuleError(file: file, line: node.mark?.line, rule: nil, message: "a document must be a mapping starting with 'rule:' or 'failsafe:'")
+                    RuleError(
+                        file: file,
+                        line: node.mark?.line,
+                        rule: nil,
+                        message: "a document must be a mapping starting with 'rule:' or 'failsafe:'"
+                    )
                 )
                 continue
             }
@@ -122,7 +129,10 @@ public struct RuleParser: Sendable {
     func parseRule(_ mapping: Node.Mapping, text: String, context: inout DocumentContext) throws(RuleError) -> Rule {
         let ruleNode = mapping["rule"]
         guard let name = ruleNode?.string, let id = RuleID(validating: name) else {
-            throw context.error(ruleNode ?? .mapping(mapping), "'rule:' needs a name of letters, digits, '-', '_' or '.' (at most 64)")
+            throw context.error(
+                ruleNode ?? .mapping(mapping),
+                "'rule:' needs a name of letters, digits, '-', '_' or '.' (at most 64)"
+            )
         }
         try checkKeys(mapping, allowed: Self.ruleKeys, context: context)
         let scope = try parseScope(mapping["scope"], context: context)
@@ -130,7 +140,10 @@ public struct RuleParser: Sendable {
         var slot = 0
         func condition(_ node: Node?, key: String) throws(RuleError) -> Condition {
             guard let node, let text = scalarText(node) else {
-                throw context.error(node ?? .mapping(mapping), "'\(key):' needs a condition, e.g. \(key): temperature > 85 for 30s")
+                throw context.error(
+                    node ?? .mapping(mapping),
+                    "'\(key):' needs a condition, e.g. \(key): temperature > 85 for 30s"
+                )
             }
             do {
                 let (expression, next) = try ExpressionParser.parse(text, expecting: .boolean, firstSlot: slot)
@@ -162,7 +175,10 @@ public struct RuleParser: Sendable {
             cap = n
         }
         guard let doNode = mapping["do"], case .sequence(let actionNodes) = doNode, !actionNodes.isEmpty else {
-            throw context.error(mapping["do"] ?? .mapping(mapping), "'do:' needs a list of actions (- alarm: ..., - command: ..., - webhook: ...)")
+            throw context.error(
+                mapping["do"] ?? .mapping(mapping),
+                "'do:' needs a list of actions (- alarm: ..., - command: ..., - webhook: ...)"
+            )
         }
         var actions: [RuleAction] = []
         for node in actionNodes {
@@ -194,7 +210,9 @@ public struct RuleParser: Sendable {
         for key in mapping.keys {
             guard let name = key.string, allowed.contains(name) else {
                 let name = key.string ?? "?"
-                let hint = suggestion(for: name, among: allowed).map { "; did you mean '\($0)'?" } ?? "; allowed: \(allowed.sorted().joined(separator: ", "))"
+                let hint =
+                    suggestion(for: name, among: allowed).map { "; did you mean '\($0)'?" }
+                    ?? "; allowed: \(allowed.sorted().joined(separator: ", "))"
                 throw context.error(key, "unknown key '\(name)'\(hint)")
             }
         }
@@ -206,7 +224,12 @@ public struct RuleParser: Sendable {
         return text.isEmpty ? nil : text
     }
 
-    func checkMetrics(_ expression: Expression, known: Set<String>?, node: Node, context: DocumentContext) throws(RuleError) {
+    func checkMetrics(
+        _ expression: Expression,
+        known: Set<String>?,
+        node: Node,
+        context: DocumentContext
+    ) throws(RuleError) {
         guard let known else { return }
         for metric in expression.metrics.sorted() where !known.contains(metric) {
             let hint = suggestion(for: metric, among: known).map { "did you mean '\($0)'? " } ?? ""
@@ -219,7 +242,10 @@ public struct RuleParser: Sendable {
 
     func parseScope(_ node: Node?, context: DocumentContext) throws(RuleError) -> RuleScope {
         guard let node else {
-            throw context.error(nil, "'scope:' is required: { type: pump }, { devices: [pump-1] } or { labels: { site: lyon } }")
+            throw context.error(
+                nil,
+                "'scope:' is required: { type: pump }, { devices: [pump-1] } or { labels: { site: lyon } }"
+            )
         }
         if case .scalar = node, node.string == "all" { return RuleScope() }
         guard case .mapping(let mapping) = node else {
@@ -228,7 +254,9 @@ public struct RuleParser: Sendable {
         try checkKeys(mapping, allowed: ["type", "devices", "labels"], context: context)
         var scope = RuleScope()
         if let type = mapping["type"] {
-            guard let text = type.string, !text.isEmpty else { throw context.error(type, "'type:' needs a device type") }
+            guard let text = type.string, !text.isEmpty else {
+                throw context.error(type, "'type:' needs a device type")
+            }
             scope.type = text
         }
         if let devices = mapping["devices"] {
@@ -249,7 +277,9 @@ public struct RuleParser: Sendable {
                 throw context.error(labels, "'labels:' needs a mapping, e.g. { site: lyon }")
             }
             for (key, value) in pairs {
-                guard let k = key.string, let v = value.string else { throw context.error(key, "labels are text: key: value") }
+                guard let k = key.string, let v = value.string else {
+                    throw context.error(key, "labels are text: key: value")
+                }
                 scope.labels[k] = v
             }
         }
@@ -261,7 +291,9 @@ public struct RuleParser: Sendable {
 
     func duration(_ node: Node?, key: String, context: DocumentContext) throws(RuleError) -> Int64? {
         guard let node else { return nil }
-        guard let text = node.string, let ms = DurationText.milliseconds(text), ms >= 0, text.contains(where: \.isLetter) else {
+        guard let text = node.string, let ms = DurationText.milliseconds(text), ms >= 0,
+            text.contains(where: \.isLetter)
+        else {
             throw context.error(node, "'\(key):' needs a duration with a unit, e.g. 30s, 10m or 1h")
         }
         return ms
