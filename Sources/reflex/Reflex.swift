@@ -11,6 +11,9 @@ struct Reflex: AsyncParsableCommand {
             automation as they arrive. Start a node with `reflex serve`; register devices with \
             `reflex device add`.
             """,
-        subcommands: [Serve.self, DeviceCommand.self, TokenCommand.self, QueryCommand.self, Version.self]
+        subcommands: [
+            Serve.self, DeviceCommand.self, TokenCommand.self, QueryCommand.self, AlarmCommand.self, CommandCLI.self,
+            OverrideCommand.self, AutonomyCommand.self, RulesCommand.self, Version.self,
+        ]
     )
 }

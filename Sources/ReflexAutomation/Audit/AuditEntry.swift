@@ -52,9 +52,6 @@ public struct AuditEntry: Sendable, Hashable, Codable, Identifiable {
     public var outcome: String?
     /// `rule`, `operator:NAME` or `system`.
     public var actor: String
-    /// For a fired rule command: milliseconds from the telemetry's arrival at the engine to the
-    /// command's creation, as measured by the caller (nil elsewhere).
-    public var latencyMicroseconds: Int64?
 
     public init(
         id: Int64 = 0,

@@ -214,3 +214,15 @@ public struct AutomationEngine: Sendable {
         out.append(.audit(entry))
     }
 }
+
+extension AutomationEngine {
+    /// The type and labels of a device, if known.
+    public func deviceInfo(_ device: DeviceID) -> DeviceInfo? { devices[device]?.info }
+
+    /// Records an audit entry made outside the engine (a failed webhook); returns its action.
+    public mutating func recordAudit(_ entry: AuditEntry) -> [AutomationAction] {
+        var out: [AutomationAction] = []
+        audit(entry, into: &out)
+        return out
+    }
+}

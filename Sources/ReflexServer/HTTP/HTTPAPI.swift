@@ -33,6 +33,8 @@ public struct HTTPAPI: Sendable {
     public let configuration: HTTPAPIConfiguration
     /// The MQTT ingestor's counters for `/api/v1/ingest/stats`, if there is one.
     public let ingestCounters: (@Sendable () -> IngestCounters)?
+    /// Rules, alarms, commands and the safety layer; nil: the automation routes are not served.
+    public let automation: AutomationService?
     /// The time in milliseconds since the epoch (receive time of writes, default query ranges).
     public let now: @Sendable () -> Int64
     let logger: Logger
@@ -59,6 +61,7 @@ public struct HTTPAPI: Sendable {
     ///   - configuration: see ``HTTPAPIConfiguration``.
     ///   - ingestCounters: the MQTT ingestor's counters, if any.
     ///   - now: the clock in ms since the epoch (default: the system clock).
+    ///   - automation: the automation service whose routes to serve (alarms, commands, rules...).
     ///   - logger: the API's logger.
     public init(
         samples: any SampleStore,
@@ -69,8 +72,10 @@ public struct HTTPAPI: Sendable {
         configuration: HTTPAPIConfiguration = HTTPAPIConfiguration(),
         ingestCounters: (@Sendable () -> IngestCounters)? = nil,
         now: (@Sendable () -> Int64)? = nil,
+        automation: AutomationService? = nil,
         logger: Logger
     ) {
+        self.automation = automation
         self.samples = samples
         self.queries = queries
         self.deadLetters = deadLetters
@@ -92,6 +97,7 @@ public struct HTTPAPI: Sendable {
         addSeriesRoutes(to: router)
         addOperationsRoutes(to: router)
         addWriteRoutes(to: router)
+        addAutomationRoutes(to: router)
         return router
     }
 
