@@ -94,7 +94,7 @@ def test_rules_file_loads_good_rules_and_reports_bad_ones(node):
     rules = {r["id"]: r for r in body["rules"]}
     assert rules["pump-overheat"]["version"] == 1 and rules["pump-overheat"]["errors"] == []
     assert rules["pump-overheat"]["source"] == "file:rules/pumps.yaml"
-    assert "line 13" in rules["broken"]["errors"][0] and "ends too early" in rules["broken"]["errors"][0]
+    assert "line 12" in rules["broken"]["errors"][0] and "ends too early" in rules["broken"]["errors"][0]
 
 
 def test_alarm_command_ack_and_audit(node):

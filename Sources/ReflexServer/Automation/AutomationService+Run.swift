@@ -27,8 +27,9 @@ extension AutomationService {
             ]
         )
         let initialFiles = files
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { group in
+        // Graceful shutdown cancels the loops; each ends quietly on cancellation.
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
                 group.addTask { await self.consumeTelemetry() }
                 group.addTask {
                     for await change in self.statuses {
@@ -47,7 +48,7 @@ extension AutomationService {
                 group.addTask { await self.postWebhooks() }
                 group.addTask {
                     while !Task.isCancelled {
-                        try await Task.sleep(for: self.configuration.tickInterval)
+                        do { try await Task.sleep(for: self.configuration.tickInterval) } catch { return }
                         await self.handle(.tick)
                     }
                 }
@@ -55,7 +56,7 @@ extension AutomationService {
                     var files = initialFiles
                     var round = 0
                     while !Task.isCancelled {
-                        try await Task.sleep(for: self.configuration.rulesPollInterval)
+                        do { try await Task.sleep(for: self.configuration.rulesPollInterval) } catch { return }
                         await self.reloadRules(&files)
                         round += 1
                         if round % 15 == 0 { await self.refreshDevices() }
