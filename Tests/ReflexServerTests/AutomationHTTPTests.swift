@@ -330,6 +330,8 @@ struct AutomationStoreTests {
             ).1
             actions += engine.setOverride(device: device, reason: "r", until: nil, by: "a", at: 3).1
             actions += engine.setAutonomy(enabled: false, reason: "x", by: "a", at: 4)
+            let text = "rule: api-rule\nscope: { type: pump }\nwhen: x > 1\ndo:\n  - alarm: { type: x }\n"
+            actions += try engine.putRule(RuleID("api-rule"), text: text, at: 5).1
             try await AutomationStore(dataDirectory: directory).apply(actions)
             let snapshot = try await AutomationStore(dataDirectory: directory).load()
             #expect(snapshot.alarms.map(\.type) == ["overheat"])
@@ -337,6 +339,8 @@ struct AutomationStoreTests {
             #expect(snapshot.overrides.map(\.reason) == ["r"])
             #expect(snapshot.autonomy?.enabled == false)
             #expect(snapshot.nextAuditID == 5)
+            #expect(snapshot.apiRules.map(\.rule) == ["api-rule"])
+            #expect(snapshot.ruleVersions.map(\.version) == [1])
             var restored = AutomationEngine()
             restored.restore(
                 alarms: snapshot.alarms,

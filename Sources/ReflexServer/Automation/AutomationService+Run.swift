@@ -72,6 +72,7 @@ extension AutomationService {
 
     func restore() async throws {
         let saved = try await store.load()
+        let time = now()
         engine.withLock { engine in
             engine.restore(
                 alarms: saved.alarms,
@@ -83,6 +84,17 @@ extension AutomationService {
             for version in saved.ruleVersions {
                 if let id = RuleID(validating: version.rule) {
                     engine.restoreVersion(id, version: version.version, text: version.text)
+                }
+            }
+            for rule in saved.apiRules {
+                guard let id = RuleID(validating: rule.rule) else { continue }
+                do {
+                    _ = try engine.putRule(id, text: rule.text, at: time)
+                } catch {
+                    logger.warning(
+                        "A rule saved through the API no longer loads",
+                        metadata: ["rule.id": "\(id)", "error": "\(error)"]
+                    )
                 }
             }
         }

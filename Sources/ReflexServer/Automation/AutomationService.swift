@@ -172,6 +172,19 @@ public final class AutomationService: Service, Sendable {
         }
     }
 
+    // MARK: - Rules from code
+
+    /// Loads rules (and `failsafe:` policies) from YAML text as if it were a file of the rules
+    /// directory named `file` (e.g. `demo/default.yaml`); replaces what that file had before.
+    /// For built-in rule sets such as `reflex serve --demo`. Returns the problems, if any.
+    @discardableResult
+    public func loadRules(_ text: String, file: String) -> [RuleError] {
+        let (errors, _) = update { (engine: inout AutomationEngine, time: Int64) in
+            engine.loadFile(file, text: text, at: time)
+        }
+        return errors
+    }
+
     // MARK: - Observing
 
     /// The last (up to 10,000) telemetry-to-command latencies, oldest first.

@@ -53,6 +53,9 @@ public final class AutomationStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2: api rules") { db in
+            try db.execute(sql: "CREATE TABLE api_rules (rule TEXT PRIMARY KEY NOT NULL, text TEXT NOT NULL)")
+        }
         return migrator
     }
 
@@ -68,11 +71,19 @@ public final class AutomationStore: Sendable {
 
     /// Writes a batch of changes in one transaction.
     public func apply(_ changes: [AutomationAction]) async throws {
-        let rows = try changes.compactMap(Self.row)
+        let rows = try changes.flatMap(Self.rows)
         guard !rows.isEmpty else { return }
         try await queue.write { db in
             for (sql, arguments) in rows { try db.execute(sql: sql, arguments: arguments) }
         }
+    }
+
+    static func rows(_ action: AutomationAction) throws -> [(String, StatementArguments)] {
+        guard let row = try row(action) else { return [] }
+        if case .rule(let r, removed: false) = action, r.source == "api", r.rule != nil {
+            return [row, ("INSERT OR REPLACE INTO api_rules (rule, text) VALUES (?, ?)", [r.id.rawValue, r.text])]
+        }
+        return [row]
     }
 
     static func row(_ action: AutomationAction) throws -> (String, StatementArguments)? {
@@ -98,6 +109,8 @@ public final class AutomationStore: Sendable {
             return ("DELETE FROM overrides WHERE device = ?", [device.rawValue])
         case .autonomy(let s):
             return ("INSERT OR REPLACE INTO settings (key, json) VALUES ('autonomy', ?)", [try json(s)])
+        case .rule(let r, removed: true) where r.source == "api":
+            return ("DELETE FROM api_rules WHERE rule = ?", [r.id.rawValue])
         case .rule(let r, removed: false):
             return (
                 "INSERT OR IGNORE INTO rule_versions (rule, version, source, text, at) VALUES (?, ?, ?, ?, ?)",
@@ -118,6 +131,8 @@ public final class AutomationStore: Sendable {
         public var autonomy: AutonomySwitch?
         public var nextAuditID: Int64 = 1
         public var ruleVersions: [(rule: String, version: Int, text: String)] = []
+        /// Rules made through the API (not deleted), to install again.
+        public var apiRules: [(rule: String, text: String)] = []
     }
 
     /// Open alarms, the last 1000 cleared ones, unfinished and recent commands, overrides, the
@@ -149,6 +164,9 @@ public final class AutomationStore: Sendable {
                 sql: "SELECT rule, MAX(version) AS version, text FROM rule_versions GROUP BY rule"
             )
             s.ruleVersions = rows.map { ($0["rule"], $0["version"], $0["text"]) }
+            s.apiRules = try Row.fetchAll(db, sql: "SELECT rule, text FROM api_rules ORDER BY rule").map {
+                ($0["rule"], $0["text"])
+            }
             return s
         }
     }
