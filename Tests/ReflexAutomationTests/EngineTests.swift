@@ -57,6 +57,25 @@ import Testing
         #expect(f.engine.alarms.cleared.first?.state == .cleared)
     }
 
+    @Test("without 'clear', the episode lasts while 'when' (with its duration) holds")
+    func defaultClear() {
+        var f = EngineFixture(
+            rules: "rule: r\nscope: { type: pump }\nwhen: vibration > 5 for 10s\ndo:\n  - alarm: { type: shaking }\n"
+        )
+        f.send(["vibration": 6])
+        f.advance(10_000)
+        #expect(f.openAlarms.count == 1)
+        f.send(["vibration": 7])
+        f.advance(5_000)
+        #expect(f.openAlarms.count == 1)
+        f.send(["vibration": 1])
+        #expect(f.openAlarms.isEmpty)
+        f.send(["vibration": 6])
+        #expect(f.openAlarms.isEmpty)  // a new episode needs the full 10 s again
+        f.advance(10_000)
+        #expect(f.openAlarms.count == 1)
+    }
+
     @Test("interlocks, cooldown and cap suppress actions, each audited with its reason")
     func gates() throws {
         var f = EngineFixture(rules: Self.threshold)

@@ -31,8 +31,10 @@ extension AutomationEngine {
         let ctx = context(device, at: now)
         if !state.active {
             if evaluator.condition(rule.when.expression, in: ctx) {
+                // The `when` slots keep running: without a `clear`, the episode lasts while
+                // `when` (with its durations) still holds.
                 state.active = true
-                state.trueSince = [:]
+                state.trueSince = evaluator.trueSince
                 ruleStates[key] = state
                 fire(rule, record: record, device: device, inputs: evaluator.inputs, at: now, into: &out)
                 state = ruleStates[key] ?? state
