@@ -37,6 +37,7 @@ struct AutomationFixture: Sendable {
 
     let events: NodeEvents
     let service: AutomationService
+    let rulesDirectory: String
     let publisher: RecordingPublisher
     let viewer: String
     let operatorToken: String
@@ -46,6 +47,8 @@ struct AutomationFixture: Sendable {
         _ body: @escaping @Sendable (AutomationFixture, any TestClientProtocol) async throws -> Void
     ) async throws {
         try await withTemporaryDirectoryAsync { directory in
+            var configuration = AutomationConfiguration()
+            configuration.rulesPollInterval = .milliseconds(50)
             let registry = try SQLiteDeviceRegistry(dataDirectory: directory)
             _ = try await registry.addDevice(id: try DeviceID(validating: "pump-1"), type: "pump")
             let rules = directory + "/rules"
@@ -64,12 +67,14 @@ struct AutomationFixture: Sendable {
                 publisher: publisher,
                 devices: registry,
                 acks: acks,
+                configuration: configuration,
                 rulesDirectory: rules,
                 logger: logger
             )
             let fixture = AutomationFixture(
                 events: events,
                 service: service,
+                rulesDirectory: rules,
                 publisher: publisher,
                 viewer: try await registry.createOperatorToken(name: "view", role: .viewer).token,
                 operatorToken: try await registry.createOperatorToken(name: "op", role: .operator).token,
@@ -139,6 +144,8 @@ struct AutomationHTTPTests {
                 #expect(alarms.first?.keys.contains("shelvedUntil") == true)
             }
             #expect(fixture.publisher.published.withLock { $0.map(\.topic) } == ["devices/pump-1/commands/set_speed"])
+            #expect(fixture.service.decisionLatencySummary.count == 1)
+            #expect(fixture.service.decisionLatencySummary.p99 != nil)
             try await client.execute(uri: "/api/v1/commands", method: .get, headers: F.bearer(fixture.viewer)) {
                 response in
                 let commands = try F.json(response)["commands"] as? [[String: Any]] ?? []
@@ -307,6 +314,31 @@ struct AutomationHTTPTests {
                 let rules = try F.json(response)["rules"] as? [[String: Any]] ?? []
                 #expect(rules.compactMap { $0["id"] as? String } == ["cold", "hot"])
             }
+        }
+    }
+}
+
+@Suite("Automation rules directory", .timeLimit(.minutes(1)))
+struct AutomationRulesDirectoryTests {
+    @Test("a changed file makes a new version; a new file adds rules; a removed file removes them")
+    func reload() async throws {
+        try await AutomationFixture.run { fixture, _ in
+            func waitFor(_ what: String, _ condition: (AutomationEngine) -> Bool) async throws {
+                for _ in 0..<400 {
+                    if condition(fixture.service.snapshot) { return }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                Issue.record("timed out waiting for \(what)")
+            }
+            let changed = AutomationFixture.rule.replacingOccurrences(of: "> 85", with: "> 90")
+            try Data((changed + "\n").utf8).write(to: URL(fileURLWithPath: fixture.rulesDirectory + "/pumps.yaml"))
+            try await waitFor("version 2") { $0.rules[RuleID("hot")]?.version == 2 }
+            let other = "rule: cold\nscope: { type: pump }\nwhen: temperature < 1\ndo:\n  - alarm: { type: cold }\n"
+            try Data(other.utf8).write(to: URL(fileURLWithPath: fixture.rulesDirectory + "/cold.yml"))
+            try await waitFor("the new file") { $0.rules[RuleID("cold")] != nil }
+            try FileManager.default.removeItem(atPath: fixture.rulesDirectory + "/cold.yml")
+            try await waitFor("the removal") { $0.rules[RuleID("cold")] == nil }
+            #expect(fixture.service.rulesFileErrors["rules/pumps.yaml"] == [])
         }
     }
 }

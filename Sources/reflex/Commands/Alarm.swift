@@ -95,11 +95,12 @@ struct AlarmAck: AsyncParsableCommand {
 struct AlarmShelve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shelve",
-        abstract: "Shelve an alarm for a while (it stays open; use --for 0 never: unshelve with --off)."
+        abstract: "Shelve an alarm for a while (it stays open and returns by itself); --off unshelves it."
     )
     @OptionGroup var server: ServerOptions
     @Argument(help: "The alarm id.") var id: String
-    @Option(name: .customLong("for"), help: "How long, e.g. 30m, 2h.") var duration: String?
+    @Option(name: .customLong("for"), help: ArgumentHelp("How long, e.g. 30m, 2h.", valueName: "duration"))
+    var duration: String?
     @Option(help: "Why.") var reason: String?
     @Flag(help: "Unshelve it instead.") var off = false
 

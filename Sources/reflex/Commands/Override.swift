@@ -37,7 +37,11 @@ struct OverrideSet: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @Argument(help: "The device id.") var device: String
     @Option(help: "Why (required; it is shown to everyone and audited).") var reason: String
-    @Option(name: .customLong("for"), help: "How long, e.g. 30m; without it, until released.") var duration: String?
+    @Option(
+        name: .customLong("for"),
+        help: ArgumentHelp("How long, e.g. 30m; without it, until released.", valueName: "duration")
+    )
+    var duration: String?
 
     func run() async throws {
         var body: [String: Any] = ["reason": reason]
