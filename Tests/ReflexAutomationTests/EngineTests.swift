@@ -76,6 +76,43 @@ import Testing
         #expect(f.openAlarms.count == 1)
     }
 
+    @Test("anomaly scores from detection fire rules; webhooks carry the rule, device and inputs")
+    func anomalyAndWebhook() throws {
+        let rule = """
+            rule: shaky
+            scope: { type: pump }
+            when: anomaly(vibration) > 0.9
+            do:
+              - webhook: { url: "https://ops.example.com/hook" }
+            """
+        var f = EngineFixture(rules: rule)
+        let series = SeriesKey(device: EngineFixture.pump1, metric: MetricName(unchecked: "vibration"))
+        let explanation = AnomalyExplanation(expected: 3, lower: 2, upper: 4, component: "level", deviation: 6)
+        let event = AnomalyEvent(
+            series: series,
+            timestamp: f.now,
+            value: 9,
+            anomaly: AnomalyScore(score: 0.95, explanation: explanation)
+        )
+        f.actions += f.engine.handle(.analytics(.anomaly(event)), at: f.now)
+        let hook = try #require(
+            f.actions.compactMap { action -> JSONValue? in
+                if case .webhook(let url, let body, _, _) = action, url == "https://ops.example.com/hook" {
+                    return body
+                }
+                return nil
+            }.first
+        )
+        guard case .object(let body) = hook else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(body["rule"] == .string("shaky"))
+        #expect(body["device"] == .string("pump-1"))
+        #expect(body["inputs"] == .object(["anomaly(vibration)": .number(0.95)]))
+        #expect(f.audits.first?.inputs == ["anomaly(vibration)": 0.95])
+    }
+
     @Test("interlocks, cooldown and cap suppress actions, each audited with its reason")
     func gates() throws {
         var f = EngineFixture(rules: Self.threshold)
