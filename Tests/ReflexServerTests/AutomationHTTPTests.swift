@@ -385,6 +385,9 @@ struct AutomationStoreTests {
                 restored.raiseAlarm(device: device, type: "overheat", severity: .major, message: "again", at: 5).isEmpty
             )
             #expect(restored.override(of: device, at: 6)?.reason == "r")
+            let store = try AutomationStore(dataDirectory: directory)
+            #expect(try await store.prune(before: 3) == 2)
+            #expect(try await store.audit(device: nil, rule: nil, limit: 10, before: nil).map(\.id) == [4, 3])
         }
     }
 }

@@ -121,7 +121,9 @@ public struct AutomationEngine: Sendable {
         var state = devices[batch.device] ?? DeviceState()
         state.observe(batch, at: now, windowSpans: windowSpans)
         if let type = state.info?.type {
-            for sample in batch.samples where knownMetrics[type]?.contains(sample.metric.rawValue) != true {
+            for sample in batch.samples
+            where knownMetrics[type]?.contains(sample.metric.rawValue) != true && !sample.metric.rawValue.contains(":")
+            {
                 knownMetrics[type, default: []].insert(sample.metric.rawValue)
             }
         }

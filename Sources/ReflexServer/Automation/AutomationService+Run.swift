@@ -60,6 +60,7 @@ extension AutomationService {
                         await self.reloadRules(&files)
                         round += 1
                         if round % 15 == 0 { await self.refreshDevices() }
+                        if round % 1800 == 1 { await self.prune() }
                     }
                 }
             }
@@ -68,6 +69,17 @@ extension AutomationService {
         // Persist what is left after the loops stopped.
         for await batch in persist.stream { try? await store.apply(batch) }
         logger.info("Automation stopped")
+    }
+
+    /// Applies the retention to the automation database.
+    func prune() async {
+        let keep = configuration.retention.components.seconds * 1000
+        do {
+            let removed = try await store.prune(before: now() - keep)
+            if removed > 0 { logger.info("Pruned the audit log", metadata: ["audit.removed": "\(removed)"]) }
+        } catch {
+            logger.warning("Pruning the automation database failed", metadata: ["error": "\(error)"])
+        }
     }
 
     func restore() async throws {

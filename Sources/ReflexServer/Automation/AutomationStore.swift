@@ -121,6 +121,25 @@ public final class AutomationStore: Sendable {
         }
     }
 
+    /// Deletes audit entries older than `cutoff` (ms since the epoch) and cleared alarms and
+    /// finished commands created before it; returns how many audit entries went.
+    @discardableResult
+    public func prune(before cutoff: Int64) async throws -> Int {
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [cutoff])
+            let removed = db.changesCount
+            try db.execute(sql: "DELETE FROM alarms WHERE state = 'cleared' AND raised_at < ?", arguments: [cutoff])
+            try db.execute(
+                sql: """
+                    DELETE FROM commands WHERE created_at < ?
+                    AND state IN ('rejected', 'verified', 'failed', 'expired', 'cancelled', 'done')
+                    """,
+                arguments: [cutoff]
+            )
+            return removed
+        }
+    }
+
     // MARK: - Reads
 
     /// What the engine needs at startup.

@@ -22,6 +22,8 @@ public struct AutomationConfiguration: Sendable, Equatable {
     public var tickInterval: Duration = .milliseconds(500)
     /// How often the rules directory is checked for changes.
     public var rulesPollInterval: Duration = .seconds(2)
+    /// How long the audit log, cleared alarms and finished commands are kept (90 days).
+    public var retention: Duration = .seconds(90 * 86_400)
     /// Safe states per device type in addition to the `failsafe:` documents of the rules directory.
     public var failSafes: [FailSafePolicy] = []
 
