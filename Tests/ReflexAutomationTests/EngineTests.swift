@@ -113,6 +113,22 @@ import Testing
         #expect(f.audits.first?.inputs == ["anomaly(vibration)": 0.95])
     }
 
+    @Test("a desired-state action publishes its values, gated like a command")
+    func desired() {
+        let rule = "rule: eco\nscope: { type: pump }\nwhen: load < 10\ndo:\n  - desired: { mode: eco, setpoint: 42 }\n"
+        var f = EngineFixture(rules: rule)
+        f.send(["load": 5])
+        let published = f.actions.compactMap { action -> [String: JSONValue]? in
+            if case .publishDesired(_, let values) = action { return values }
+            return nil
+        }
+        #expect(published == [["mode": .string("eco"), "setpoint": .number(42)]])
+        #expect(
+            f.audits.first?.summary.hasPrefix("Set the desired state of pump-1 to {mode: \"eco\", setpoint: 42}")
+                == true
+        )
+    }
+
     @Test("interlocks, cooldown and cap suppress actions, each audited with its reason")
     func gates() throws {
         var f = EngineFixture(rules: Self.threshold)

@@ -232,6 +232,17 @@ extension AutomationEngine {
     ) {
         switch action {
         case .alarm: return
+        case .desired(let desired):
+            out.append(.publishDesired(device, desired.values))
+            audit(
+                entry(
+                    .fired,
+                    "Set the desired state of \(device) to \(JSONValue.object(desired.values)); \(because)",
+                    .object(["desired": .object(desired.values)]),
+                    "published"
+                ),
+                into: &out
+            )
         case .webhook(let hook):
             var inputs: [String: JSONValue] = [:]
             for (k, v) in entry(.fired, "", nil, nil).inputs { inputs[k] = .number(v) }
@@ -371,6 +382,7 @@ extension AutomationEngine {
         switch action {
         case .alarm(let a): return "raise alarm \(a.type)"
         case .webhook(let w): return "POST \(w.url)"
+        case .desired(let d): return "set the desired state of \(device) to \(JSONValue.object(d.values))"
         case .command(let c):
             let params = c.params.keys.sorted().map { name -> String in
                 switch c.params[name] {

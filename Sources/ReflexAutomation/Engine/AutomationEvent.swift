@@ -26,6 +26,8 @@ public enum AutomationAction: Sendable {
     case command(Command)
     /// A decision: persist and notify.
     case audit(AuditEntry)
+    /// Publish `values` retained on `devices/{id}/desired` (a rule's `desired:` action).
+    case publishDesired(DeviceID, [String: JSONValue])
     /// POST `body` as JSON to `url`; audit a failure.
     case webhook(url: String, body: JSONValue, rule: String, device: DeviceID)
     /// A device's override changed (nil: released).

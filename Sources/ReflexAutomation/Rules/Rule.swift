@@ -98,11 +98,18 @@ public struct WebhookAction: Sendable, Hashable {
     public var url: String
 }
 
+/// `desired: { mode: eco, setpoint: 42 }` — the device's desired state, published retained on
+/// `devices/{id}/desired` so that the device (and any later subscriber) sees the latest.
+public struct DesiredStateAction: Sendable, Hashable {
+    public var values: [String: JSONValue]
+}
+
 /// What a rule does when it fires.
 public enum RuleAction: Sendable, Hashable {
     case alarm(AlarmAction)
     case command(CommandAction)
     case webhook(WebhookAction)
+    case desired(DesiredStateAction)
 }
 
 /// A validated rule, ready for the engine. See `docs/automation.md` for the syntax.

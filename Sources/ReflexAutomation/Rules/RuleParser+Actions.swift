@@ -13,7 +13,10 @@ extension RuleParser {
         guard case .mapping(let mapping) = node, mapping.count == 1, let (keyNode, body) = mapping.first,
             let kind = keyNode.string
         else {
-            throw context.error(node, "each action is one of '- alarm: {...}', '- command: {...}', '- webhook: {...}'")
+            throw context.error(
+                node,
+                "each action is one of '- alarm: {...}', '- command: {...}', '- desired: {...}', '- webhook: {...}'"
+            )
         }
         guard case .mapping(let fields) = body else {
             throw context.error(body, "'\(kind):' needs a mapping, e.g. \(kind): { ... }")
@@ -34,6 +37,25 @@ extension RuleParser {
             return .alarm(AlarmAction(type: type, severity: severity, message: fields["message"]?.string))
         case "command":
             return .command(try parseCommand(fields, node: body, known: known, slot: &slot, context: context))
+        case "desired":
+            var values: [String: JSONValue] = [:]
+            for (key, value) in fields {
+                guard let name = key.string, case .scalar(let scalar) = value, scalar.style == .plain else {
+                    throw context.error(
+                        key,
+                        "desired values are plain constants, e.g. desired: { mode: eco, setpoint: 42 }"
+                    )
+                }
+                if let n = value.float {
+                    values[name] = .number(n)
+                } else if let b = value.bool {
+                    values[name] = .bool(b)
+                } else {
+                    values[name] = .string(scalar.string)
+                }
+            }
+            guard !values.isEmpty else { throw context.error(body, "'desired:' needs at least one key: value") }
+            return .desired(DesiredStateAction(values: values))
         case "webhook":
             try checkKeys(fields, allowed: ["url"], context: context)
             guard let url = fields["url"]?.string, url.hasPrefix("http://") || url.hasPrefix("https://") else {
@@ -42,8 +64,10 @@ extension RuleParser {
             return .webhook(WebhookAction(url: url))
         default:
             let hint =
-                suggestion(for: kind, among: ["alarm", "command", "webhook"]).map { "; did you mean '\($0)'?" } ?? ""
-            throw context.error(keyNode, "unknown action '\(kind)'\(hint); use alarm, command or webhook")
+                suggestion(for: kind, among: ["alarm", "command", "desired", "webhook"]).map {
+                    "; did you mean '\($0)'?"
+                } ?? ""
+            throw context.error(keyNode, "unknown action '\(kind)'\(hint); use alarm, command, desired or webhook")
         }
     }
 

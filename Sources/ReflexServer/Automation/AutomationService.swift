@@ -163,6 +163,21 @@ public final class AutomationService: Service, Sendable {
                         ]
                     )
                 }
+            case .publishDesired(let device, let values):
+                let payload = (try? JSONEncoder().encode(["values": JSONValue.object(values)])).map { Array($0) } ?? []
+                do {
+                    _ = try await publisher.publish(
+                        topic: "devices/\(device)/desired",
+                        payload: payload,
+                        qos: .atLeastOnce,
+                        retain: true
+                    )
+                } catch {
+                    logger.warning(
+                        "Publishing a desired state failed",
+                        metadata: ["device.id": "\(device)", "error": "\(error)"]
+                    )
+                }
             case .webhook:
                 if case .dropped = webhooks.continuation.yield(action) {
                     logger.error("Webhook queue full; a webhook was dropped", metadata: [:])

@@ -116,7 +116,7 @@ public final class AutomationStore: Sendable {
                 "INSERT OR IGNORE INTO rule_versions (rule, version, source, text, at) VALUES (?, ?, ?, ?, ?)",
                 [r.id.rawValue, r.version, r.source, r.text, Int64(Date().timeIntervalSince1970 * 1000)]
             )
-        case .rule(_, removed: true), .publish, .webhook:
+        case .rule(_, removed: true), .publish, .webhook, .publishDesired:
             return nil
         }
     }
