@@ -49,6 +49,10 @@ struct AutomationFixture: Sendable {
         try await withTemporaryDirectoryAsync { directory in
             var configuration = AutomationConfiguration()
             configuration.rulesPollInterval = .milliseconds(50)
+            configuration.builtInRules = [
+                "demo/builtin.yaml":
+                    "rule: builtin\nscope: { type: pump }\nwhen: vibration > 9\ndo:\n  - alarm: { type: shaking }\n"
+            ]
             let registry = try SQLiteDeviceRegistry(dataDirectory: directory)
             _ = try await registry.addDevice(id: try DeviceID(validating: "pump-1"), type: "pump")
             let rules = directory + "/rules"
@@ -92,7 +96,7 @@ struct AutomationFixture: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 // Wait until the rules file is loaded.
-                while service.snapshot.rules.isEmpty { await Task.yield() }
+                while service.snapshot.rules[RuleID("hot")] == nil { await Task.yield() }
                 do {
                     try await Application(router: api.makeRouter()).test(.router) { client in
                         try await body(fixture, client)
@@ -312,7 +316,7 @@ struct AutomationHTTPTests {
             try await client.execute(uri: "/api/v1/rules", method: .get, headers: F.bearer(fixture.viewer)) {
                 response in
                 let rules = try F.json(response)["rules"] as? [[String: Any]] ?? []
-                #expect(rules.compactMap { $0["id"] as? String } == ["cold", "hot"])
+                #expect(rules.compactMap { $0["id"] as? String } == ["builtin", "cold", "hot"])
             }
         }
     }

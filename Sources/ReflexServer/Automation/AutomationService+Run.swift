@@ -16,6 +16,11 @@ extension AutomationService {
         try await restore()
         await refreshDevices()
         try? FileManager.default.createDirectory(atPath: rulesDirectory, withIntermediateDirectories: true)
+        for (file, text) in configuration.builtInRules.sorted(by: { $0.key < $1.key }) {
+            for error in loadRules(text, file: file) {
+                logger.warning("Built-in rule refused", metadata: ["rule.error": "\(error)"])
+            }
+        }
         var files: [String: FileStamp] = [:]
         await reloadRules(&files)
         logger.info(

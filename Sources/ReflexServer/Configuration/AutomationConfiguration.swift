@@ -24,6 +24,9 @@ public struct AutomationConfiguration: Sendable, Equatable {
     public var rulesPollInterval: Duration = .seconds(2)
     /// How long the audit log, cleared alarms and finished commands are kept (90 days).
     public var retention: Duration = .seconds(90 * 86_400)
+    /// Rule files built into the node, by file label (e.g. `"demo/default.yaml"` → YAML text),
+    /// loaded at start like files of the rules directory (`reflex serve --demo` uses this).
+    public var builtInRules: [String: String] = [:]
     /// Safe states per device type in addition to the `failsafe:` documents of the rules directory.
     public var failSafes: [FailSafePolicy] = []
 
