@@ -130,6 +130,12 @@ public struct Node: Service {
         let committedSamples = PublishingSampleStore(base: samples, committed: events.telemetry)
         let stateRecorder = DeviceStateRecorder(store: samples, statusChanges: events.deviceStatus)
         let ingestor = TelemetryIngestor(store: committedSamples, deadLetters: samples, stateRecorder: stateRecorder)
+        // Command acks go to automation; everything else to the ingestor.
+        let (acks, ackInput) = AsyncStream.makeStream(
+            of: ReceivedCommandAck.self,
+            bufferingPolicy: .bufferingNewest(10_000)
+        )
+        let interceptor = CommandAckInterceptor(base: ingestor, continuation: ackInput)
 
         var brokerLogger = logger
         brokerLogger[metadataKey: "component"] = "mqtt"
@@ -146,14 +152,34 @@ public struct Node: Service {
             authenticator: authenticator,
             authorizer: authenticator,
             sessionStore: StoreSessionStore(store: samples),
-            interceptor: ingestor,
+            interceptor: interceptor,
             logger: brokerLogger
         )
+        var automationLogger = logger
+        automationLogger[metadataKey: "component"] = "automation"
+        let automation: AutomationService
+        do {
+            automation = AutomationService(
+                store: try AutomationStore(dataDirectory: configuration.dataDirectory),
+                events: events,
+                publisher: broker,
+                devices: registry,
+                queries: samples,
+                acks: acks,
+                configuration: configuration.automation,
+                rulesDirectory: configuration.automation.rulesDirectory(dataDirectory: configuration.dataDirectory),
+                logger: automationLogger
+            )
+        } catch {
+            logger.error("Reflex node failed", metadata: ["error": "cannot open automation.sqlite: \(error)"])
+            throw error
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: samples, serviceName: "sample-store"),
             .init(service: stateRecorder, serviceName: "device-state"),
             .init(service: retention, serviceName: "retention"),
             .init(service: broker, serviceName: "mqtt-broker"),
+            .init(service: automation, serviceName: "automation"),
         ]
         if let listen = configuration.http.listen {
             var httpLogger = logger
@@ -168,6 +194,7 @@ public struct Node: Service {
                 ingestCounters: { ingestor.statistics },
                 events: events,
                 deviceStates: samples,
+                automation: automation,
                 logger: httpLogger
             )
             services.append(.init(service: HTTPAPIService(api: api, listen: listen), serviceName: "http-api"))

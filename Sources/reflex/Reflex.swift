@@ -12,7 +12,8 @@ struct Reflex: AsyncParsableCommand {
             `reflex device add`.
             """,
         subcommands: [
-            Serve.self, DeviceCommand.self, TokenCommand.self, QueryCommand.self, Simulate.self, Version.self,
+            Serve.self, DeviceCommand.self, TokenCommand.self, QueryCommand.self, AlarmCommand.self, CommandCLI.self,
+            OverrideCommand.self, AutonomyCommand.self, RulesCommand.self, Simulate.self, Version.self,
         ]
     )
 }

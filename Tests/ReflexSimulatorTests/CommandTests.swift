@@ -1,4 +1,5 @@
 import Foundation
+import ReflexCore
 import Testing
 
 @testable import ReflexSimulator

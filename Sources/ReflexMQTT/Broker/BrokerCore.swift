@@ -144,7 +144,9 @@ final class BrokerCore: @unchecked Sendable {
 
     /// Routes a message to every matching subscription and updates the retained store.
     /// - Complexity: O(levels + matches) through the subscription trie.
-    func route(_ message: ApplicationMessage) {
+    /// - Returns: how many subscriptions it was delivered to.
+    @discardableResult
+    func route(_ message: ApplicationMessage) -> Int {
         if message.retain {
             updateRetained(message)
         }
@@ -165,8 +167,10 @@ final class BrokerCore: @unchecked Sendable {
         for (session, options) in matches {
             deliver(message, to: session, options: options, retainedOnSubscribe: false)
         }
+        let count = matches.count
         matches.removeAll(keepingCapacity: true)
         routeScratch = matches
+        return count
     }
 
     /// Sets, replaces or (empty payload) deletes the retained message of a topic. The payload

@@ -19,6 +19,8 @@ public final class MQTTBroker: Service {
     let sessionStore: (any SessionStore)?
     let interceptor: (any PublishInterceptor)?
     private let boundAddresses = Mutex<[String: SocketAddress]>([:])
+    /// The running broker's core, for in-process publishes; nil before `run()` and after it.
+    private let runningCore = Mutex<BrokerCore?>(nil)
     private let listeningEvents: AsyncStream<Void>
     private let listeningContinuation: AsyncStream<Void>.Continuation
 
@@ -85,10 +87,12 @@ public final class MQTTBroker: Service {
                 )
             }
             try await loop.submit { core.startHousekeeping() }.get()
+            runningCore.withLock { $0 = core }
             listeningContinuation.yield()
             let timers = try await startTimers(core: core, loop: loop)
             try? await gracefulShutdown()
 
+            runningCore.withLock { $0 = nil }
             let connected = try await loop.submit { core.connectedClients }.get()
             logger.info("MQTT broker stopping", metadata: ["mqtt.clients": "\(connected)"])
             for listener in listeners { try? await listener.close() }
@@ -98,11 +102,40 @@ public final class MQTTBroker: Service {
             try await save(core)
             logger.info("MQTT broker stopped")
         } catch {
+            runningCore.withLock { $0 = nil }
             logger.error("MQTT broker failed", metadata: ["error": "\(error)"])
             try? await group.shutdownGracefully()
             throw error
         }
         try await group.shutdownGracefully()
+    }
+
+    // MARK: - In-process publishing
+
+    /// Publishes a message from inside the process (the automation engine's commands) to the
+    /// matching subscribers, exactly as if a client had published it: retained messages are
+    /// stored, offline persistent sessions queue it, QoS is capped per subscription.
+    /// - Returns: how many subscriptions it was delivered to (0: nobody is listening).
+    /// - Throws: ``BrokerNotRunningError`` before `run()` has bound its listeners or after shutdown.
+    @discardableResult
+    public func publish(topic: String, payload: [UInt8], qos: QoS, retain: Bool) async throws -> Int {
+        guard let core = runningCore.withLock({ $0 }) else { throw BrokerNotRunningError() }
+        var buffer = ByteBufferAllocator().buffer(capacity: payload.count)
+        buffer.writeBytes(payload)
+        let message = ApplicationMessage(
+            topic: topic,
+            payload: buffer,
+            qos: qos,
+            retain: retain,
+            properties: Properties(),
+            expiresAt: nil,
+            publisherClientID: nil
+        )
+        return try await core.eventLoop.submit {
+            let count = core.route(message)
+            core.flushAll()
+            return count
+        }.get()
     }
 
     // MARK: - Listeners
@@ -241,6 +274,12 @@ public final class MQTTBroker: Service {
             metadata: ["mqtt.sessions": "\(snapshot.sessions.count)", "mqtt.retained": "\(snapshot.retained.count)"]
         )
     }
+}
+
+/// An in-process publish was attempted while the broker is not running.
+public struct BrokerNotRunningError: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the MQTT broker is not running; in-process publishes need a running broker" }
 }
 
 /// The broker could not start; the message says what to change.

@@ -74,6 +74,8 @@ extension NodeConfiguration {
     /// - `mqtt.allowAnonymous`, `REFLEX_ALLOW_ANONYMOUS`, `--allow-anonymous`; false (true/false,
     ///   yes/no, on/off, 1/0)
     /// - `http.listen`, `REFLEX_HTTP_LISTEN`, `--http-listen`; `0.0.0.0:8080` (`off` or empty disables)
+    /// - `automation.rulesDirectory`, `REFLEX_RULES_DIR`, `--rules-dir`; `<dataDirectory>/rules`
+    /// - file only: `automation.webhookTimeout` (5 s), `automation.ackTimeout` (10 s).
     /// - file only: `mqtt.maxTopicLength` (65535), `mqtt.maxTopicLevels` (64), `mqtt.maxKeepAlive`
     ///   (65535 s), `mqtt.v311SessionExpiry` (7d), `mqtt.maxSessionExpiry` (30d),
     ///   `mqtt.topicAliasMaximum` (64), `mqtt.sessionSaveInterval` (5 s).
@@ -237,6 +239,18 @@ private struct Builder {
         if let listen = value(.httpListen, { (text) throws(ValueProblem) in try Endpoint.parse(listener: text) }) {
             configuration.http.listen = listen
         }
+        if let directory = value(.automationRulesDirectory, { (text) throws(ValueProblem) in text }), !directory.isEmpty
+        {
+            configuration.automation.rulesDirectory = directory
+        }
+        configuration.automation.webhookTimeout =
+            value(.automationWebhookTimeout) { (text) throws(ValueProblem) in
+                .seconds(try V.seconds(text, in: 1...300))
+            } ?? configuration.automation.webhookTimeout
+        configuration.automation.ackTimeout =
+            value(.automationAckTimeout) { (text) throws(ValueProblem) in
+                .seconds(try V.seconds(text, in: 1...3600))
+            } ?? configuration.automation.ackTimeout
         configuration.allowAnonymous =
             value(.mqttAllowAnonymous) { (text) throws(ValueProblem) in try V.boolean(text) }
             ?? configuration.allowAnonymous

@@ -30,6 +30,8 @@ extension NodeConfiguration {
         public var allowAnonymous: String?
         /// `--http-listen` (`host:port`, or `off`)
         public var httpListen: String?
+        /// `--rules-dir`
+        public var rulesDirectory: String?
 
         /// No overrides; set the properties you were given.
         public init() {}
@@ -50,6 +52,8 @@ extension NodeConfiguration {
             case .mqttMaxQueuedMessages: maxQueuedMessages
             case .mqttAllowAnonymous: allowAnonymous
             case .httpListen: httpListen
+            case .automationRulesDirectory: rulesDirectory
+            case .automationWebhookTimeout, .automationAckTimeout: nil
             case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
                 .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
                 .mqttSessionSaveInterval:

@@ -15,6 +15,8 @@ public import ReflexMQTT
 ///   credentials connect (development only); default false.
 /// - `http.listen` (`REFLEX_HTTP_LISTEN`, `--http-listen`): the HTTP API's address, default
 ///   `0.0.0.0:8080`; `off` disables it.
+/// - `automation.rulesDirectory` (`REFLEX_RULES_DIR`, `--rules-dir`), `automation.webhookTimeout`,
+///   `automation.ackTimeout`: see ``AutomationConfiguration``.
 /// - `mqtt.*`: the embedded broker, see ``ReflexMQTT/BrokerConfiguration`` and
 ///   ``NodeConfiguration/load(configFile:environment:overrides:)`` for the full list.
 ///
@@ -47,6 +49,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// The HTTP API (key `http.listen`, `REFLEX_HTTP_LISTEN`, `--http-listen`; default
     /// `0.0.0.0:8080`, `off` disables it). See ``HTTPAPIConfiguration``.
     public var http: HTTPAPIConfiguration = HTTPAPIConfiguration()
+    /// Rules, alarms, commands and the safety layer; see ``AutomationConfiguration``.
+    public var automation: AutomationConfiguration = AutomationConfiguration()
 
     /// The defaults: see the type's documentation.
     public init() {}

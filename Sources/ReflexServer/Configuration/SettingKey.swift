@@ -22,6 +22,9 @@ enum SettingKey: String, CaseIterable, Sendable {
     case mqttSessionSaveInterval = "mqtt.sessionSaveInterval"
     case mqttAllowAnonymous = "mqtt.allowAnonymous"
     case httpListen = "http.listen"
+    case automationRulesDirectory = "automation.rulesDirectory"
+    case automationWebhookTimeout = "automation.webhookTimeout"
+    case automationAckTimeout = "automation.ackTimeout"
 
     /// The YAML path, split at the dots.
     var path: [String] { rawValue.split(separator: ".").map(String.init) }
@@ -44,6 +47,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttSysInterval: "REFLEX_MQTT_SYS_INTERVAL"
         case .mqttAllowAnonymous: "REFLEX_ALLOW_ANONYMOUS"
         case .httpListen: "REFLEX_HTTP_LISTEN"
+        case .automationRulesDirectory: "REFLEX_RULES_DIR"
+        case .automationWebhookTimeout, .automationAckTimeout: nil
         case .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive, .mqttV311SessionExpiry,
             .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSessionSaveInterval:
             nil
@@ -66,6 +71,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttMaxQueuedMessages: "--max-queued-messages"
         case .mqttAllowAnonymous: "--allow-anonymous"
         case .httpListen: "--http-listen"
+        case .automationRulesDirectory: "--rules-dir"
+        case .automationWebhookTimeout, .automationAckTimeout: nil
         case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
             .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
             .mqttSessionSaveInterval:

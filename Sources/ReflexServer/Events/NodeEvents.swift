@@ -27,6 +27,8 @@ public struct NodeEvents: Sendable {
     public let deviceStatus = Broadcast<DeviceStatusChange>()
     /// Anomaly scores and data-quality events from the analytics stage.
     public let analytics = Broadcast<AnalyticsEvent>()
+    /// Alarm, command and audit changes from the automation layer (the dashboard's live feed).
+    public let automation = Broadcast<AutomationNotice>()
 
     public init() {}
 
@@ -35,5 +37,6 @@ public struct NodeEvents: Sendable {
         telemetry.finish()
         deviceStatus.finish()
         analytics.finish()
+        automation.finish()
     }
 }

@@ -34,6 +34,8 @@ public struct HTTPAPI: Sendable {
     public let configuration: HTTPAPIConfiguration
     /// The MQTT ingestor's counters for `/api/v1/ingest/stats`, if there is one.
     public let ingestCounters: (@Sendable () -> IngestCounters)?
+    /// Rules, alarms, commands and the safety layer; nil: the automation routes are not served.
+    public let automation: AutomationService?
     /// The time in milliseconds since the epoch (receive time of writes, default query ranges).
     public let now: @Sendable () -> Int64
     /// The node's event broadcasts, streamed to the dashboard by `GET /api/v1/events`; nil: 404.
@@ -78,6 +80,7 @@ public struct HTTPAPI: Sendable {
     ///   - deviceStates: device status and attributes for the fleet and device pages.
     ///   - fleetAnomalies: anomaly levels for the fleet overview (default none).
     ///   - fleetAutomation: alarms and autonomy states for the fleet overview (default none).
+    ///   - automation: the automation service whose routes to serve (alarms, commands, rules...).
     ///   - logger: the API's logger.
     public init(
         samples: any SampleStore,
@@ -92,8 +95,10 @@ public struct HTTPAPI: Sendable {
         deviceStates: (any DeviceStateStore)? = nil,
         fleetAnomalies: (any FleetAnomalyProvider)? = nil,
         fleetAutomation: (any FleetAutomationProvider)? = nil,
+        automation: AutomationService? = nil,
         logger: Logger
     ) {
+        self.automation = automation
         self.samples = samples
         self.queries = queries
         self.deadLetters = deadLetters
@@ -123,6 +128,7 @@ public struct HTTPAPI: Sendable {
         addFleetRoutes(to: router)
         addEventRoutes(to: router)
         addDashboardRoutes(to: router)
+        addAutomationRoutes(to: router)
         return router
     }
 

@@ -1,4 +1,5 @@
 public import Foundation
+public import ReflexCore
 
 /// A command as it arrives on `devices/{id}/commands/{name}`:
 /// `{"id": "...", "params": {...}, "expiresAt": ...}` with `expiresAt` in ms since 1970 or RFC 3339

@@ -1,3 +1,5 @@
+public import ReflexCore
+
 /// A parameter check that failed, carrying the ack to send.
 struct Rejection: Error {
     var result: CommandResult

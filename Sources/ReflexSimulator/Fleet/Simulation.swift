@@ -1,3 +1,5 @@
+public import ReflexCore
+
 /// The pure core of a simulated fleet: devices, a fault plan and the fault log, advanced by
 /// explicit time steps. No clock, no I/O, no global randomness: the same seed, plan and sequence
 /// of calls give the same readings and the same log.

@@ -179,6 +179,15 @@ struct Serve: AsyncParsableCommand {
     )
     var httpListen: String?
 
+    @Option(
+        name: .customLong("rules-dir"),
+        help: ArgumentHelp(
+            "Directory of rule files (*.yaml), reloaded on change (env REFLEX_RULES_DIR; default: <data-dir>/rules).",
+            valueName: "directory"
+        )
+    )
+    var rulesDirectory: String?
+
     @Flag(
         name: .customLong("allow-anonymous"),
         help: ArgumentHelp(
@@ -202,6 +211,7 @@ struct Serve: AsyncParsableCommand {
         overrides.maxQueuedMessages = maxQueuedMessages
         overrides.allowAnonymous = allowAnonymous ? "true" : nil
         overrides.httpListen = httpListen
+        overrides.rulesDirectory = rulesDirectory
 
         let configuration: NodeConfiguration
         do {

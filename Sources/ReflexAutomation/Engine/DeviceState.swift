@@ -1,0 +1,73 @@
+public import ReflexCore
+
+/// A device as the engine needs to know it: its type and labels (for rule scopes and fail-safe).
+public struct DeviceInfo: Sendable, Hashable {
+    public var id: DeviceID
+    public var type: String
+    public var labels: [String: String]
+
+    public init(id: DeviceID, type: String, labels: [String: String] = [:]) {
+        self.id = id
+        self.type = type
+        self.labels = labels
+    }
+}
+
+/// What the engine knows about one device: latest values, windows, scores, data quality, status,
+/// reporting cadence, fail-safe state.
+struct DeviceState: Sendable {
+    var info: DeviceInfo?
+    var latest: [String: Double] = [:]
+    var windows: [String: SeriesWindow] = [:]
+    var anomaly: [String: Double] = [:]
+    var quality: [String: Set<DataQualityEvent.Kind>] = [:]
+    var online: Bool?
+    /// Engine time of the last telemetry.
+    var lastTelemetryAt: Int64?
+    /// Smoothed interval between telemetry batches (EWMA, α = 0.2), ms.
+    var cadence: Double?
+    var failSafe = FailSafeState()
+
+    mutating func observe(_ batch: TelemetryBatch, at now: Int64, windowSpans: [String: Int64]) {
+        if let last = lastTelemetryAt, now > last {
+            let interval = Double(now - last)
+            cadence = cadence.map { 0.8 * $0 + 0.2 * interval } ?? interval
+        }
+        lastTelemetryAt = now
+        for sample in batch.samples {
+            let metric = sample.metric.rawValue
+            latest[metric] = sample.value
+            if let span = windowSpans[metric] {
+                windows[metric, default: SeriesWindow(span: span)].append(sample.timestamp, sample.value)
+            }
+        }
+    }
+}
+
+/// The evaluation context of one device at one instant.
+struct DeviceContext: EvaluationContext {
+    let state: DeviceState
+    let device: DeviceID
+    let alarms: AlarmBook
+    let now: Int64
+    /// Windows are anchored at the newest sample's time rather than the engine clock, so device
+    /// timestamps and engine time need not agree.
+    var isOnline: Bool { state.online ?? true }
+
+    func latest(_ metric: String) -> Double? { state.latest[metric] }
+    func anomalyScore(_ metric: String) -> Double? { state.anomaly[metric] }
+    func hasQualityProblem(_ metric: String) -> Bool { !(state.quality[metric]?.isEmpty ?? true) }
+    func isStale(_ metric: String) -> Bool {
+        let kinds = state.quality[metric] ?? []
+        return kinds.contains(.silence) || kinds.contains(.flatline)
+    }
+    func isAlarmOpen(_ type: String) -> Bool { alarms.openAlarm(device: device, type: type) != nil }
+    func rate(_ metric: String, window: Int64) -> Double? {
+        guard let w = state.windows[metric], let end = w.timestamps.last else { return nil }
+        return w.rate(window: window, now: end)
+    }
+    func aggregate(_ kind: WindowAggregate, _ metric: String, window: Int64) -> Double? {
+        guard let w = state.windows[metric], let end = w.timestamps.last else { return nil }
+        return w.aggregate(kind, window: window, now: end)
+    }
+}

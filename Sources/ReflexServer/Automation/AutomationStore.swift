@@ -1,0 +1,274 @@
+import Foundation
+import GRDB
+public import ReflexAutomation
+import ReflexCore
+
+/// Durable automation state in `<dataDirectory>/automation.sqlite` (GRDB): alarms and commands
+/// with their history, the audit log, overrides, the autonomy switch and every rule version, so
+/// that alarms, commands and overrides survive a restart. Rows keep the JSON of the value next
+/// to the columns that queries filter on.
+public final class AutomationStore: Sendable {
+    /// The database file's name in the data directory.
+    public static let fileName = "automation.sqlite"
+
+    let queue: DatabaseQueue
+    private static let encoder = JSONEncoder()
+    private static let decoder = JSONDecoder()
+
+    /// Opens (creating and migrating) the database at `path`; `nil` opens an in-memory database.
+    public init(path: String?) throws {
+        if let path {
+            queue = try DatabaseQueue(path: path)
+        } else {
+            queue = try DatabaseQueue()
+        }
+        try Self.migrator.migrate(queue)
+    }
+
+    /// Opens `<dataDirectory>/automation.sqlite`.
+    public convenience init(dataDirectory: String) throws {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try self.init(path: (dataDirectory as NSString).appendingPathComponent(Self.fileName))
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: automation") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE alarms (id TEXT PRIMARY KEY NOT NULL, device TEXT NOT NULL, state TEXT NOT NULL,
+                        raised_at INTEGER NOT NULL, json TEXT NOT NULL);
+                    CREATE INDEX alarms_device ON alarms(device, raised_at);
+                    CREATE TABLE commands (id TEXT PRIMARY KEY NOT NULL, device TEXT NOT NULL, state TEXT NOT NULL,
+                        created_at INTEGER NOT NULL, json TEXT NOT NULL);
+                    CREATE INDEX commands_device ON commands(device, created_at);
+                    CREATE TABLE audit (id INTEGER PRIMARY KEY NOT NULL, at INTEGER NOT NULL, device TEXT, rule TEXT,
+                        json TEXT NOT NULL);
+                    CREATE INDEX audit_device ON audit(device, id);
+                    CREATE INDEX audit_rule ON audit(rule, id);
+                    CREATE TABLE overrides (device TEXT PRIMARY KEY NOT NULL, json TEXT NOT NULL);
+                    CREATE TABLE settings (key TEXT PRIMARY KEY NOT NULL, json TEXT NOT NULL);
+                    CREATE TABLE rule_versions (rule TEXT NOT NULL, version INTEGER NOT NULL, source TEXT NOT NULL,
+                        text TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (rule, version));
+                    """
+            )
+        }
+        migrator.registerMigration("v2: api rules") { db in
+            try db.execute(sql: "CREATE TABLE api_rules (rule TEXT PRIMARY KEY NOT NULL, text TEXT NOT NULL)")
+        }
+        return migrator
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try decoder.decode(type, from: Data(text.utf8))
+    }
+
+    // MARK: - Writes
+
+    /// Writes a batch of changes in one transaction.
+    public func apply(_ changes: [AutomationAction]) async throws {
+        let rows = try changes.flatMap(Self.rows)
+        guard !rows.isEmpty else { return }
+        try await queue.write { db in
+            for (sql, arguments) in rows { try db.execute(sql: sql, arguments: arguments) }
+        }
+    }
+
+    static func rows(_ action: AutomationAction) throws -> [(String, StatementArguments)] {
+        guard let row = try row(action) else { return [] }
+        if case .rule(let r, removed: false) = action, r.source == "api", r.rule != nil {
+            return [row, ("INSERT OR REPLACE INTO api_rules (rule, text) VALUES (?, ?)", [r.id.rawValue, r.text])]
+        }
+        return [row]
+    }
+
+    static func row(_ action: AutomationAction) throws -> (String, StatementArguments)? {
+        switch action {
+        case .alarm(let a):
+            return (
+                "INSERT OR REPLACE INTO alarms (id, device, state, raised_at, json) VALUES (?, ?, ?, ?, ?)",
+                [a.id, a.device.rawValue, a.state.rawValue, a.raisedAt, try json(a)]
+            )
+        case .command(let c):
+            return (
+                "INSERT OR REPLACE INTO commands (id, device, state, created_at, json) VALUES (?, ?, ?, ?, ?)",
+                [c.id, c.device.rawValue, c.state.rawValue, c.createdAt, try json(c)]
+            )
+        case .audit(let e):
+            return (
+                "INSERT OR REPLACE INTO audit (id, at, device, rule, json) VALUES (?, ?, ?, ?, ?)",
+                [e.id, e.at, e.device?.rawValue, e.rule, try json(e)]
+            )
+        case .override(let device, let o?):
+            return ("INSERT OR REPLACE INTO overrides (device, json) VALUES (?, ?)", [device.rawValue, try json(o)])
+        case .override(let device, nil):
+            return ("DELETE FROM overrides WHERE device = ?", [device.rawValue])
+        case .autonomy(let s):
+            return ("INSERT OR REPLACE INTO settings (key, json) VALUES ('autonomy', ?)", [try json(s)])
+        case .rule(let r, removed: true) where r.source == "api":
+            return ("DELETE FROM api_rules WHERE rule = ?", [r.id.rawValue])
+        case .rule(let r, removed: false):
+            return (
+                "INSERT OR IGNORE INTO rule_versions (rule, version, source, text, at) VALUES (?, ?, ?, ?, ?)",
+                [r.id.rawValue, r.version, r.source, r.text, Int64(Date().timeIntervalSince1970 * 1000)]
+            )
+        case .rule(_, removed: true), .publish, .webhook, .publishDesired:
+            return nil
+        }
+    }
+
+    /// Deletes audit entries older than `cutoff` (ms since the epoch) and cleared alarms and
+    /// finished commands created before it; returns how many audit entries went.
+    @discardableResult
+    public func prune(before cutoff: Int64) async throws -> Int {
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [cutoff])
+            let removed = db.changesCount
+            try db.execute(sql: "DELETE FROM alarms WHERE state = 'cleared' AND raised_at < ?", arguments: [cutoff])
+            try db.execute(
+                sql: """
+                    DELETE FROM commands WHERE created_at < ?
+                    AND state IN ('rejected', 'verified', 'failed', 'expired', 'cancelled', 'done')
+                    """,
+                arguments: [cutoff]
+            )
+            return removed
+        }
+    }
+
+    // MARK: - Reads
+
+    /// What the engine needs at startup.
+    public struct Snapshot: Sendable {
+        public var alarms: [Alarm] = []
+        public var commands: [Command] = []
+        public var overrides: [Override] = []
+        public var autonomy: AutonomySwitch?
+        public var nextAuditID: Int64 = 1
+        public var ruleVersions: [(rule: String, version: Int, text: String)] = []
+        /// Rules made through the API (not deleted), to install again.
+        public var apiRules: [(rule: String, text: String)] = []
+    }
+
+    /// Open alarms, the last 1000 cleared ones, unfinished and recent commands, overrides, the
+    /// autonomy switch, the next audit id and the latest version of every rule.
+    public func load() async throws -> Snapshot {
+        try await queue.read { db in
+            var s = Snapshot()
+            let openAlarms = try String.fetchAll(db, sql: "SELECT json FROM alarms WHERE state != 'cleared'")
+            let recentAlarms = try String.fetchAll(
+                db,
+                sql:
+                    "SELECT json FROM (SELECT json, raised_at FROM alarms WHERE state = 'cleared' ORDER BY raised_at DESC LIMIT 1000) ORDER BY raised_at"
+            )
+            s.alarms = try (recentAlarms + openAlarms).map { try Self.decode(Alarm.self, $0) }
+            s.commands = try String.fetchAll(
+                db,
+                sql:
+                    "SELECT json FROM (SELECT json, created_at FROM commands ORDER BY created_at DESC LIMIT 2000) ORDER BY created_at"
+            ).map { try Self.decode(Command.self, $0) }
+            s.overrides = try String.fetchAll(db, sql: "SELECT json FROM overrides").map {
+                try Self.decode(Override.self, $0)
+            }
+            s.autonomy = try String.fetchOne(db, sql: "SELECT json FROM settings WHERE key = 'autonomy'").map {
+                try Self.decode(AutonomySwitch.self, $0)
+            }
+            s.nextAuditID = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM audit") ?? 0) + 1
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT rule, MAX(version) AS version, text FROM rule_versions GROUP BY rule"
+            )
+            s.ruleVersions = rows.map { ($0["rule"], $0["version"], $0["text"]) }
+            s.apiRules = try Row.fetchAll(db, sql: "SELECT rule, text FROM api_rules ORDER BY rule").map {
+                ($0["rule"], $0["text"])
+            }
+            return s
+        }
+    }
+
+    /// Alarms, newest first. `state`: open (not cleared), active, acknowledged, cleared or all.
+    public func alarms(state: String, device: String?, limit: Int) async throws -> [Alarm] {
+        try await queue.read { db in
+            var sql = "SELECT json FROM alarms WHERE 1"
+            var arguments: StatementArguments = []
+            switch state {
+            case "open": sql += " AND state != 'cleared'"
+            case "all": break
+            default:
+                sql += " AND state = ?"
+                arguments += [state]
+            }
+            if let device {
+                sql += " AND device = ?"
+                arguments += [device]
+            }
+            sql += " ORDER BY raised_at DESC, id DESC LIMIT ?"
+            arguments += [limit]
+            return try String.fetchAll(db, sql: sql, arguments: arguments).map { try Self.decode(Alarm.self, $0) }
+        }
+    }
+
+    /// One alarm by id.
+    public func alarm(id: String) async throws -> Alarm? {
+        try await queue.read { db in
+            try String.fetchOne(db, sql: "SELECT json FROM alarms WHERE id = ?", arguments: [id]).map {
+                try Self.decode(Alarm.self, $0)
+            }
+        }
+    }
+
+    /// Commands, newest first.
+    public func commands(device: String?, state: String?, limit: Int) async throws -> [Command] {
+        try await queue.read { db in
+            var sql = "SELECT json FROM commands WHERE 1"
+            var arguments: StatementArguments = []
+            if let device {
+                sql += " AND device = ?"
+                arguments += [device]
+            }
+            if let state {
+                sql += " AND state = ?"
+                arguments += [state]
+            }
+            sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+            arguments += [limit]
+            return try String.fetchAll(db, sql: sql, arguments: arguments).map { try Self.decode(Command.self, $0) }
+        }
+    }
+
+    /// One command by id.
+    public func command(id: String) async throws -> Command? {
+        try await queue.read { db in
+            try String.fetchOne(db, sql: "SELECT json FROM commands WHERE id = ?", arguments: [id]).map {
+                try Self.decode(Command.self, $0)
+            }
+        }
+    }
+
+    /// Audit entries, newest first, before the id `before` if given.
+    public func audit(device: String?, rule: String?, limit: Int, before: Int64?) async throws -> [AuditEntry] {
+        try await queue.read { db in
+            var sql = "SELECT json FROM audit WHERE 1"
+            var arguments: StatementArguments = []
+            if let device {
+                sql += " AND device = ?"
+                arguments += [device]
+            }
+            if let rule {
+                sql += " AND rule = ?"
+                arguments += [rule]
+            }
+            if let before {
+                sql += " AND id < ?"
+                arguments += [before]
+            }
+            sql += " ORDER BY id DESC LIMIT ?"
+            arguments += [limit]
+            return try String.fetchAll(db, sql: sql, arguments: arguments).map { try Self.decode(AuditEntry.self, $0) }
+        }
+    }
+}
