@@ -194,6 +194,7 @@ public struct Node: Service {
                 ingestCounters: { ingestor.statistics },
                 events: events,
                 deviceStates: samples,
+                fleetAutomation: automation,
                 automation: automation,
                 logger: httpLogger
             )

@@ -1,4 +1,5 @@
 import Foundation
+public import ReflexAutomation
 public import ReflexCore
 
 /// One message of the live dashboard feed (`GET /api/v1/events`), before it is written as a
@@ -17,12 +18,27 @@ public enum DashboardEvent: Sendable, Hashable {
     case anomaly(AnomalyEvent)
     /// A data-quality condition started or ended.
     case dataQuality(DataQualityEvent)
+    /// An alarm was raised, acknowledged, shelved, noted or cleared.
+    case alarm(Alarm)
+    /// A command changed state.
+    case command(Command)
+    /// The automation layer decided something (the audit trail).
+    case audit(AuditEntry)
 
     /// The case for an analytics event.
     public init(_ event: AnalyticsEvent) {
         switch event {
         case .anomaly(let anomaly): self = .anomaly(anomaly)
         case .dataQuality(let quality): self = .dataQuality(quality)
+        }
+    }
+
+    /// The case for an automation notice.
+    public init(_ notice: AutomationNotice) {
+        switch notice {
+        case .alarm(let alarm): self = .alarm(alarm)
+        case .command(let command): self = .command(command)
+        case .audit(let entry): self = .audit(entry)
         }
     }
 
@@ -33,16 +49,23 @@ public enum DashboardEvent: Sendable, Hashable {
         case .status: "status"
         case .anomaly: "anomaly"
         case .dataQuality: "dataQuality"
+        case .alarm: "alarm"
+        case .command: "command"
+        case .audit: "audit"
         }
     }
 
-    /// The device the event is about (for the `?device=` filter).
-    public var device: DeviceID {
+    /// The device the event is about (for the `?device=` filter); nil for node-wide decisions
+    /// (the autonomy switch), which only unfiltered feeds receive.
+    public var device: DeviceID? {
         switch self {
         case .telemetry(let batch): batch.device
         case .status(let change): change.device
         case .anomaly(let event): event.series.device
         case .dataQuality(let event): event.series.device
+        case .alarm(let alarm): alarm.device
+        case .command(let command): command.device
+        case .audit(let entry): entry.device
         }
     }
 
@@ -58,6 +81,9 @@ public enum DashboardEvent: Sendable, Hashable {
             return byTimestamp.keys.sorted().map { ts in
                 TelemetryData(device: batch.device.rawValue, ts: ts, values: byTimestamp[ts] ?? [:])
             }
+        case .alarm(let alarm): return [alarm]
+        case .command(let command): return [command]
+        case .audit(let entry): return [entry]
         case .status(let change):
             return [
                 StatusData(

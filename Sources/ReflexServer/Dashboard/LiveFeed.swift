@@ -61,6 +61,7 @@ struct LiveFeed: Sendable {
         let telemetry = events.telemetry.subscribe(bufferSize: bufferSize)
         let status = events.deviceStatus.subscribe(bufferSize: bufferSize)
         let analytics = events.analytics.subscribe(bufferSize: bufferSize)
+        let automation = events.automation.subscribe(bufferSize: bufferSize)
         counters.update {
             $0.clients += 1
             $0.connections += 1
@@ -90,6 +91,9 @@ struct LiveFeed: Sendable {
                     }
                     forwarders.addTask {
                         await Self.forward(analytics, device: device, yield: yield, as: DashboardEvent.init)
+                    }
+                    forwarders.addTask {
+                        await Self.forward(automation, device: device, yield: yield, as: DashboardEvent.init)
                     }
                 }
                 continuation.finish()
