@@ -50,6 +50,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     private var lastValue: Double = 0
     private var absoluteStepMean: Double = 0
     private var samplesSinceAlarm: Int64 = .max
+    private var alarmNovelty: Double = 0
     private var spike = DeviationChannel()
     private var level = DeviationChannel()
     private var drift = DeviationChannel()
@@ -76,6 +77,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     static let baseFloor = 3.75
     static let suppressionSamples: Int64 = 150
     static let suppressionFactor = 0.4
+    static let escalation = 2.0
     static let steepness = 3.0
     static let valueLimit = 1e150
 
@@ -175,11 +177,12 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         }
 
         var score = isWarm ? Self.score(novelty: novelty) : 0
-        if samplesSinceAlarm < Self.suppressionSamples {
+        if samplesSinceAlarm < Self.suppressionSamples && novelty <= Self.escalation * alarmNovelty {
             samplesSinceAlarm += 1
             score *= Self.suppressionFactor
         } else if score >= 0.5 {
             samplesSinceAlarm = 0
+            alarmNovelty = novelty
         }
         return verdict(
             score: score,

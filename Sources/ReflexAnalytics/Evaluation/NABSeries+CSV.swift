@@ -10,7 +10,7 @@ extension NABSeries {
     public init(csv text: String, file: String) throws(NABFormatError) {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).makeIterator()
         var lineNumber = 1
-        guard let headerLine = lines.next() else {
+        guard let headerLine = lines.next(), !text.allSatisfy(\.isWhitespace) else {
             throw NABFormatError(file: file, line: 0, reason: "the file is empty")
         }
         let header = Self.fields(headerLine).map { $0.lowercased() }
