@@ -21,7 +21,7 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(description: "spike", components: ["spike", "seasonal-spike"], maximumDelay: 0) { row, value in
+        Case(description: "spike", components: ["spike", "seasonal-spike", "seasonal"], maximumDelay: 0) { row, value in
             row == changeRow ? value + 3 : value
         },
         Case(description: "level shift", components: ["level", "seasonal", "seasonal-spike"], maximumDelay: 5) {

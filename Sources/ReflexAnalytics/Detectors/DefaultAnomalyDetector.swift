@@ -1,45 +1,55 @@
 import Foundation
 public import ReflexCore
 
-/// The detector every series gets unless configured otherwise: six robust deviation channels
-/// (spike, level, drift, variance, seasonal level, seasonal spike) whose deviations are scored
-/// against their own decayed records, with suppression after an alarm.
+/// The detector every series gets unless configured otherwise: seven robust deviation channels
+/// (spike, level, drift, variance, seasonal, seasonal spike, persistence) whose deviations are
+/// scored against their own decayed records, with suppression after an alarm.
 ///
 /// How a sample is scored, in order:
 /// 1. **Channels.** The value feeds four ``DeviationChannel``s that smooth it at different
 ///    speeds: *spike* (the raw value), *level* (a ~4-sample EWMA), *drift* (a ~48-sample EWMA),
 ///    and *variance* (a ~60-sample EWMA of log |xₜ − xₜ₋₁|, which moves when the noise grows or
-///    the signal goes flat). Two more channels watch the residual against a
-///    ``SeasonalProfile`` (daily by default, or `settings.seasonality`): *seasonal* (smoothed)
-///    and *seasonal-spike* (raw). Each gives a deviation z in robust standard deviations
-///    against its own slow model (horizon ~2000 samples).
-/// 2. **Novelty.** Each |z| is divided by the larger of the channel's decayed record of recent
-///    |z| (half-life 3000 samples) and an absolute floor (3.75 robust σ at sensitivity 0.5).
-///    The largest ratio r wins; r ≥ 1 means "more extreme than anything this channel has seen
-///    lately, and far from normal in absolute terms" — an alarm. Heavy-tailed series thereby
-///    calibrate themselves: their big swings raise the record instead of firing again and again.
+///    the signal goes flat). Two more watch the residual against a ``SeasonalProfile`` (daily
+///    by default, or `settings.seasonality`): *seasonal* (a ~6-sample EWMA of it) and
+///    *seasonal-spike* (raw). The seventh, *persistence*, averages the log of the strongest
+///    instantaneous deviation (spike, variance, seasonal spike) over ~100 samples, like the
+///    anomaly likelihood of Ahmad et al. 2017: a run of moderate surprises is itself a surprise.
+///    Each channel gives a deviation z in robust standard deviations against its own slow model
+///    (horizon ~2000 samples); persistence counts only an excess.
+/// 2. **Novelty.** Each |z| is divided by the larger of the channel's decayed record of |z|
+///    (half-life 10 000 samples, about a month at 5-minute sampling) and an absolute floor
+///    (3.75 robust σ). The largest ratio r, times the sensitivity gain, wins; r ≥ 1 means "more
+///    extreme than anything this channel has seen lately, and far from normal in absolute
+///    terms" — an alarm. Heavy-tailed series thereby calibrate themselves: their big swings raise
+///    the record instead of firing again and again.
 /// 3. **Score.** r maps monotonically to [0, 1] with r = 1 at exactly 0.5 (the live system's
 ///    "anomalous" threshold): `0.5·r⁴` below, `1 − 0.5·e^(−3(r−1))` above.
-/// 4. **Suppression.** After an alarm, scores are multiplied by 0.4 for 150 samples: one event
-///    raises one alarm, not a burst, as operators want and as NAB rewards (Lavin & Ahmad 2015
-///    count only the first detection in a window; later ones outside it are false positives).
+/// 4. **Suppression.** After an alarm, scores are multiplied by 0.4 for 100 samples unless the
+///    novelty is more than twice that of the alarm: one event raises one alarm, not a burst, as
+///    operators want and as NAB rewards (Lavin & Ahmad 2015 count only the first detection in a
+///    window; later ones outside it are false positives), while a much bigger event still
+///    gets through.
 ///
 /// The first 40 samples only learn (score 0, component `"warmup"`). Non-finite values are
 /// ignored (score 0, component `"invalid"`) and leave the state untouched; values are clamped to
 /// ±1e150 so that squares cannot overflow. Timestamps only place a sample in its seasonal bin,
 /// so gaps, repeats and regressions are harmless.
 ///
-/// `settings.sensitivity` in [0, 1] scales the absolute floor by 2^(0.5 − sensitivity) (0.5 →
-/// 3.75σ; 1 → 2.65σ, more alarms; 0 → 5.3σ, fewer). `settings.seasonality` sets the period of
+/// `settings.sensitivity` in [0, 1] multiplies every novelty ratio by the gain 2^(2s − 1):
+/// 0.5 → 1 (the NAB-measured operating point); 1 → 2 (alarms at half the record and 1.9σ);
+/// 0 → 0.5 (alarms only at twice the record and 7.5σ). `settings.seasonality` sets the period of
 /// the seasonal profile (default one day).
 ///
-/// - Complexity: O(1) time per sample (about 20 multiply-adds per channel); constant memory:
-///   the struct plus 384 bytes of seasonal bins (see `memoryFootprint`).
+/// - Complexity: O(1) time per sample (a few dozen floating-point operations per channel, two
+///   logarithms, one exponential); constant memory: the struct plus 384 bytes of seasonal bins
+///   (see ``memoryFootprint``).
 /// - Sources: see ``DeviationChannel`` (EWMA control charts, Roberts 1959; robust scale, Geary
 ///   1935; record as a conformal threshold, Vovk et al. 2005) and ``SeasonalProfile``
-///   (Winters 1960). The multi-scale design follows the multi-resolution EWMA charts of
-///   J. M. Lucas and M. S. Saccucci, "Exponentially weighted moving average control schemes",
-///   Technometrics 32(1), 1990; suppression after an alarm follows the Numenta Anomaly
+///   (Winters 1960). The multi-scale design follows the EWMA control schemes of J. M. Lucas and
+///   M. S. Saccucci, "Exponentially weighted moving average control schemes", Technometrics
+///   32(1), 1990; the persistence channel follows the anomaly likelihood of S. Ahmad, A. Lavin,
+///   S. Purdy and Z. Agha, "Unsupervised real-time anomaly detection for streaming data",
+///   Neurocomputing 262, 2017; suppression after an alarm follows the Numenta Anomaly
 ///   Benchmark scoring, A. Lavin and S. Ahmad, "Evaluating real-time anomaly detection
 ///   algorithms — the Numenta Anomaly Benchmark", IEEE ICMLA 2015.
 public struct DefaultAnomalyDetector: AnomalyDetector {
@@ -57,6 +67,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     private var variance = DeviationChannel()
     private var seasonalLevel = DeviationChannel()
     private var seasonalSpike = DeviationChannel()
+    private var persistence = DeviationChannel()
     private var profile: SeasonalProfile
 
     /// A detector that has learnt nothing yet.
@@ -73,17 +84,18 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     static let driftSpan = 48.0
     static let varianceSpan = 60.0
     static let seasonalSpan = 6.0
-    static let recordHalfLife = 3000.0
+    static let recordHalfLife = 10_000.0
     static let baseFloor = 3.75
-    static let suppressionSamples: Int64 = 150
+    static let suppressionSamples: Int64 = 100
     static let suppressionFactor = 0.4
     static let escalation = 2.0
     static let steepness = 3.0
+    static let persistenceSpan = 100.0
     static let valueLimit = 1e150
 
     /// The component names, in the order the channels are compared.
     enum Component: Int, CaseIterable {
-        case spike, level, drift, variance, seasonal, seasonalSpike
+        case spike, level, drift, variance, seasonal, seasonalSpike, persistence
 
         var name: String {
             switch self {
@@ -93,6 +105,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             case .variance: "variance"
             case .seasonal: "seasonal"
             case .seasonalSpike: "seasonal-spike"
+            case .persistence: "persistence"
             }
         }
     }
@@ -126,7 +139,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         let residual = isFirst ? 0 : value - seasonalExpectation
         profile.learn(value, inBin: bin)
 
-        var deviations: (Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0)
+        var deviations: (Double, Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0, 0)
         deviations.0 = spike.observe(value, smoothing: 1, rate: rate, isFirst: isFirst)
         deviations.1 = level.observe(value, smoothing: 2 / (Self.levelSpan + 1), rate: rate, isFirst: isFirst)
         deviations.2 = drift.observe(value, smoothing: 2 / (Self.driftSpan + 1), rate: rate, isFirst: isFirst)
@@ -143,8 +156,20 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             isFirst: isFirst
         )
         deviations.5 = seasonalSpike.observe(residual, smoothing: 1, rate: rate, isFirst: isFirst)
+        // Persistence: the log of the strongest instantaneous deviation, averaged over ~100
+        // samples, against its own normal; only an excess counts.
+        let evidence = log(1 + max(abs(deviations.0), abs(deviations.3), abs(deviations.5)))
+        deviations.6 = persistence.observe(
+            evidence,
+            smoothing: 2 / (Self.persistenceSpan + 1),
+            rate: rate,
+            isFirst: isFirst
+        )
+        deviations.6 = max(0, deviations.6)
 
-        let floor = Self.baseFloor * exp2(0.5 - min(1, max(0, settings.sensitivity)))
+        let floor = Self.baseFloor
+        let sensitivity = settings.sensitivity.isFinite ? min(1, max(0, settings.sensitivity)) : 0.5
+        let gain = exp2(2 * sensitivity - 1)
         func deviation(of component: Component) -> Double {
             switch component {
             case .spike: deviations.0
@@ -153,12 +178,13 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             case .variance: deviations.3
             case .seasonal: deviations.4
             case .seasonalSpike: deviations.5
+            case .persistence: deviations.6
             }
         }
         var novelty = 0.0
         var winner = Component.spike
         for component in Component.allCases {
-            let ratio = channel(component).novelty(of: deviation(of: component), floor: floor)
+            let ratio = gain * channel(component).novelty(of: deviation(of: component), floor: floor)
             if ratio > novelty {
                 novelty = ratio
                 winner = component
@@ -173,6 +199,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             drift.remember(deviations.2, decay: decay)
             variance.remember(deviations.3, decay: decay)
             seasonalLevel.remember(deviations.4, decay: decay)
+            persistence.remember(deviations.6, decay: decay)
             seasonalSpike.remember(deviations.5, decay: decay)
         }
 
@@ -189,7 +216,8 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             component: isWarm ? winner : nil,
             deviation: deviation(of: winner),
             seasonalExpectation: seasonalExpectation,
-            floor: floor
+            floor: floor,
+            gain: gain
         )
     }
 
@@ -211,6 +239,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         case .variance: variance
         case .seasonal: seasonalLevel
         case .seasonalSpike: seasonalSpike
+        case .persistence: persistence
         }
     }
 
@@ -219,11 +248,12 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         component: Component?,
         deviation: Double,
         seasonalExpectation: Double,
-        floor: Double
+        floor: Double,
+        gain: Double
     ) -> AnomalyScore {
         let isSeasonal = component == .seasonal || component == .seasonalSpike
         let expected = isSeasonal ? seasonalExpectation : spike.mean
-        let halfWidth = floor * (isSeasonal ? seasonalSpike.scale : spike.scale)
+        let halfWidth = floor / gain * (isSeasonal ? seasonalSpike.scale : spike.scale)
         let clamped = score.isFinite ? min(1, max(0, score)) : 0
         return AnomalyScore(
             score: clamped,
