@@ -11,6 +11,8 @@ struct Reflex: AsyncParsableCommand {
             automation as they arrive. Start a node with `reflex serve`; register devices with \
             `reflex device add`.
             """,
-        subcommands: [Serve.self, DeviceCommand.self, TokenCommand.self, QueryCommand.self, Version.self]
+        subcommands: [
+            Serve.self, DeviceCommand.self, TokenCommand.self, QueryCommand.self, Eval.self, Bench.self, Version.self,
+        ]
     )
 }
