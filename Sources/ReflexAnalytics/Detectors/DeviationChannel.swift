@@ -11,7 +11,7 @@
 /// geometrically. Comparing a new |z| with that record is what makes the score self-calibrating
 /// across series with light and heavy tails.
 ///
-/// - Complexity: O(1) time and 40 bytes per sample.
+/// - Complexity: O(1) time per sample; 32 bytes of state.
 /// - Sources: exponentially weighted moving averages, S. W. Roberts, "Control chart tests based
 ///   on geometric moving averages", Technometrics 1(3), 1959; the mean absolute deviation as a
 ///   robust scale (σ ≈ 1.2533 · MAD for a Gaussian), R. C. Geary, "The ratio of the mean
