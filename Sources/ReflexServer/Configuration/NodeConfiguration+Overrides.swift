@@ -30,6 +30,10 @@ extension NodeConfiguration {
         public var allowAnonymous: String?
         /// `--http-listen` (`host:port`, or `off`)
         public var httpListen: String?
+        /// `--detection-enabled` (true/false)
+        public var detectionEnabled: String?
+        /// `--detection-checkpoint-interval` (a duration: 60, 60s, 5m)
+        public var detectionCheckpointInterval: String?
 
         /// No overrides; set the properties you were given.
         public init() {}
@@ -50,6 +54,9 @@ extension NodeConfiguration {
             case .mqttMaxQueuedMessages: maxQueuedMessages
             case .mqttAllowAnonymous: allowAnonymous
             case .httpListen: httpListen
+            case .detectionEnabled: detectionEnabled
+            case .detectionCheckpointInterval: detectionCheckpointInterval
+            case .detectionCheckInterval, .detectionSensitivity, .detectionSeasonality: nil
             case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
                 .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
                 .mqttSessionSaveInterval:

@@ -15,6 +15,7 @@ public import ReflexMQTT
 ///   credentials connect (development only); default false.
 /// - `http.listen` (`REFLEX_HTTP_LISTEN`, `--http-listen`): the HTTP API's address, default
 ///   `0.0.0.0:8080`; `off` disables it.
+/// - `detection.*`: live detection, see ``DetectionConfiguration`` (on by default).
 /// - `mqtt.*`: the embedded broker, see ``ReflexMQTT/BrokerConfiguration`` and
 ///   ``NodeConfiguration/load(configFile:environment:overrides:)`` for the full list.
 ///
@@ -47,6 +48,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// The HTTP API (key `http.listen`, `REFLEX_HTTP_LISTEN`, `--http-listen`; default
     /// `0.0.0.0:8080`, `off` disables it). See ``HTTPAPIConfiguration``.
     public var http: HTTPAPIConfiguration = HTTPAPIConfiguration()
+    /// Live anomaly detection and data-quality monitoring (keys `detection.*`); see
+    /// ``DetectionConfiguration``.
+    public var detection: DetectionConfiguration = DetectionConfiguration()
 
     /// The defaults: see the type's documentation.
     public init() {}

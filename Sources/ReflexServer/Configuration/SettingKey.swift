@@ -22,6 +22,11 @@ enum SettingKey: String, CaseIterable, Sendable {
     case mqttSessionSaveInterval = "mqtt.sessionSaveInterval"
     case mqttAllowAnonymous = "mqtt.allowAnonymous"
     case httpListen = "http.listen"
+    case detectionEnabled = "detection.enabled"
+    case detectionCheckpointInterval = "detection.checkpointInterval"
+    case detectionCheckInterval = "detection.checkInterval"
+    case detectionSensitivity = "detection.defaults.sensitivity"
+    case detectionSeasonality = "detection.defaults.seasonality"
 
     /// The YAML path, split at the dots.
     var path: [String] { rawValue.split(separator: ".").map(String.init) }
@@ -44,6 +49,10 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttSysInterval: "REFLEX_MQTT_SYS_INTERVAL"
         case .mqttAllowAnonymous: "REFLEX_ALLOW_ANONYMOUS"
         case .httpListen: "REFLEX_HTTP_LISTEN"
+        case .detectionEnabled: "REFLEX_DETECTION_ENABLED"
+        case .detectionCheckpointInterval: "REFLEX_DETECTION_CHECKPOINT_INTERVAL"
+        case .detectionSensitivity: "REFLEX_DETECTION_SENSITIVITY"
+        case .detectionCheckInterval, .detectionSeasonality: nil
         case .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive, .mqttV311SessionExpiry,
             .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSessionSaveInterval:
             nil
@@ -66,6 +75,9 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttMaxQueuedMessages: "--max-queued-messages"
         case .mqttAllowAnonymous: "--allow-anonymous"
         case .httpListen: "--http-listen"
+        case .detectionEnabled: "--detection-enabled"
+        case .detectionCheckpointInterval: "--detection-checkpoint-interval"
+        case .detectionCheckInterval, .detectionSensitivity, .detectionSeasonality: nil
         case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
             .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
             .mqttSessionSaveInterval:
