@@ -155,6 +155,8 @@ public struct Node: Service {
             .init(service: retention, serviceName: "retention"),
             .init(service: broker, serviceName: "mqtt-broker"),
         ]
+        let detection = makeDetection(store: samples, devices: registry, events: events)
+        if let detection { services.append(.init(service: detection, serviceName: "detection")) }
         if let listen = configuration.http.listen {
             var httpLogger = logger
             httpLogger[metadataKey: "component"] = "http"
@@ -166,7 +168,8 @@ public struct Node: Service {
                 tokens: registry,
                 configuration: configuration.http,
                 ingestCounters: { ingestor.statistics },
-                logger: httpLogger
+                logger: httpLogger,
+                detection: detection
             )
             services.append(.init(service: HTTPAPIService(api: api, listen: listen), serviceName: "http-api"))
         } else {
@@ -188,6 +191,28 @@ public struct Node: Service {
             throw error
         }
         logger.info("Reflex node stopped")
+    }
+
+    /// The live detection service, unless `detection.enabled` is false.
+    private func makeDetection(
+        store: SQLiteSampleStore,
+        devices: SQLiteDeviceRegistry,
+        events: NodeEvents
+    ) -> DetectionService? {
+        guard configuration.detection.isEnabled else {
+            logger.info("Detection is off", metadata: ["detection.enabled": "false"])
+            return nil
+        }
+        var detectionLogger = logger
+        detectionLogger[metadataKey: "component"] = "detection"
+        return DetectionService(
+            configuration: configuration.detection,
+            scores: store,
+            store: store,
+            devices: devices,
+            events: events,
+            logger: detectionLogger
+        )
     }
 
     private func absolutePath(_ path: String) -> String {
