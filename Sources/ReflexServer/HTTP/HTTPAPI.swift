@@ -35,6 +35,8 @@ public struct HTTPAPI: Sendable {
     public let ingestCounters: (@Sendable () -> IngestCounters)?
     /// The time in milliseconds since the epoch (receive time of writes, default query ranges).
     public let now: @Sendable () -> Int64
+    /// Live detection, for the detection routes; nil when detection is off.
+    public let detection: DetectionService?
     let logger: Logger
     let writeCounters = HTTPWriteCounterBox()
 
@@ -60,6 +62,7 @@ public struct HTTPAPI: Sendable {
     ///   - ingestCounters: the MQTT ingestor's counters, if any.
     ///   - now: the clock in ms since the epoch (default: the system clock).
     ///   - logger: the API's logger.
+    ///   - detection: the live detection service, if detection is on (default: none).
     public init(
         samples: any SampleStore,
         queries: any SampleQuerying,
@@ -69,8 +72,10 @@ public struct HTTPAPI: Sendable {
         configuration: HTTPAPIConfiguration = HTTPAPIConfiguration(),
         ingestCounters: (@Sendable () -> IngestCounters)? = nil,
         now: (@Sendable () -> Int64)? = nil,
-        logger: Logger
+        logger: Logger,
+        detection: DetectionService? = nil
     ) {
+        self.detection = detection
         self.samples = samples
         self.queries = queries
         self.deadLetters = deadLetters
@@ -92,6 +97,7 @@ public struct HTTPAPI: Sendable {
         addSeriesRoutes(to: router)
         addOperationsRoutes(to: router)
         addWriteRoutes(to: router)
+        addDetectionRoutes(to: router)
         return router
     }
 
