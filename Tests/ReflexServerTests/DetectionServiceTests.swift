@@ -153,9 +153,9 @@ struct DetectionServiceTests {
         }
         let (expected, actual) = (bits(uninterrupted), bits(resumed))
         #expect(expected.count == actual.count)
-        #expect(zip(expected, actual).firstIndex { $0 != $1 } == nil, "first score that differs")
+        #expect(Array(zip(expected, actual)).firstIndex { $0.0 != $0.1 } == nil, "first score that differs")
         // And every event, explanations and data-quality events included.
-        #expect(zip(uninterrupted, resumed).firstIndex { $0 != $1 } == nil, "first event that differs")
+        #expect(Array(zip(uninterrupted, resumed)).firstIndex { $0.0 != $0.1 } == nil, "first event that differs")
     }
 
     @Test("a checkpoint built with other settings is discarded at restore, and counted")
