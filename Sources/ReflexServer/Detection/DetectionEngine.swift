@@ -85,7 +85,7 @@ struct DetectionEngine: Sendable {
                     value: sample.value,
                     anomaly: verdict
                 )
-                state.latest = event
+                if (state.latest?.timestamp ?? .min) <= sample.timestamp { state.latest = event }
                 if let name = scoreName(sample.metric) {
                     output.scores.append(Sample(metric: name, timestamp: sample.timestamp, value: verdict.score))
                 }

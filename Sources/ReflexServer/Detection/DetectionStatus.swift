@@ -83,7 +83,11 @@ public final class DetectionStatus: Sendable {
             for event in events {
                 switch event {
                 case .anomaly(let anomaly):
-                    state.latest[anomaly.series.device, default: [:]][anomaly.series.metric] = anomaly
+                    // The newest sample's verdict; a late (out-of-order) sample does not replace it.
+                    let known = state.latest[anomaly.series.device]?[anomaly.series.metric]
+                    if (known?.timestamp ?? .min) <= anomaly.timestamp {
+                        state.latest[anomaly.series.device, default: [:]][anomaly.series.metric] = anomaly
+                    }
                     state.counters.anomalyEvents += 1
                 case .dataQuality(let quality):
                     var active = state.active[quality.series] ?? []

@@ -13,7 +13,7 @@ public struct SeriesDetection: Sendable, Codable {
     public var qualityRules: DataQualityRules
     public var detector: DefaultAnomalyDetector
     public var monitor: DataQualityMonitor
-    /// The verdict on the newest scored sample.
+    /// The verdict on the scored sample with the newest timestamp.
     public var latest: AnomalyEvent?
     /// The start events of the conditions active now.
     public var activeQuality: [DataQualityEvent] = []
