@@ -12,9 +12,9 @@ import UnixSignals
 /// Today that is the embedded MQTT broker with its sessions in
 /// `<dataDirectory>/mqtt/sessions.json`, whose clients are checked against the device registry
 /// in `<dataDirectory>/registry.sqlite` (see ``DeviceAuthenticator``), the sample store fed by
-/// MQTT telemetry, and the HTTP API (``HTTPAPIService``, unless `http.listen` is off); detection
-/// and automation join the group as they arrive, in dependency order (store first, HTTP last;
-/// shutdown in reverse).
+/// MQTT telemetry, live detection (``DetectionService``, unless `detection.enabled` is false)
+/// and the HTTP API (``HTTPAPIService``, unless `http.listen` is off); automation joins the group
+/// as it arrives, in dependency order (store first, HTTP last; shutdown in reverse).
 ///
 /// ```swift
 /// let configuration = try NodeConfiguration.load(configFile: nil, environment: env, overrides: flags)

@@ -141,20 +141,28 @@ public struct DataQualityMonitor: Sendable, Hashable, Codable {
     // MARK: - Rules
 
     private mutating func checkRange(_ value: Double, at timestamp: Int64, into events: inout [DataQualityEvent]) {
-        let rangeText =
+        // Texts are built only when an event is emitted: this runs for every sample.
+        var rangeText: String {
             "\(rules.minimum.map(DurationText.value) ?? "-∞")…\(rules.maximum.map(DurationText.value) ?? "∞")"
-        var problem: String?
-        if !value.isFinite {
-            problem = "value \(value) is not a number"
-        } else if let minimum = rules.minimum, value < minimum {
-            problem = "value \(DurationText.value(value)) is below the physical range \(rangeText)"
-        } else if let maximum = rules.maximum, value > maximum {
-            problem = "value \(DurationText.value(value)) is above the physical range \(rangeText)"
         }
-        if let problem, !isOutOfRange {
+        let isOutside: Bool
+        if !value.isFinite {
+            isOutside = true
+        } else {
+            isOutside = (rules.minimum.map { value < $0 } ?? false) || (rules.maximum.map { value > $0 } ?? false)
+        }
+        if isOutside, !isOutOfRange {
             isOutOfRange = true
+            let problem: String
+            if !value.isFinite {
+                problem = "value \(value) is not a number"
+            } else if let minimum = rules.minimum, value < minimum {
+                problem = "value \(DurationText.value(value)) is below the physical range \(rangeText)"
+            } else {
+                problem = "value \(DurationText.value(value)) is above the physical range \(rangeText)"
+            }
             events.append(event(.outOfRange, at: timestamp, true, problem))
-        } else if problem == nil, isOutOfRange {
+        } else if !isOutside, isOutOfRange {
             isOutOfRange = false
             events.append(
                 event(
@@ -178,13 +186,14 @@ public struct DataQualityMonitor: Sendable, Hashable, Codable {
         }
         intervals += 1
         guard intervals >= rules.warmupSamples, rules.rateChangeFactor > 1 else { return }
-        let ratio = exp(recentLogInterval - longLogInterval)
-        let factor = rules.rateChangeFactor
-        let recent = DurationText.describe(milliseconds: exp(recentLogInterval))
-        let usual = DurationText.describe(milliseconds: exp(longLogInterval))
-        if !isRateChanged, ratio > factor || ratio < 1 / factor {
+        // Compare logs: no exp() per sample.
+        let logRatio = recentLogInterval - longLogInterval
+        let logFactor = log(rules.rateChangeFactor)
+        var recent: String { DurationText.describe(milliseconds: exp(recentLogInterval)) }
+        var usual: String { DurationText.describe(milliseconds: exp(longLogInterval)) }
+        if !isRateChanged, abs(logRatio) > logFactor {
             isRateChanged = true
-            let direction = ratio > 1 ? "slower" : "faster"
+            let direction = logRatio > 0 ? "slower" : "faster"
             events.append(
                 event(
                     .rateChange,
@@ -193,7 +202,7 @@ public struct DataQualityMonitor: Sendable, Hashable, Codable {
                     "reporting \(direction): every \(recent), usually every \(usual)"
                 )
             )
-        } else if isRateChanged, ratio < factor.squareRoot(), ratio > 1 / factor.squareRoot() {
+        } else if isRateChanged, abs(logRatio) < logFactor / 2 {
             isRateChanged = false
             events.append(event(.rateChange, at: timestamp, false, "reporting every \(recent) again (usual \(usual))"))
         }

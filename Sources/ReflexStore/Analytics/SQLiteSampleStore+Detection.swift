@@ -43,24 +43,41 @@ extension SQLiteSampleStore: DetectionStore {
         guard !points.isEmpty else { return }
         let ids = catalog.withLock { $0.ids }
         let rows = points.compactMap { entry in ids[entry.series].map { (id: $0, point: entry.point) } }
-        guard !rows.isEmpty else { return }
-        try await detectionAccess("storing \(rows.count) anomaly band rows") { pool in
-            try await pool.write { db in
-                let statement = try db.cachedStatement(
-                    sql: """
-                        INSERT OR REPLACE INTO anomaly_bands (series, ts, value, score, expected, lower, upper)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """
-                )
-                for row in rows {
-                    let point = row.point
-                    try statement.execute(arguments: [
-                        row.id, point.timestamp, point.value, point.score, point.expected, point.lower, point.upper,
-                    ])
+        // Short transactions, so the group-commit writer (which shares the one write connection)
+        // never waits long behind a big band write; and no fsync for them: band rows are derived
+        // data, and losing the last second of them in a power cut is acceptable, while an fsync
+        // per band transaction would compete with the telemetry commits that must be durable.
+        var start = 0
+        while start < rows.count {
+            let chunk = Array(rows[start..<min(start + Self.anomalyPointChunk, rows.count)])
+            start += chunk.count
+            try await detectionAccess("storing \(chunk.count) anomaly band rows") { pool in
+                try await pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = OFF")
+                    defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                    try db.inTransaction {
+                        let statement = try db.cachedStatement(
+                            sql: """
+                                INSERT OR REPLACE INTO anomaly_bands (series, ts, value, score, expected, lower, upper)
+                                VALUES (?, ?, ?, ?, ?, ?, ?)
+                                """
+                        )
+                        for row in chunk {
+                            let point = row.point
+                            try statement.execute(arguments: [
+                                row.id, point.timestamp, point.value, point.score, point.expected, point.lower,
+                                point.upper,
+                            ])
+                        }
+                        return .commit
+                    }
                 }
             }
         }
     }
+
+    /// Band rows per transaction.
+    static let anomalyPointChunk = 2_000
 
     public func anomalyPoints(_ key: SeriesKey, from: Int64, to: Int64, limit: Int) async throws -> [AnomalyPoint] {
         guard from < to, limit > 0, let id = catalog.withLock({ $0.ids[key] }) else { return [] }
