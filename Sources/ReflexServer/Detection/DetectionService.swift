@@ -19,7 +19,7 @@ import Synchronization
 /// - the scores are queued into the sample store as the series `anomaly:<metric>` (the same
 ///   group commit as telemetry, never awaited on this path; refusals are counted);
 /// - value, score and band (expected, lower, upper) go to the `anomaly_bands` table, written
-///   once a second in one transaction;
+///   every second in transactions of at most 2,000 rows, without fsync (derived data);
 /// - ``AnalyticsEvent`` values are published on ``NodeEvents/analytics`` and recorded in
 ///   ``status`` for the HTTP API.
 ///
