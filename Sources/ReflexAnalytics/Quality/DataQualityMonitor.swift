@@ -15,7 +15,7 @@ public import ReflexCore
 /// between in-order samples (a geometric mean, robust to the occasional long gap): a long-term
 /// one (weight 1/50) and a recent one (weight 1/5). Rules and defaults: ``DataQualityRules``.
 ///
-/// - Complexity: O(1) time and memory per sample (about 200 bytes of state).
+/// - Complexity: O(1) time per sample; constant memory (a few hundred bytes of state).
 public struct DataQualityMonitor: Sendable, Hashable, Codable {
     /// The series the events are about.
     public let series: SeriesKey
