@@ -1,21 +1,25 @@
 import Foundation
 public import ReflexCore
 
-/// The detector every series gets unless configured otherwise: seven robust deviation channels
-/// (spike, level, drift, variance, seasonal, seasonal spike, persistence) whose deviations are
-/// scored against their own decayed records, with suppression after an alarm.
+/// The detector every series gets unless configured otherwise: five robust deviation channels
+/// (drift, variance, seasonal, seasonal spike, persistence) whose deviations are scored against
+/// their own decayed records, with suppression after an alarm.
 ///
 /// How a sample is scored, in order:
-/// 1. **Channels.** The value feeds four ``DeviationChannel``s that smooth it at different
-///    speeds: *spike* (the raw value), *level* (a ~4-sample EWMA), *drift* (a ~48-sample EWMA),
-///    and *variance* (a ~60-sample EWMA of log |xₜ − xₜ₋₁|, which moves when the noise grows or
-///    the signal goes flat). Two more watch the residual against a ``SeasonalProfile`` (daily
-///    by default, or `settings.seasonality`): *seasonal* (a ~6-sample EWMA of it) and
-///    *seasonal-spike* (raw). The seventh, *persistence*, averages the log of the strongest
-///    instantaneous deviation (spike, variance, seasonal spike) over ~100 samples, like the
-///    anomaly likelihood of Ahmad et al. 2017: a run of moderate surprises is itself a surprise.
-///    Each channel gives a deviation z in robust standard deviations against its own slow model
-///    (horizon ~2000 samples); persistence counts only an excess.
+/// 1. **Channels.** The value feeds ``DeviationChannel``s that smooth it at different speeds:
+///    *drift* (a ~48-sample EWMA) and *variance* (a ~60-sample EWMA of log |xₜ − xₜ₋₁|, which
+///    moves when the noise grows or the signal goes flat). Two more watch the residual against
+///    a ``SeasonalProfile`` (daily by default, or `settings.seasonality`): *seasonal* (a
+///    ~6-sample EWMA of it) and *seasonal-spike* (raw). The fifth, *persistence*, averages the
+///    log of the strongest instantaneous deviation (raw value, variance, seasonal spike) over
+///    ~100 samples, like the anomaly likelihood of Ahmad et al. 2017: a run of moderate
+///    surprises is itself a surprise. Each channel gives a deviation z in robust standard
+///    deviations against its own slow model (horizon ~2000 samples); persistence counts only an
+///    excess. A baseline channel on the raw value feeds persistence and the explanation's band
+///    but does not raise alarms itself: the seasonal-spike residual sees every spike it would
+///    (against a better forecast), and each extra channel compared with its own record is one
+///    more chance of a false alarm (on the NAB development subset the raw *spike* and a
+///    ~4-sample *level* channel added false alarms and no detection; docs/detection.md).
 /// 2. **Novelty.** Each |z| is divided by the larger of the channel's decayed record of |z|
 ///    (half-life 10 000 samples, about a month at 5-minute sampling) and an absolute floor
 ///    (3.75 robust σ). The largest ratio r, times the sensitivity gain, wins; r ≥ 1 means "more
@@ -61,8 +65,8 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     private var absoluteStepMean: Double = 0
     private var samplesSinceAlarm: Int64 = .max
     private var alarmNovelty: Double = 0
+    /// The raw value against its slow model: feeds persistence and the explanation, not alarms.
     private var spike = DeviationChannel()
-    private var level = DeviationChannel()
     private var drift = DeviationChannel()
     private var variance = DeviationChannel()
     private var seasonalLevel = DeviationChannel()
@@ -80,7 +84,6 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
 
     static let warmupSamples: Int64 = 40
     static let longHorizon = 2000.0
-    static let levelSpan = 4.0
     static let driftSpan = 48.0
     static let varianceSpan = 60.0
     static let seasonalSpan = 6.0
@@ -93,14 +96,12 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     static let persistenceSpan = 100.0
     static let valueLimit = 1e150
 
-    /// The component names, in the order the channels are compared.
+    /// The components that can raise an alarm, in the order they are compared.
     enum Component: Int, CaseIterable {
-        case spike, level, drift, variance, seasonal, seasonalSpike, persistence
+        case drift, variance, seasonal, seasonalSpike, persistence
 
         var name: String {
             switch self {
-            case .spike: "spike"
-            case .level: "level"
             case .drift: "drift"
             case .variance: "variance"
             case .seasonal: "seasonal"
@@ -139,50 +140,47 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         let residual = isFirst ? 0 : value - seasonalExpectation
         profile.learn(value, inBin: bin)
 
-        var deviations: (Double, Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0, 0)
-        deviations.0 = spike.observe(value, smoothing: 1, rate: rate, isFirst: isFirst)
-        deviations.1 = level.observe(value, smoothing: 2 / (Self.levelSpan + 1), rate: rate, isFirst: isFirst)
-        deviations.2 = drift.observe(value, smoothing: 2 / (Self.driftSpan + 1), rate: rate, isFirst: isFirst)
-        deviations.3 = variance.observe(
+        let spikeDeviation = spike.observe(value, smoothing: 1, rate: rate, isFirst: isFirst)
+        var deviations: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
+        deviations.0 = drift.observe(value, smoothing: 2 / (Self.driftSpan + 1), rate: rate, isFirst: isFirst)
+        deviations.1 = variance.observe(
             logStep,
             smoothing: 2 / (Self.varianceSpan + 1),
             rate: rate,
             isFirst: count <= 2
         )
-        deviations.4 = seasonalLevel.observe(
+        deviations.2 = seasonalLevel.observe(
             residual,
             smoothing: 2 / (Self.seasonalSpan + 1),
             rate: rate,
             isFirst: isFirst
         )
-        deviations.5 = seasonalSpike.observe(residual, smoothing: 1, rate: rate, isFirst: isFirst)
+        deviations.3 = seasonalSpike.observe(residual, smoothing: 1, rate: rate, isFirst: isFirst)
         // Persistence: the log of the strongest instantaneous deviation, averaged over ~100
         // samples, against its own normal; only an excess counts.
-        let evidence = log(1 + max(abs(deviations.0), abs(deviations.3), abs(deviations.5)))
-        deviations.6 = persistence.observe(
+        let evidence = log(1 + max(abs(spikeDeviation), abs(deviations.1), abs(deviations.3)))
+        deviations.4 = persistence.observe(
             evidence,
             smoothing: 2 / (Self.persistenceSpan + 1),
             rate: rate,
             isFirst: isFirst
         )
-        deviations.6 = max(0, deviations.6)
+        deviations.4 = max(0, deviations.4)
 
         let floor = Self.baseFloor
         let sensitivity = settings.sensitivity.isFinite ? min(1, max(0, settings.sensitivity)) : 0.5
         let gain = exp2(2 * sensitivity - 1)
         func deviation(of component: Component) -> Double {
             switch component {
-            case .spike: deviations.0
-            case .level: deviations.1
-            case .drift: deviations.2
-            case .variance: deviations.3
-            case .seasonal: deviations.4
-            case .seasonalSpike: deviations.5
-            case .persistence: deviations.6
+            case .drift: deviations.0
+            case .variance: deviations.1
+            case .seasonal: deviations.2
+            case .seasonalSpike: deviations.3
+            case .persistence: deviations.4
             }
         }
         var novelty = 0.0
-        var winner = Component.spike
+        var winner = Component.drift
         for component in Component.allCases {
             let ratio = gain * channel(component).novelty(of: deviation(of: component), floor: floor)
             if ratio > novelty {
@@ -194,13 +192,11 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         let isWarm = count > Self.warmupSamples
         if isWarm {
             let decay = exp2(-1 / Self.recordHalfLife)
-            spike.remember(deviations.0, decay: decay)
-            level.remember(deviations.1, decay: decay)
-            drift.remember(deviations.2, decay: decay)
-            variance.remember(deviations.3, decay: decay)
-            seasonalLevel.remember(deviations.4, decay: decay)
-            persistence.remember(deviations.6, decay: decay)
-            seasonalSpike.remember(deviations.5, decay: decay)
+            drift.remember(deviations.0, decay: decay)
+            variance.remember(deviations.1, decay: decay)
+            seasonalLevel.remember(deviations.2, decay: decay)
+            seasonalSpike.remember(deviations.3, decay: decay)
+            persistence.remember(deviations.4, decay: decay)
         }
 
         var score = isWarm ? Self.score(novelty: novelty) : 0
@@ -233,8 +229,6 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
 
     private func channel(_ component: Component) -> DeviationChannel {
         switch component {
-        case .spike: spike
-        case .level: level
         case .drift: drift
         case .variance: variance
         case .seasonal: seasonalLevel
