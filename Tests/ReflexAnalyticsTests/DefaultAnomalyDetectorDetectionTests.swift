@@ -52,6 +52,15 @@ import Testing
             value in
             row >= changeRow ? 10 : value
         },
+        Case(
+            description: "flatline away from the mean (not a repeat of itself)",
+            components: ["variance", "seasonal", "seasonal-spike"],
+            maximumDelay: 150
+        ) {
+            row,
+            value in
+            row >= changeRow ? 10.7 : value
+        },
     ]
 
     @Test("a change is detected within its delay and not before", arguments: cases)
@@ -112,5 +121,29 @@ import Testing
         }
         #expect(score(0.9) > score(0.5))
         #expect(score(0.5) > score(0.1))
+    }
+}
+
+@Suite struct DefaultAnomalyDetectorRecurrenceTests {
+    /// A noise-free pulse pair every 100 rows (as in NAB's art_increase_spike_density), then,
+    /// at row 3000, a new shape: three pulses two rows apart.
+    static func pulses(row: Int) -> Double {
+        if row >= 3000 && row < 3006 { return row % 2 == 0 ? 20 : 0 }
+        return row % 100 == 0 || row % 100 == 6 ? 20 : 0
+    }
+
+    @Test("an exactly repeating burst is not re-announced, and a new shape still is")
+    func repeatingBurst() {
+        var detector = DefaultAnomalyDetector()
+        var repeatAlarms: [Int] = []
+        var newShapeAlarm = false
+        for row in 0..<3100 {
+            let timestamp = SyntheticSignal.start + Int64(row) * SyntheticSignal.stepMillis
+            let score = detector.observe(Self.pulses(row: row), at: timestamp).score
+            if row >= 600 && row < 3000 && score >= 0.5 { repeatAlarms.append(row) }
+            if row >= 3000 && score >= 0.5 { newShapeAlarm = true }
+        }
+        #expect(repeatAlarms.isEmpty, "alarms on repeats at rows \(repeatAlarms)")
+        #expect(newShapeAlarm)
     }
 }

@@ -1,21 +1,25 @@
 import Foundation
 public import ReflexCore
 
-/// The detector every series gets unless configured otherwise: seven robust deviation channels
-/// (spike, level, drift, variance, seasonal, seasonal spike, persistence) whose deviations are
-/// scored against their own decayed records, with suppression after an alarm.
+/// The detector every series gets unless configured otherwise: five robust deviation channels
+/// (drift, variance, seasonal, seasonal spike, persistence) whose deviations are scored against
+/// their own decayed records, with suppression after an alarm.
 ///
 /// How a sample is scored, in order:
-/// 1. **Channels.** The value feeds four ``DeviationChannel``s that smooth it at different
-///    speeds: *spike* (the raw value), *level* (a ~4-sample EWMA), *drift* (a ~48-sample EWMA),
-///    and *variance* (a ~60-sample EWMA of log |xₜ − xₜ₋₁|, which moves when the noise grows or
-///    the signal goes flat). Two more watch the residual against a ``SeasonalProfile`` (daily
-///    by default, or `settings.seasonality`): *seasonal* (a ~6-sample EWMA of it) and
-///    *seasonal-spike* (raw). The seventh, *persistence*, averages the log of the strongest
-///    instantaneous deviation (spike, variance, seasonal spike) over ~100 samples, like the
-///    anomaly likelihood of Ahmad et al. 2017: a run of moderate surprises is itself a surprise.
-///    Each channel gives a deviation z in robust standard deviations against its own slow model
-///    (horizon ~2000 samples); persistence counts only an excess.
+/// 1. **Channels.** The value feeds ``DeviationChannel``s that smooth it at different speeds:
+///    *drift* (a ~48-sample EWMA) and *variance* (a ~60-sample EWMA of log |xₜ − xₜ₋₁|, which
+///    moves when the noise grows or the signal goes flat). Two more watch the residual against
+///    a ``SeasonalProfile`` (daily by default, or `settings.seasonality`): *seasonal* (a
+///    ~6-sample EWMA of it) and *seasonal-spike* (raw). The fifth, *persistence*, averages the
+///    log of the strongest instantaneous deviation (raw value, variance, seasonal spike) over
+///    ~100 samples, like the anomaly likelihood of Ahmad et al. 2017: a run of moderate
+///    surprises is itself a surprise. Each channel gives a deviation z in robust standard
+///    deviations against its own slow model (horizon ~2000 samples); persistence counts only an
+///    excess. A baseline channel on the raw value feeds persistence and the explanation's band
+///    but does not raise alarms itself: the seasonal-spike residual sees every spike it would
+///    (against a better forecast), and each extra channel compared with its own record is one
+///    more chance of a false alarm (on the NAB development subset the raw *spike* and a
+///    ~4-sample *level* channel added false alarms and no detection; docs/detection.md).
 /// 2. **Novelty.** Each |z| is divided by the larger of the channel's decayed record of |z|
 ///    (half-life 10 000 samples, about a month at 5-minute sampling) and an absolute floor
 ///    (3.75 robust σ). The largest ratio r, times the sensitivity gain, wins; r ≥ 1 means "more
@@ -29,6 +33,11 @@ public import ReflexCore
 ///    operators want and as NAB rewards (Lavin & Ahmad 2015 count only the first detection in a
 ///    window; later ones outside it are false positives), while a much bigger event still
 ///    gets through.
+/// 5. **Recurrence veto.** A new alarm is dropped (its score multiplied by 0.4) when the latest
+///    16 values repeat a stretch that ended 50 to 240 samples earlier to within 5 % of their
+///    deviation from the usual level (``RecentValues``, a nearest-neighbour test in the manner
+///    of KNN-CAD, Burnaev & Ishimtsev 2016): an exact repeat of something the series just did is
+///    not news, however its deviation compares with the record.
 ///
 /// The first 40 samples only learn (score 0, component `"warmup"`). Non-finite values are
 /// ignored (score 0, component `"invalid"`) and leave the state untouched; values are clamped to
@@ -41,8 +50,9 @@ public import ReflexCore
 /// the seasonal profile (default one day).
 ///
 /// - Complexity: O(1) time per sample (a few dozen floating-point operations per channel, two
-///   logarithms, one exponential); constant memory: the struct plus 384 bytes of seasonal bins
-///   (see ``memoryFootprint``).
+///   logarithms, one exponential), plus a 256 × 16 nearest-neighbour scan when an alarm is about
+///   to be raised; constant memory: the struct plus 384 bytes of seasonal bins and 2 KB of recent
+///   values (see ``memoryFootprint``).
 /// - Sources: see ``DeviationChannel`` (EWMA control charts, Roberts 1959; robust scale, Geary
 ///   1935; record as a conformal threshold, Vovk et al. 2005) and ``SeasonalProfile``
 ///   (Winters 1960). The multi-scale design follows the EWMA control schemes of J. M. Lucas and
@@ -61,14 +71,15 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     private var absoluteStepMean: Double = 0
     private var samplesSinceAlarm: Int64 = .max
     private var alarmNovelty: Double = 0
+    /// The raw value against its slow model: feeds persistence and the explanation, not alarms.
     private var spike = DeviationChannel()
-    private var level = DeviationChannel()
     private var drift = DeviationChannel()
     private var variance = DeviationChannel()
     private var seasonalLevel = DeviationChannel()
     private var seasonalSpike = DeviationChannel()
     private var persistence = DeviationChannel()
     private var profile: SeasonalProfile
+    private var recent = RecentValues(capacity: Self.recentCapacity)
 
     /// A detector that has learnt nothing yet.
     public init(settings: DetectorSettings = DetectorSettings()) {
@@ -80,7 +91,6 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
 
     static let warmupSamples: Int64 = 40
     static let longHorizon = 2000.0
-    static let levelSpan = 4.0
     static let driftSpan = 48.0
     static let varianceSpan = 60.0
     static let seasonalSpan = 6.0
@@ -92,15 +102,17 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     static let steepness = 3.0
     static let persistenceSpan = 100.0
     static let valueLimit = 1e150
+    static let recentCapacity = 256
+    static let recurrenceLength = 16
+    static let recurrenceMinimumAge = 50
+    static let recurrenceLimit = 0.05
 
-    /// The component names, in the order the channels are compared.
+    /// The components that can raise an alarm, in the order they are compared.
     enum Component: Int, CaseIterable {
-        case spike, level, drift, variance, seasonal, seasonalSpike, persistence
+        case drift, variance, seasonal, seasonalSpike, persistence
 
         var name: String {
             switch self {
-            case .spike: "spike"
-            case .level: "level"
             case .drift: "drift"
             case .variance: "variance"
             case .seasonal: "seasonal"
@@ -139,50 +151,47 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         let residual = isFirst ? 0 : value - seasonalExpectation
         profile.learn(value, inBin: bin)
 
-        var deviations: (Double, Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0, 0)
-        deviations.0 = spike.observe(value, smoothing: 1, rate: rate, isFirst: isFirst)
-        deviations.1 = level.observe(value, smoothing: 2 / (Self.levelSpan + 1), rate: rate, isFirst: isFirst)
-        deviations.2 = drift.observe(value, smoothing: 2 / (Self.driftSpan + 1), rate: rate, isFirst: isFirst)
-        deviations.3 = variance.observe(
+        let spikeDeviation = spike.observe(value, smoothing: 1, rate: rate, isFirst: isFirst)
+        var deviations: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
+        deviations.0 = drift.observe(value, smoothing: 2 / (Self.driftSpan + 1), rate: rate, isFirst: isFirst)
+        deviations.1 = variance.observe(
             logStep,
             smoothing: 2 / (Self.varianceSpan + 1),
             rate: rate,
             isFirst: count <= 2
         )
-        deviations.4 = seasonalLevel.observe(
+        deviations.2 = seasonalLevel.observe(
             residual,
             smoothing: 2 / (Self.seasonalSpan + 1),
             rate: rate,
             isFirst: isFirst
         )
-        deviations.5 = seasonalSpike.observe(residual, smoothing: 1, rate: rate, isFirst: isFirst)
+        deviations.3 = seasonalSpike.observe(residual, smoothing: 1, rate: rate, isFirst: isFirst)
         // Persistence: the log of the strongest instantaneous deviation, averaged over ~100
         // samples, against its own normal; only an excess counts.
-        let evidence = log(1 + max(abs(deviations.0), abs(deviations.3), abs(deviations.5)))
-        deviations.6 = persistence.observe(
+        let evidence = log(1 + max(abs(spikeDeviation), abs(deviations.1), abs(deviations.3)))
+        deviations.4 = persistence.observe(
             evidence,
             smoothing: 2 / (Self.persistenceSpan + 1),
             rate: rate,
             isFirst: isFirst
         )
-        deviations.6 = max(0, deviations.6)
+        deviations.4 = max(0, deviations.4)
 
         let floor = Self.baseFloor
         let sensitivity = settings.sensitivity.isFinite ? min(1, max(0, settings.sensitivity)) : 0.5
         let gain = exp2(2 * sensitivity - 1)
         func deviation(of component: Component) -> Double {
             switch component {
-            case .spike: deviations.0
-            case .level: deviations.1
-            case .drift: deviations.2
-            case .variance: deviations.3
-            case .seasonal: deviations.4
-            case .seasonalSpike: deviations.5
-            case .persistence: deviations.6
+            case .drift: deviations.0
+            case .variance: deviations.1
+            case .seasonal: deviations.2
+            case .seasonalSpike: deviations.3
+            case .persistence: deviations.4
             }
         }
         var novelty = 0.0
-        var winner = Component.spike
+        var winner = Component.drift
         for component in Component.allCases {
             let ratio = gain * channel(component).novelty(of: deviation(of: component), floor: floor)
             if ratio > novelty {
@@ -194,17 +203,20 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         let isWarm = count > Self.warmupSamples
         if isWarm {
             let decay = exp2(-1 / Self.recordHalfLife)
-            spike.remember(deviations.0, decay: decay)
-            level.remember(deviations.1, decay: decay)
-            drift.remember(deviations.2, decay: decay)
-            variance.remember(deviations.3, decay: decay)
-            seasonalLevel.remember(deviations.4, decay: decay)
-            persistence.remember(deviations.6, decay: decay)
-            seasonalSpike.remember(deviations.5, decay: decay)
+            drift.remember(deviations.0, decay: decay)
+            variance.remember(deviations.1, decay: decay)
+            seasonalLevel.remember(deviations.2, decay: decay)
+            seasonalSpike.remember(deviations.3, decay: decay)
+            persistence.remember(deviations.4, decay: decay)
         }
 
+        recent.append(value)
         var score = isWarm ? Self.score(novelty: novelty) : 0
-        if samplesSinceAlarm < Self.suppressionSamples && novelty <= Self.escalation * alarmNovelty {
+        let isSuppressed = samplesSinceAlarm < Self.suppressionSamples && novelty <= Self.escalation * alarmNovelty
+        if score >= 0.5 && !isSuppressed && isRecentRepeat() {
+            score *= Self.suppressionFactor
+        }
+        if isSuppressed {
             samplesSinceAlarm += 1
             score *= Self.suppressionFactor
         } else if score >= 0.5 {
@@ -221,6 +233,22 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         )
     }
 
+    /// Whether the latest stretch of values repeats, almost exactly, one from earlier in the
+    /// recent past: then an alarm would only announce what the series already did (a periodic
+    /// burst whose deviation creeps past the record as the spread estimate shrinks between
+    /// bursts), so it is vetoed. The test is strict (within 5 % of the stretch's own deviation
+    /// from the usual level), so noisy real-world repeats still alarm.
+    private func isRecentRepeat() -> Bool {
+        guard
+            let recurrence = recent.recurrence(
+                length: Self.recurrenceLength,
+                minimumAge: Self.recurrenceMinimumAge,
+                centre: spike.mean
+            )
+        else { return false }
+        return recurrence < Self.recurrenceLimit
+    }
+
     /// Maps the novelty ratio r to [0, 1], r = 1 to 0.5.
     static func score(novelty: Double) -> Double {
         guard novelty.isFinite else { return novelty > 0 ? 1 : 0 }
@@ -233,8 +261,6 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
 
     private func channel(_ component: Component) -> DeviationChannel {
         switch component {
-        case .spike: spike
-        case .level: level
         case .drift: drift
         case .variance: variance
         case .seasonal: seasonalLevel
@@ -276,9 +302,9 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
 
     // MARK: - Cost
 
-    /// Bytes this detector occupies: the struct itself plus the heap it owns (the seasonal bins'
-    /// storage and the array header).
+    /// Bytes this detector occupies: the struct itself plus the heap it owns (the storage of the
+    /// seasonal bins and of the recent values, and their two array headers).
     public var memoryFootprint: Int {
-        MemoryLayout<Self>.size + profile.heapBytes + 32
+        MemoryLayout<Self>.size + profile.heapBytes + recent.heapBytes + 64
     }
 }
