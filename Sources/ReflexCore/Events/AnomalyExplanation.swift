@@ -7,7 +7,7 @@ public struct AnomalyExplanation: Sendable, Hashable, Codable {
     public var lower: Double?
     /// The upper edge of the band the detector considered normal, if it has one.
     public var upper: Double?
-    /// The component that set the score, e.g. `"level"`, `"spike"`, `"variance"`, `"warmup"`.
+    /// The component that set the score, e.g. `"seasonal-spike"`, `"drift"`, `"variance"`, `"warmup"`.
     public var component: String
     /// How far the sample was from normal, in the component's own scale (for example robust
     /// standard deviations, signed: negative below the band).
