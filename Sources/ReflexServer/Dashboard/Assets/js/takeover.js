@@ -3,7 +3,7 @@
 
 import { api, optional, can } from "./api.js";
 import * as live from "./live.js";
-import { html, time, ago, until, autonomyPill, notAvailable, confirmDialog, toast, DURATIONS } from "./util.js";
+import { html, time, ago, until, autonomyPill, overrideEnd, notAvailable, confirmDialog, toast, DURATIONS } from "./util.js";
 
 export function mount(root) {
   root.innerHTML = html`
@@ -124,7 +124,7 @@ export function mount(root) {
         const manual = o ? o.mode === "manual" : d.autonomy === "manual";
         return html`<tr data-device="${d.id}"><td><a href="#/device/${encodeURIComponent(d.id)}">${d.id}</a> <span class="muted small">${d.type}</span></td>
           <td>${autonomyPill(mode)}</td>
-          <td class="small">${o && o.mode === "manual" ? `${o.by || "?"}: ${o.reason || ""} · ends ${until(o.until)}` : o && o.failSafe && o.failSafe.active ? `fail-safe: ${o.failSafe.reason || ""}` : ""}</td>
+          <td class="small">${o && o.mode === "manual" ? `${o.by || "?"}: ${o.reason || ""} · ${overrideEnd(o.until)}` : o && o.failSafe && o.failSafe.active ? `fail-safe: ${o.failSafe.reason || ""}` : ""}</td>
           <td class="actions">${operator ? (manual
             ? html`<button class="secondary small" data-override="release">Release</button>`
             : html`<button class="primary small" data-override="manual">Set manual</button>`) : ""}</td></tr>`;
@@ -161,7 +161,11 @@ export function mount(root) {
     loadOverrides();
   });
 
-  const offs = [live.on("command", () => loadApprovals()), live.on("audit", () => loadAutonomy())];
+  const offs = [live.on("command", () => loadApprovals()), live.on("audit", (e) => {
+    if (e.decision !== "operator_action" && e.decision !== "fail_safe") return;
+    loadAutonomy();
+    loadOverrides();
+  })];
   const timer = setInterval(() => {
     loadApprovals();
     loadOverrides();
