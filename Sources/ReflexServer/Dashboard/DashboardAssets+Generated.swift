@@ -8,7 +8,7 @@ extension DashboardAssets {
         DashboardAsset(
             path: "app.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""54f20daeb6f7181fda91""#,
+            etag: #""3a0ff7fff8f7fba40037""#,
             text: #"""
 /* Reflex dashboard: light, calm, readable at a glance; laptop and tablet widths. */
 :root {
@@ -202,7 +202,9 @@ ol.lifecycle li.st-pending_approval { background: #fef3c7; color: #92400e; }
 .audit-entry summary::-webkit-details-marker { display: none; }
 .audit-entry .summary-text { flex: 1; }
 .audit-entry .when { white-space: nowrap; }
-.audit-body { padding: 0 14px 12px; border-top: 1px solid #f0f2f5; }
+.audit-body { padding: 10px 14px 12px; border-top: 1px solid #f0f2f5; }
+.audit-body table.mini { width: auto; }
+.audit-body code.action { display: block; background: #f3f4f6; padding: 6px 8px; border-radius: 6px; word-break: break-word; }
 .decision { font-size: 11px; font-weight: 650; text-transform: uppercase; padding: 2px 8px; border-radius: 5px; white-space: nowrap; background: #eef2f7; color: #374151; }
 .decision.ok { background: #dcfce7; color: #166534; }
 .decision.warn { background: #fef3c7; color: #92400e; }
@@ -669,7 +671,7 @@ window.addEventListener("hashchange", route);
         DashboardAsset(
             path: "js/chart.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""cfc3c2278b2323a6887f""#,
+            etag: #""b4517bf3713a21efd02d""#,
             text: ##"""
 // A small time-series chart on <canvas>: a line (with the min/max envelope of rollup buckets), the
 // detector's expected band, an anomaly-score strip under the plot, and markers (alarms, commands, a
@@ -721,9 +723,10 @@ function formatTick(t, step) {
  * and the highest score of the points in the column. The detector reports the band of the
  * component that set each score, which can switch from one sample to the next (a narrow and a
  * wide band alternating); drawn point by point that is a comb, merged it is the envelope a
- * person reads. A high score is never averaged away.
+ * person reads. A high score is never averaged away. The band is then widened to the envelope of
+ * `reach` columns either side (runs of a dozen narrow samples are common).
  */
-export function mergeBand(band, x, width = 3) {
+export function mergeBand(band, x, width = 3, reach = 2) {
   const columns = [];
   let cur = null;
   for (const b of band) {
@@ -740,7 +743,15 @@ export function mergeBand(band, x, width = 3) {
     }
     if (b.score != null) cur.score = cur.score == null ? b.score : Math.max(cur.score, b.score);
   }
-  return columns.map((c) => ({ t: c.t, lower: c.lower, upper: c.upper, expected: c.n ? c.sum / c.n : null, score: c.score }));
+  return columns.map((c, i) => {
+    let lower = c.lower, upper = c.upper;
+    for (let j = Math.max(0, i - reach); j <= Math.min(columns.length - 1, i + reach); j++) {
+      const o = columns[j];
+      if (o.lower != null && lower != null) lower = Math.min(lower, o.lower);
+      if (o.upper != null && upper != null) upper = Math.max(upper, o.upper);
+    }
+    return { t: c.t, lower, upper, expected: c.n ? c.sum / c.n : null, score: c.score };
+  });
 }
 
 export function formatValue(v) {
@@ -893,7 +904,7 @@ export class TimeChart {
     max += padY;
     const x = (t) => left + ((t - from) / (to - from)) * plotW;
     const y = (v) => top + (1 - (v - min) / (max - min)) * plotH;
-    const band = mergeBand(inWindow, x);
+    const band = mergeBand(inWindow, x, 3, Math.max(1, Math.round(plotW / 180)));
 
     // Grid and axes.
     ctx.font = "11px system-ui, sans-serif";
@@ -1059,7 +1070,7 @@ export function tick(charts) {
         DashboardAsset(
             path: "js/decisions.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""98831cbca4aa31afe139""#,
+            etag: #""bf93ba2830e446ed02b1""#,
             text: ##"""
 // Decisions: the audit trail ("why did Reflex do this?") with rule version, inputs and scores,
 // interlocks checked and outcome; and the rules with their state.
@@ -1120,7 +1131,7 @@ export function mount(root, params) {
         </dl>
         ${inputs.length ? html`<h4>Inputs and scores</h4><table class="mini">${inputs.map(([k, v]) => html`<tr><td>${k}</td><td class="num">${typeof v === "number" ? formatValue(v) : JSON.stringify(v)}</td></tr>`)}</table>` : ""}
         ${(e.interlocks || []).length ? html`<h4>Interlocks checked</h4><ul class="interlocks">${e.interlocks.map((i) => html`<li class="${i.held ? "held" : "broken"}">${i.held ? "✓" : "✗"} <code>${i.expression}</code> <span class="muted">${i.detail || ""}</span></li>`)}</ul>` : ""}
-        ${e.action ? html`<h4>Action</h4><pre>${JSON.stringify(e.action, null, 2)}</pre>` : ""}
+        ${e.action ? html`<h4>Action</h4><code class="action">${JSON.stringify(e.action)}</code>` : ""}
       </div></details>`;
   }
 
@@ -1932,7 +1943,7 @@ export function disconnect() {
         DashboardAsset(
             path: "js/takeover.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""15e893e428fc9665b0d4""#,
+            etag: #""754799718fd7ef3b5925""#,
             text: ##"""
 // Take over: the global autonomy switch (admin), manual override per device (operator), and
 // commands waiting for approval (operator). Every action asks for confirmation and a reason.
@@ -1999,10 +2010,19 @@ export function mount(root) {
       el.innerHTML = html`<h2>Waiting for approval</h2><p class="error-text">${body.error}</p>`.text;
       return;
     }
+    // Why each command waits: the rule's approval_requested entry in the audit trail.
+    const why = new Map();
+    await Promise.all(body.commands.filter((c) => (c.origin || "").startsWith("rule:")).map(async (c) => {
+      const rule = c.origin.slice(5).split("@")[0];
+      const q = new URLSearchParams({ device: c.device, rule, limit: "20" });
+      const audit = await optional(`/api/v1/audit?${q}`).catch(() => null);
+      const entry = audit && !audit.missing && audit.entries.find((e) => e.decision === "approval_requested" && e.action && e.action.command === c.id);
+      if (entry) why.set(c.id, entry.summary);
+    }));
     el.innerHTML = html`<h2>Waiting for approval</h2>${body.commands.length ? html`<ul class="list">${body.commands.map((c) => html`<li data-command="${c.id}">
-      <strong>${c.name}</strong> → <a href="#/device/${encodeURIComponent(c.device)}">${c.device}</a>
+      <strong>${c.name}</strong> <code class="small">${JSON.stringify(c.params || {})}</code> → <a href="#/device/${encodeURIComponent(c.device)}">${c.device}</a>
       <div class="muted small">${c.origin} · ${time(c.createdAt)} · expires ${until(c.expiresAt)}</div>
-      <code class="small">${JSON.stringify(c.params || {})}</code>
+      ${why.has(c.id) ? html`<div class="small why">${why.get(c.id)}</div>` : ""}
       ${can("operator") ? html`<div class="row-actions"><button class="primary small" data-approve="yes">Approve</button><button class="danger small" data-approve="no">Reject</button></div>` : ""}
     </li>`)}</ul>` : html`<p class="muted">Nothing waits for approval.</p>`}`.text;
   }

@@ -48,9 +48,10 @@ function formatTick(t, step) {
  * and the highest score of the points in the column. The detector reports the band of the
  * component that set each score, which can switch from one sample to the next (a narrow and a
  * wide band alternating); drawn point by point that is a comb, merged it is the envelope a
- * person reads. A high score is never averaged away.
+ * person reads. A high score is never averaged away. The band is then widened to the envelope of
+ * `reach` columns either side (runs of a dozen narrow samples are common).
  */
-export function mergeBand(band, x, width = 3) {
+export function mergeBand(band, x, width = 3, reach = 2) {
   const columns = [];
   let cur = null;
   for (const b of band) {
@@ -67,7 +68,15 @@ export function mergeBand(band, x, width = 3) {
     }
     if (b.score != null) cur.score = cur.score == null ? b.score : Math.max(cur.score, b.score);
   }
-  return columns.map((c) => ({ t: c.t, lower: c.lower, upper: c.upper, expected: c.n ? c.sum / c.n : null, score: c.score }));
+  return columns.map((c, i) => {
+    let lower = c.lower, upper = c.upper;
+    for (let j = Math.max(0, i - reach); j <= Math.min(columns.length - 1, i + reach); j++) {
+      const o = columns[j];
+      if (o.lower != null && lower != null) lower = Math.min(lower, o.lower);
+      if (o.upper != null && upper != null) upper = Math.max(upper, o.upper);
+    }
+    return { t: c.t, lower, upper, expected: c.n ? c.sum / c.n : null, score: c.score };
+  });
 }
 
 export function formatValue(v) {
@@ -220,7 +229,7 @@ export class TimeChart {
     max += padY;
     const x = (t) => left + ((t - from) / (to - from)) * plotW;
     const y = (v) => top + (1 - (v - min) / (max - min)) * plotH;
-    const band = mergeBand(inWindow, x);
+    const band = mergeBand(inWindow, x, 3, Math.max(1, Math.round(plotW / 180)));
 
     // Grid and axes.
     ctx.font = "11px system-ui, sans-serif";

@@ -57,7 +57,7 @@ export function mount(root, params) {
         </dl>
         ${inputs.length ? html`<h4>Inputs and scores</h4><table class="mini">${inputs.map(([k, v]) => html`<tr><td>${k}</td><td class="num">${typeof v === "number" ? formatValue(v) : JSON.stringify(v)}</td></tr>`)}</table>` : ""}
         ${(e.interlocks || []).length ? html`<h4>Interlocks checked</h4><ul class="interlocks">${e.interlocks.map((i) => html`<li class="${i.held ? "held" : "broken"}">${i.held ? "✓" : "✗"} <code>${i.expression}</code> <span class="muted">${i.detail || ""}</span></li>`)}</ul>` : ""}
-        ${e.action ? html`<h4>Action</h4><pre>${JSON.stringify(e.action, null, 2)}</pre>` : ""}
+        ${e.action ? html`<h4>Action</h4><code class="action">${JSON.stringify(e.action)}</code>` : ""}
       </div></details>`;
   }
 

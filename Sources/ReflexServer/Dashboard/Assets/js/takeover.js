@@ -63,10 +63,19 @@ export function mount(root) {
       el.innerHTML = html`<h2>Waiting for approval</h2><p class="error-text">${body.error}</p>`.text;
       return;
     }
+    // Why each command waits: the rule's approval_requested entry in the audit trail.
+    const why = new Map();
+    await Promise.all(body.commands.filter((c) => (c.origin || "").startsWith("rule:")).map(async (c) => {
+      const rule = c.origin.slice(5).split("@")[0];
+      const q = new URLSearchParams({ device: c.device, rule, limit: "20" });
+      const audit = await optional(`/api/v1/audit?${q}`).catch(() => null);
+      const entry = audit && !audit.missing && audit.entries.find((e) => e.decision === "approval_requested" && e.action && e.action.command === c.id);
+      if (entry) why.set(c.id, entry.summary);
+    }));
     el.innerHTML = html`<h2>Waiting for approval</h2>${body.commands.length ? html`<ul class="list">${body.commands.map((c) => html`<li data-command="${c.id}">
-      <strong>${c.name}</strong> → <a href="#/device/${encodeURIComponent(c.device)}">${c.device}</a>
+      <strong>${c.name}</strong> <code class="small">${JSON.stringify(c.params || {})}</code> → <a href="#/device/${encodeURIComponent(c.device)}">${c.device}</a>
       <div class="muted small">${c.origin} · ${time(c.createdAt)} · expires ${until(c.expiresAt)}</div>
-      <code class="small">${JSON.stringify(c.params || {})}</code>
+      ${why.has(c.id) ? html`<div class="small why">${why.get(c.id)}</div>` : ""}
       ${can("operator") ? html`<div class="row-actions"><button class="primary small" data-approve="yes">Approve</button><button class="danger small" data-approve="no">Reject</button></div>` : ""}
     </li>`)}</ul>` : html`<p class="muted">Nothing waits for approval.</p>`}`.text;
   }
