@@ -1557,7 +1557,7 @@ export function mount(root, params) {
         DashboardAsset(
             path: "js/fleet.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""2e80fef95c9317123edb""#,
+            etag: #""52640e1a27c6f4c0a46d""#,
             text: ##"""
 // Fleet overview: every device with its health, data freshness, alarms by severity, anomaly
 // level and autonomy state; filter by type and label, search; live from the event feed.
@@ -1593,7 +1593,8 @@ export function mount(root) {
   const scores = new Map(); // device id -> Map(metric -> latest score), from the live feed
   const rowCache = new Map(); // device id -> {tr, cells: [html text per cell]}
   const filters = { q: "", type: "", label: "", status: "" };
-  let pending = false, lastRender = 0, timer = null, disposed = false;
+  // -Infinity: the first render is immediate; later ones at most once a second.
+  let pending = false, lastRender = -Infinity, timer = null, disposed = false;
 
   const schedule = () => {
     if (pending) return;

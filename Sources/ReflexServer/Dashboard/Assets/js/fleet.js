@@ -32,7 +32,8 @@ export function mount(root) {
   const scores = new Map(); // device id -> Map(metric -> latest score), from the live feed
   const rowCache = new Map(); // device id -> {tr, cells: [html text per cell]}
   const filters = { q: "", type: "", label: "", status: "" };
-  let pending = false, lastRender = 0, timer = null, disposed = false;
+  // -Infinity: the first render is immediate; later ones at most once a second.
+  let pending = false, lastRender = -Infinity, timer = null, disposed = false;
 
   const schedule = () => {
     if (pending) return;
