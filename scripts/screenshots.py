@@ -226,7 +226,13 @@ class Node:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(15)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            tail = (self.work / "stderr").read_text(errors="replace")[-3000:]
+            print(f"warning: reflex serve did not exit within 15 s of SIGTERM; killed. Its log ends:\n{tail}", file=sys.stderr)
+            self.proc.kill()
+            self.proc.wait(5)
         shutil.rmtree(self.work, ignore_errors=True)
 
 
