@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="the Reflex dash
 
 selenium = pytest.importorskip("selenium", reason="pip install selenium (see .ci/run)")
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -123,6 +123,7 @@ def node(tmp_path_factory, tls_files):
     b.admin_token = TOKEN.search(stdout.read_text()).group(0)
     b.base = f"http://127.0.0.1:{b.http_port}"
     devices = Devices(b, tokens)
+    NODE["node"] = b
     # The rule has fired on both hot pumps: two alarms, two commands waiting for approval.
     wait_for("two pending commands", lambda: len(call(b, "GET", "/api/v1/commands?state=pending_approval",
                                                       b.admin_token)[1].get("commands", [])) == 2)
@@ -171,9 +172,31 @@ def wait_for(what: str, check, timeout: float = 15):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+NODE = {}  # the module's node, for the diagnostics of a failed wait
+
+
+def node_health() -> str:
+    """Whether the node still answers (a failed wait says so: the page or the node?)."""
+    node = NODE.get("node")
+    if node is None:
+        return "no node"
+    answers = []
+    for path in ("/health", "/api/v1/whoami", "/api/v1/autonomy"):
+        req = urllib.request.Request(node.base + path, headers={"Authorization": f"Bearer {node.admin_token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=3) as res:
+                answers.append(f"{path} {res.status}")
+        except Exception as err:  # noqa: BLE001 - a diagnostic
+            answers.append(f"{path} {err!r}")
+    return "; ".join(answers)
+
+
 def wait(driver, condition, timeout: float = 10, message: str = ""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1,
-                         ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
+    except TimeoutException as err:
+        raise AssertionError(f"{message or 'timed out'} (the node: {node_health()})") from err
 
 
 def text(driver, selector: str) -> str:
@@ -199,7 +222,16 @@ def sign_in(driver, node, token: str) -> None:
     field = wait(driver, lambda d: d.find_element(By.ID, "token") if d.find_element(By.ID, "login").is_displayed() else None)
     field.send_keys(token)
     driver.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
-    wait(driver, lambda d: d.find_element(By.ID, "shell").is_displayed(), message="the shell did not appear after sign-in")
+    try:
+        wait(driver, lambda d: d.find_element(By.ID, "shell").is_displayed())
+    except TimeoutException:
+        try:
+            answer = call(node, "GET", "/api/v1/whoami", token)
+        except OSError as err:
+            answer = f"no answer ({err})"
+        page = driver.execute_script("return document.body.innerText")[:500]
+        raise AssertionError(f"the shell did not appear after sign-in; the page says {page!r}; "
+                             f"GET /api/v1/whoami: {answer}") from None
 
 
 def go(driver, node, route: str) -> None:
