@@ -12,6 +12,12 @@ Asserted on what the page shows (text), then checked through the API:
   device page shows the approved one's lifecycle moving on;
 - the global autonomy switch off and on again, as admin (the fleet tile says OFF meanwhile);
 - a viewer sees no action button anywhere, and every action route the page uses answers 403.
+
+A failed wait reports whether the node still answers. "/health timed out" there is the whole node
+deadlocked, not the page: `Broadcast.publish` yields to subscribers while holding its lock, and a
+live-feed client that goes away (a page reload) cancels its subscription, whose `onTermination`
+takes that lock while the Swift runtime holds the cancelled task's status lock, which the yield
+needs to resume the task (seen with gdb, 2026-11-26; fix: yield outside the lock).
 """
 
 from __future__ import annotations
