@@ -66,7 +66,7 @@ COOL = "pump-3"  # the one an operator takes over
 
 
 class Devices:
-    """One MQTT connection per device, publishing every 0.25 s and acknowledging commands."""
+    """One MQTT connection per device, publishing every 0.5 s and acknowledging commands."""
 
     def __init__(self, broker, tokens: dict[str, str]):
         self.stop_event = threading.Event()
@@ -99,7 +99,7 @@ class Devices:
                 values = {"temperature": temperature, "pressure": 9.8, "vibration": 0.3 + (step % 3) * 0.01}
                 c.publish(f"devices/{device_id}/telemetry", json.dumps({"ts": now, "values": values}), qos=1)
             step += 1
-            self.stop_event.wait(0.25)
+            self.stop_event.wait(0.5)
 
     def stop(self) -> None:
         self.stop_event.set()
