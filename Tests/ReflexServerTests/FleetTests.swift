@@ -30,13 +30,15 @@ struct FleetTests {
         return Dictionary(uniqueKeysWithValues: list.map { ($0["id"] as? String ?? "", $0) })
     }
 
-    @Test("devices with status, last seen and freshness from the store; no providers: null and zero")
+    @Test("devices with status, last seen, freshness and latest values (no scores); no providers: null and zero")
     func withoutProviders() async throws {
         try await F.run { fixture, client in
             try await fixture.addDevice("pump-1", labels: ["site": "lyon"])
             try await fixture.addDevice("valve-2", type: "valve")
             let now = HTTPTestFixture.now
             try await fixture.base.append("pump-1", "temperature", [(now - 30_000, 70), (now - 5_000, 71.5)])
+            // Detection's scores are series too; the overview's latest values are measurements.
+            try await fixture.base.append("pump-1", "anomaly:temperature", [(now - 5_000, 0.2)])
             let pump = try DeviceID(validating: "pump-1")
             try await fixture.store.recordStatus(device: pump, online: true, at: now - 60_000, reason: "connected")
             try await client.execute(
@@ -61,6 +63,7 @@ struct FleetTests {
                 #expect(p["alarms"] as? [String: Int] == ["critical": 0, "major": 0, "minor": 0, "warning": 0])
                 let latest = try #require(p["latest"] as? [String: [String: Any]])
                 #expect(latest["temperature"]?["value"] as? Double == 71.5)
+                #expect(latest.keys.sorted() == ["temperature"])
                 let v = try #require(devices["valve-2"])
                 #expect(v["online"] is NSNull)
                 #expect(v["lastSeen"] is NSNull)

@@ -8,7 +8,7 @@ extension DashboardAssets {
         DashboardAsset(
             path: "app.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""666af58818635113b0e6""#,
+            etag: #""3a0ff7fff8f7fba40037""#,
             text: #"""
 /* Reflex dashboard: light, calm, readable at a glance; laptop and tablet widths. */
 :root {
@@ -53,6 +53,7 @@ pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow: auto; }
 .num { font-variant-numeric: tabular-nums; }
 .nowrap { white-space: nowrap; }
 .error-text { color: var(--bad); min-height: 1em; }
+.warn-text { color: var(--warn); }
 
 /* Buttons and inputs */
 button { font: inherit; border-radius: 7px; padding: 7px 14px; border: 1px solid transparent; cursor: pointer; }
@@ -201,7 +202,9 @@ ol.lifecycle li.st-pending_approval { background: #fef3c7; color: #92400e; }
 .audit-entry summary::-webkit-details-marker { display: none; }
 .audit-entry .summary-text { flex: 1; }
 .audit-entry .when { white-space: nowrap; }
-.audit-body { padding: 0 14px 12px; border-top: 1px solid #f0f2f5; }
+.audit-body { padding: 10px 14px 12px; border-top: 1px solid #f0f2f5; }
+.audit-body table.mini { width: auto; }
+.audit-body code.action { display: block; background: #f3f4f6; padding: 6px 8px; border-radius: 6px; word-break: break-word; }
 .decision { font-size: 11px; font-weight: 650; text-transform: uppercase; padding: 2px 8px; border-radius: 5px; white-space: nowrap; background: #eef2f7; color: #374151; }
 .decision.ok { background: #dcfce7; color: #166534; }
 .decision.warn { background: #fef3c7; color: #92400e; }
@@ -668,7 +671,7 @@ window.addEventListener("hashchange", route);
         DashboardAsset(
             path: "js/chart.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""983242a8d024dda21890""#,
+            etag: #""b4517bf3713a21efd02d""#,
             text: ##"""
 // A small time-series chart on <canvas>: a line (with the min/max envelope of rollup buckets), the
 // detector's expected band, an anomaly-score strip under the plot, and markers (alarms, commands, a
@@ -713,6 +716,42 @@ function formatTick(t, step) {
   if (step >= 86400e3) return `${d.getDate()}/${d.getMonth() + 1}`;
   if (step < 60e3) return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/**
+ * The band merged per column of `width` pixels: the widest lower..upper, the mean expected value
+ * and the highest score of the points in the column. The detector reports the band of the
+ * component that set each score, which can switch from one sample to the next (a narrow and a
+ * wide band alternating); drawn point by point that is a comb, merged it is the envelope a
+ * person reads. A high score is never averaged away. The band is then widened to the envelope of
+ * `reach` columns either side (runs of a dozen narrow samples are common).
+ */
+export function mergeBand(band, x, width = 3, reach = 2) {
+  const columns = [];
+  let cur = null;
+  for (const b of band) {
+    const key = Math.floor(x(b.t) / width);
+    if (!cur || cur.key !== key) {
+      cur = { key, t: b.t, lower: null, upper: null, sum: 0, n: 0, score: null };
+      columns.push(cur);
+    }
+    if (b.lower != null) cur.lower = cur.lower == null ? b.lower : Math.min(cur.lower, b.lower);
+    if (b.upper != null) cur.upper = cur.upper == null ? b.upper : Math.max(cur.upper, b.upper);
+    if (b.expected != null) {
+      cur.sum += b.expected;
+      cur.n += 1;
+    }
+    if (b.score != null) cur.score = cur.score == null ? b.score : Math.max(cur.score, b.score);
+  }
+  return columns.map((c, i) => {
+    let lower = c.lower, upper = c.upper;
+    for (let j = Math.max(0, i - reach); j <= Math.min(columns.length - 1, i + reach); j++) {
+      const o = columns[j];
+      if (o.lower != null && lower != null) lower = Math.min(lower, o.lower);
+      if (o.upper != null && upper != null) upper = Math.max(upper, o.upper);
+    }
+    return { t: c.t, lower, upper, expected: c.n ? c.sum / c.n : null, score: c.score };
+  });
 }
 
 export function formatValue(v) {
@@ -838,7 +877,7 @@ export class TimeChart {
     const plotW = Math.max(10, width - left - right);
     const plotH = Math.max(10, height - top - bottom);
     const visible = this.points.filter((p) => p.t >= from && p.t <= to);
-    const band = this.band.filter((b) => b.t >= from && b.t <= to);
+    const inWindow = this.band.filter((b) => b.t >= from && b.t <= to);
     canvas.dataset.points = String(visible.length);
     canvas.dataset.last = visible.length ? String(visible[visible.length - 1].v) : "";
 
@@ -847,7 +886,7 @@ export class TimeChart {
       min = Math.min(min, p.lo ?? p.v);
       max = Math.max(max, p.hi ?? p.v);
     }
-    for (const b of band) {
+    for (const b of inWindow) {
       if (b.lower != null) min = Math.min(min, b.lower);
       if (b.upper != null) max = Math.max(max, b.upper);
     }
@@ -865,6 +904,7 @@ export class TimeChart {
     max += padY;
     const x = (t) => left + ((t - from) / (to - from)) * plotW;
     const y = (v) => top + (1 - (v - min) / (max - min)) * plotH;
+    const band = mergeBand(inWindow, x, 3, Math.max(1, Math.round(plotW / 180)));
 
     // Grid and axes.
     ctx.font = "11px system-ui, sans-serif";
@@ -1030,7 +1070,7 @@ export function tick(charts) {
         DashboardAsset(
             path: "js/decisions.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""bd49cbbd5c3a658cbf26""#,
+            etag: #""bf93ba2830e446ed02b1""#,
             text: ##"""
 // Decisions: the audit trail ("why did Reflex do this?") with rule version, inputs and scores,
 // interlocks checked and outcome; and the rules with their state.
@@ -1043,6 +1083,9 @@ import { formatValue } from "./chart.js";
 const DECISION_CLASS = (d) => (d === "fired" || d === "approved" || d === "command_outcome" ? "ok"
   : d.startsWith("suppressed") || d === "rejected" || d === "fail_safe" ? "warn"
     : d === "alarm_raised" ? "bad" : "neutral");
+
+// Override summaries end with "(until 1795715371492)": a time a person can read instead.
+const readable = (summary) => String(summary ?? "").replace(/\(until (\d{12,13})\)/g, (_, ms) => `(until ${time(Number(ms))})`);
 
 export function mount(root, params) {
   const filters = { device: params.device || "", rule: params.rule || "" };
@@ -1075,7 +1118,7 @@ export function mount(root, params) {
     return html`<details class="card audit-entry">
       <summary>
         <span class="decision ${DECISION_CLASS(e.decision)}">${e.decision.replaceAll("_", " ")}</span>
-        <span class="summary-text">${e.summary}</span>
+        <span class="summary-text">${readable(e.summary)}</span>
         <span class="muted small when" title="${new Date(e.at).toLocaleString()}">${ago(e.at)}</span>
       </summary>
       <div class="audit-body">
@@ -1088,7 +1131,7 @@ export function mount(root, params) {
         </dl>
         ${inputs.length ? html`<h4>Inputs and scores</h4><table class="mini">${inputs.map(([k, v]) => html`<tr><td>${k}</td><td class="num">${typeof v === "number" ? formatValue(v) : JSON.stringify(v)}</td></tr>`)}</table>` : ""}
         ${(e.interlocks || []).length ? html`<h4>Interlocks checked</h4><ul class="interlocks">${e.interlocks.map((i) => html`<li class="${i.held ? "held" : "broken"}">${i.held ? "✓" : "✗"} <code>${i.expression}</code> <span class="muted">${i.detail || ""}</span></li>`)}</ul>` : ""}
-        ${e.action ? html`<h4>Action</h4><pre>${JSON.stringify(e.action, null, 2)}</pre>` : ""}
+        ${e.action ? html`<h4>Action</h4><code class="action">${JSON.stringify(e.action)}</code>` : ""}
       </div></details>`;
   }
 
@@ -1130,9 +1173,11 @@ export function mount(root, params) {
       <a href="#/decisions?rule=${encodeURIComponent(r.id)}"><strong>${r.id}</strong></a> <span class="muted small">v${r.version}</span>
       <div>${r.enabled ? html`<span class="pill ok">enabled</span>` : html`<span class="pill muted">disabled</span>`}
         ${r.dryRun ? html`<span class="pill warn">dry-run</span>` : ""}
-        ${(r.errors || []).length ? html`<span class="pill bad">${r.errors.length} error${r.errors.length > 1 ? "s" : ""}</span>` : ""}</div>
-      <div class="muted small">last fired ${r.lastFiredAt ? ago(r.lastFiredAt) : "never"} · ${r.firedCount} times · ${r.source}</div>
+        ${(r.errors || []).length ? html`<span class="pill bad">${r.errors.length} error${r.errors.length > 1 ? "s" : ""}</span>` : ""}
+        ${(r.warnings || []).length ? html`<span class="pill warn">${r.warnings.length} warning${r.warnings.length > 1 ? "s" : ""}</span>` : ""}</div>
+      <div class="muted small">last fired ${r.lastFiredAt ? ago(r.lastFiredAt) : "never"} · ${r.firedCount} time${r.firedCount === 1 ? "" : "s"} · ${r.source}</div>
       ${(r.errors || []).map((e) => html`<div class="error-text small">${e}</div>`)}
+      ${(r.warnings || []).map((w) => html`<div class="warn-text small">${w}</div>`)}
     </li>`)}</ul>`.text : html`<span class="muted">No rules defined.</span>`.text;
   }
 
@@ -1166,7 +1211,7 @@ export function mount(root, params) {
         DashboardAsset(
             path: "js/device.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""73cd461527e426dcf595""#,
+            etag: #""9d2ac43d887d6cdc32d9""#,
             text: ##"""
 // Device page: live charts of every metric (event feed), time ranges from rollups, the detector's
 // expected band and anomaly score, alarms and commands marked on the time axis, latest state
@@ -1175,7 +1220,7 @@ export function mount(root, params) {
 import { api, optional, can } from "./api.js";
 import * as live from "./live.js";
 import { TimeChart, formatValue, tick } from "./chart.js";
-import { html, raw, ago, time, until, severityBadge, autonomyPill, statusDot, confirmDialog, toast, DURATIONS } from "./util.js";
+import { html, raw, ago, time, until, severityBadge, autonomyPill, overrideEnd, statusDot, confirmDialog, toast, DURATIONS } from "./util.js";
 
 const RANGES = {
   live: { label: "Live 15 min", span: 15 * 60e3, step: "2s" },
@@ -1183,6 +1228,11 @@ const RANGES = {
   day: { label: "Day", span: 86400e3, step: "5m" },
   week: { label: "Week", span: 7 * 86400e3, step: "1h" },
   month: { label: "Month", span: 30 * 86400e3, step: "6h" },
+};
+const UNIT_MS = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
+const stepMs = (text) => {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  return m ? Number(m[1]) * UNIT_MS[m[2]] : 60e3;
 };
 const SEVERITY_COLORS = { critical: "#dc2626", major: "#ea580c", minor: "#ca8a04", warning: "#2563eb" };
 
@@ -1235,7 +1285,7 @@ export function mount(root, params) {
       const meta = root.querySelector("#dev-meta");
       meta.innerHTML = html`<span class="status">${statusDot(st && !st.missing ? st.online : null)}</span>
         <span>${dev.type || "no type"}</span>${dev.name && dev.name !== dev.id ? html`<span>${dev.name}</span>` : ""}
-        ${Object.entries(dev.labels || {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}
+        ${Object.entries(dev.labels || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}
         ${dev.enabled ? "" : html`<span class="chip warn">disabled</span>`}`.text;
       renderState(st);
     } catch (err) {
@@ -1316,7 +1366,10 @@ export function mount(root, params) {
       card.querySelector("[data-foot]").textContent = `⚠ ${err.message}`;
     }
     if (state.detection === false) return;
-    const anomalies = await optional(`/api/v1/devices/${enc}/anomalies/${m}?from=${Math.floor(w.from)}&to=${Math.floor(to)}&limit=2000`).catch(() => null);
+    // As many points as the line has buckets: the node merges longer ranges into buckets (highest
+    // score, widest band), so the band has the line's resolution, and a week costs 168 points.
+    const limit = Math.max(60, Math.min(2000, Math.ceil((to - w.from) / stepMs(w.step))));
+    const anomalies = await optional(`/api/v1/devices/${enc}/anomalies/${m}?from=${Math.floor(w.from)}&to=${Math.floor(to)}&limit=${limit}`).catch(() => null);
     if (!anomalies) return;
     if (anomalies.missing) {
       state.detection = false;
@@ -1404,7 +1457,7 @@ export function mount(root, params) {
     }
     const mode = body.failSafe && body.failSafe.active ? "fail_safe" : body.mode;
     el.innerHTML = html`<div>Autonomy ${autonomyPill(mode)}</div>
-      ${body.mode === "manual" ? html`<div class="muted small">manual by ${body.by || "?"}: ${body.reason || ""} · ends ${until(body.until)}</div>` : ""}
+      ${body.mode === "manual" ? html`<div class="muted small">manual by ${body.by || "?"}: ${body.reason || ""} · ${overrideEnd(body.until)}</div>` : ""}
       ${body.failSafe && body.failSafe.active ? html`<div class="muted small">fail-safe: ${body.failSafe.reason || ""}</div>` : ""}
       ${can("operator") ? (body.mode === "manual"
         ? html`<button class="secondary" data-action="release">Release to auto</button>`
@@ -1504,7 +1557,7 @@ export function mount(root, params) {
         DashboardAsset(
             path: "js/fleet.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""37f9bdc855c9c4d7bb37""#,
+            etag: #""52640e1a27c6f4c0a46d""#,
             text: ##"""
 // Fleet overview: every device with its health, data freshness, alarms by severity, anomaly
 // level and autonomy state; filter by type and label, search; live from the event feed.
@@ -1537,9 +1590,11 @@ export function mount(root) {
 
   const state = { devices: [], autonomyEnabled: null, loadedAt: 0, error: null };
   const byId = new Map();
+  const scores = new Map(); // device id -> Map(metric -> latest score), from the live feed
   const rowCache = new Map(); // device id -> {tr, cells: [html text per cell]}
   const filters = { q: "", type: "", label: "", status: "" };
-  let pending = false, lastRender = 0, timer = null, disposed = false;
+  // -Infinity: the first render is immediate; later ones at most once a second.
+  let pending = false, lastRender = -Infinity, timer = null, disposed = false;
 
   const schedule = () => {
     if (pending) return;
@@ -1560,7 +1615,11 @@ export function mount(root) {
       state.loadedAt = Date.now();
       state.error = null;
       byId.clear();
-      for (const d of state.devices) byId.set(d.id, d);
+      for (const d of state.devices) {
+        byId.set(d.id, d);
+        const live = scores.get(d.id);
+        if (live && live.size) d.anomaly = Math.max(...live.values());
+      }
       fillFilters();
     } catch (err) {
       state.error = err.message;
@@ -1616,7 +1675,7 @@ export function mount(root) {
   }
 
   function latestCell(d) {
-    const entries = Object.entries(d.latest || {}).sort(([a], [b]) => a.localeCompare(b)).slice(0, 4);
+    const entries = Object.entries(d.latest || {}).filter(([m]) => !m.startsWith("anomaly:")).sort(([a], [b]) => a.localeCompare(b)).slice(0, 4);
     if (!entries.length) return html`<span class="muted">–</span>`;
     return html`${entries.map(([m, s]) => html`<span class="kv"><span class="k">${m}</span> <span class="v">${formatValue(s.value)}</span></span>`)}`;
   }
@@ -1662,7 +1721,7 @@ export function mount(root) {
     rows.forEach((d, index) => {
       const cells = [
         html`<a href="#/device/${encodeURIComponent(d.id)}" class="device-link">${d.id}</a>${d.name && d.name !== d.id ? html`<div class="muted small">${d.name}</div>` : ""}
-          <div class="labels">${Object.entries(d.labels || {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}${d.enabled ? "" : html`<span class="chip warn">disabled</span>`}</div>`,
+          <div class="labels">${Object.entries(d.labels || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}${d.enabled ? "" : html`<span class="chip warn">disabled</span>`}</div>`,
         html`${d.type || "–"}`,
         statusDot(d.online),
         html`<span title="${d.lastSeen ? new Date(d.lastSeen).toLocaleString() : ""}">${ago(d.lastSeen, now)}</span>`,
@@ -1714,7 +1773,7 @@ export function mount(root) {
       const d = byId.get(e.device);
       if (!d) return;
       d.latest = d.latest || {};
-      for (const [m, v] of Object.entries(e.values)) d.latest[m] = { ts: e.ts, value: v };
+      for (const [m, v] of Object.entries(e.values)) if (!m.startsWith("anomaly:")) d.latest[m] = { ts: e.ts, value: v };
       d.lastSeen = Math.max(d.lastSeen || 0, e.ts);
       d.lastSample = Math.max(d.lastSample || 0, e.ts);
       if (d.online == null) d.online = true;
@@ -1730,11 +1789,18 @@ export function mount(root) {
     live.on("anomaly", (e) => {
       const d = byId.get(e.device);
       if (!d || e.score == null) return;
-      d.anomaly = Math.max(e.score, d.anomaly && d.anomalyAt > Date.now() - 60e3 ? d.anomaly : 0);
-      d.anomalyAt = Date.now();
+      // The node's level is the highest latest score over the device's metrics: the same here,
+      // from each metric's latest score as it arrives (kept across reloads of the fleet).
+      if (!scores.has(e.device)) scores.set(e.device, new Map());
+      scores.get(e.device).set(e.metric, e.score);
+      d.anomaly = Math.max(...scores.get(e.device).values());
       schedule();
     }),
     live.on("alarm", () => load()),
+    // Overrides, fail-safe and the autonomy switch change a device's mode; each is audited.
+    live.on("audit", (e) => {
+      if (e.decision === "operator_action" || e.decision === "fail_safe") load();
+    }),
   ];
   load();
   timer = setInterval(load, 10000);
@@ -1878,14 +1944,14 @@ export function disconnect() {
         DashboardAsset(
             path: "js/takeover.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""7fd479d9588a6debc4bb""#,
+            etag: #""754799718fd7ef3b5925""#,
             text: ##"""
 // Take over: the global autonomy switch (admin), manual override per device (operator), and
 // commands waiting for approval (operator). Every action asks for confirmation and a reason.
 
 import { api, optional, can } from "./api.js";
 import * as live from "./live.js";
-import { html, time, ago, until, autonomyPill, notAvailable, confirmDialog, toast, DURATIONS } from "./util.js";
+import { html, time, ago, until, autonomyPill, overrideEnd, notAvailable, confirmDialog, toast, DURATIONS } from "./util.js";
 
 export function mount(root) {
   root.innerHTML = html`
@@ -1945,10 +2011,19 @@ export function mount(root) {
       el.innerHTML = html`<h2>Waiting for approval</h2><p class="error-text">${body.error}</p>`.text;
       return;
     }
+    // Why each command waits: the rule's approval_requested entry in the audit trail.
+    const why = new Map();
+    await Promise.all(body.commands.filter((c) => (c.origin || "").startsWith("rule:")).map(async (c) => {
+      const rule = c.origin.slice(5).split("@")[0];
+      const q = new URLSearchParams({ device: c.device, rule, limit: "20" });
+      const audit = await optional(`/api/v1/audit?${q}`).catch(() => null);
+      const entry = audit && !audit.missing && audit.entries.find((e) => e.decision === "approval_requested" && e.action && e.action.command === c.id);
+      if (entry) why.set(c.id, entry.summary);
+    }));
     el.innerHTML = html`<h2>Waiting for approval</h2>${body.commands.length ? html`<ul class="list">${body.commands.map((c) => html`<li data-command="${c.id}">
-      <strong>${c.name}</strong> → <a href="#/device/${encodeURIComponent(c.device)}">${c.device}</a>
+      <strong>${c.name}</strong> <code class="small">${JSON.stringify(c.params || {})}</code> → <a href="#/device/${encodeURIComponent(c.device)}">${c.device}</a>
       <div class="muted small">${c.origin} · ${time(c.createdAt)} · expires ${until(c.expiresAt)}</div>
-      <code class="small">${JSON.stringify(c.params || {})}</code>
+      ${why.has(c.id) ? html`<div class="small why">${why.get(c.id)}</div>` : ""}
       ${can("operator") ? html`<div class="row-actions"><button class="primary small" data-approve="yes">Approve</button><button class="danger small" data-approve="no">Reject</button></div>` : ""}
     </li>`)}</ul>` : html`<p class="muted">Nothing waits for approval.</p>`}`.text;
   }
@@ -2006,7 +2081,7 @@ export function mount(root) {
         const manual = o ? o.mode === "manual" : d.autonomy === "manual";
         return html`<tr data-device="${d.id}"><td><a href="#/device/${encodeURIComponent(d.id)}">${d.id}</a> <span class="muted small">${d.type}</span></td>
           <td>${autonomyPill(mode)}</td>
-          <td class="small">${o && o.mode === "manual" ? `${o.by || "?"}: ${o.reason || ""} · ends ${until(o.until)}` : o && o.failSafe && o.failSafe.active ? `fail-safe: ${o.failSafe.reason || ""}` : ""}</td>
+          <td class="small">${o && o.mode === "manual" ? `${o.by || "?"}: ${o.reason || ""} · ${overrideEnd(o.until)}` : o && o.failSafe && o.failSafe.active ? `fail-safe: ${o.failSafe.reason || ""}` : ""}</td>
           <td class="actions">${operator ? (manual
             ? html`<button class="secondary small" data-override="release">Release</button>`
             : html`<button class="primary small" data-override="manual">Set manual</button>`) : ""}</td></tr>`;
@@ -2043,7 +2118,11 @@ export function mount(root) {
     loadOverrides();
   });
 
-  const offs = [live.on("command", () => loadApprovals()), live.on("audit", () => loadAutonomy())];
+  const offs = [live.on("command", () => loadApprovals()), live.on("audit", (e) => {
+    if (e.decision !== "operator_action" && e.decision !== "fail_safe") return;
+    loadAutonomy();
+    loadOverrides();
+  })];
   const timer = setInterval(() => {
     loadApprovals();
     loadOverrides();
@@ -2062,7 +2141,7 @@ export function mount(root) {
         DashboardAsset(
             path: "js/util.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""e3b13897f173e356eda8""#,
+            etag: #""885c092d4f3cc1358114""#,
             text: #"""
 // Small helpers shared by the screens: safe HTML, times, durations, badges, the confirmation dialog.
 
@@ -2126,7 +2205,14 @@ export function until(ms) {
   if (ms == null) return "–";
   const s = Math.round((ms - Date.now()) / 1000);
   if (s <= 0) return "expired";
+  // Hours and minutes below a day: a 4 h shelf read a minute later says "3 h 59 min", not "3 h".
+  if (s >= 3600 && s < 86400) return `in ${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
   return `in ${seconds(s)}`;
+}
+
+/** When a manual override ends: "ends in 25 min", or "until released" without an expiry. */
+export function overrideEnd(ms) {
+  return ms == null ? "until released" : `ends ${until(ms)}`;
 }
 
 export const SEVERITIES = ["critical", "major", "minor", "warning"];

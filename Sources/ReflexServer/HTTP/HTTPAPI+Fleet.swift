@@ -33,7 +33,8 @@ extension HTTPAPI {
     /// One row of the fleet overview.
     func fleetEntry(_ device: Device, now: Int64) async throws -> FleetResponse.Device {
         let state = try await deviceStates?.deviceState(device.id)
-        let latest = queries.latest(device: device.id)
+        // The detector's scores (`anomaly:<metric>`) are series too; the overview shows measurements.
+        let latest = queries.latest(device: device.id).filter { !$0.key.rawValue.hasPrefix("anomaly:") }
         let lastSample = latest.values.map(\.timestamp).max()
         let lastSeen = [lastSample, state?.statusAt, state?.attributesAt].compactMap { $0 }.max()
         var values: [String: SampleResponse] = [:]

@@ -43,6 +43,42 @@ function formatTick(t, step) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/**
+ * The band merged per column of `width` pixels: the widest lower..upper, the mean expected value
+ * and the highest score of the points in the column. The detector reports the band of the
+ * component that set each score, which can switch from one sample to the next (a narrow and a
+ * wide band alternating); drawn point by point that is a comb, merged it is the envelope a
+ * person reads. A high score is never averaged away. The band is then widened to the envelope of
+ * `reach` columns either side (runs of a dozen narrow samples are common).
+ */
+export function mergeBand(band, x, width = 3, reach = 2) {
+  const columns = [];
+  let cur = null;
+  for (const b of band) {
+    const key = Math.floor(x(b.t) / width);
+    if (!cur || cur.key !== key) {
+      cur = { key, t: b.t, lower: null, upper: null, sum: 0, n: 0, score: null };
+      columns.push(cur);
+    }
+    if (b.lower != null) cur.lower = cur.lower == null ? b.lower : Math.min(cur.lower, b.lower);
+    if (b.upper != null) cur.upper = cur.upper == null ? b.upper : Math.max(cur.upper, b.upper);
+    if (b.expected != null) {
+      cur.sum += b.expected;
+      cur.n += 1;
+    }
+    if (b.score != null) cur.score = cur.score == null ? b.score : Math.max(cur.score, b.score);
+  }
+  return columns.map((c, i) => {
+    let lower = c.lower, upper = c.upper;
+    for (let j = Math.max(0, i - reach); j <= Math.min(columns.length - 1, i + reach); j++) {
+      const o = columns[j];
+      if (o.lower != null && lower != null) lower = Math.min(lower, o.lower);
+      if (o.upper != null && upper != null) upper = Math.max(upper, o.upper);
+    }
+    return { t: c.t, lower, upper, expected: c.n ? c.sum / c.n : null, score: c.score };
+  });
+}
+
 export function formatValue(v) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
   const a = Math.abs(v);
@@ -166,7 +202,7 @@ export class TimeChart {
     const plotW = Math.max(10, width - left - right);
     const plotH = Math.max(10, height - top - bottom);
     const visible = this.points.filter((p) => p.t >= from && p.t <= to);
-    const band = this.band.filter((b) => b.t >= from && b.t <= to);
+    const inWindow = this.band.filter((b) => b.t >= from && b.t <= to);
     canvas.dataset.points = String(visible.length);
     canvas.dataset.last = visible.length ? String(visible[visible.length - 1].v) : "";
 
@@ -175,7 +211,7 @@ export class TimeChart {
       min = Math.min(min, p.lo ?? p.v);
       max = Math.max(max, p.hi ?? p.v);
     }
-    for (const b of band) {
+    for (const b of inWindow) {
       if (b.lower != null) min = Math.min(min, b.lower);
       if (b.upper != null) max = Math.max(max, b.upper);
     }
@@ -193,6 +229,7 @@ export class TimeChart {
     max += padY;
     const x = (t) => left + ((t - from) / (to - from)) * plotW;
     const y = (v) => top + (1 - (v - min) / (max - min)) * plotH;
+    const band = mergeBand(inWindow, x, 3, Math.max(1, Math.round(plotW / 180)));
 
     // Grid and axes.
     ctx.font = "11px system-ui, sans-serif";

@@ -10,6 +10,9 @@ const DECISION_CLASS = (d) => (d === "fired" || d === "approved" || d === "comma
   : d.startsWith("suppressed") || d === "rejected" || d === "fail_safe" ? "warn"
     : d === "alarm_raised" ? "bad" : "neutral");
 
+// Override summaries end with "(until 1795715371492)": a time a person can read instead.
+const readable = (summary) => String(summary ?? "").replace(/\(until (\d{12,13})\)/g, (_, ms) => `(until ${time(Number(ms))})`);
+
 export function mount(root, params) {
   const filters = { device: params.device || "", rule: params.rule || "" };
   let entries = [], nextBefore = null;
@@ -41,7 +44,7 @@ export function mount(root, params) {
     return html`<details class="card audit-entry">
       <summary>
         <span class="decision ${DECISION_CLASS(e.decision)}">${e.decision.replaceAll("_", " ")}</span>
-        <span class="summary-text">${e.summary}</span>
+        <span class="summary-text">${readable(e.summary)}</span>
         <span class="muted small when" title="${new Date(e.at).toLocaleString()}">${ago(e.at)}</span>
       </summary>
       <div class="audit-body">
@@ -54,7 +57,7 @@ export function mount(root, params) {
         </dl>
         ${inputs.length ? html`<h4>Inputs and scores</h4><table class="mini">${inputs.map(([k, v]) => html`<tr><td>${k}</td><td class="num">${typeof v === "number" ? formatValue(v) : JSON.stringify(v)}</td></tr>`)}</table>` : ""}
         ${(e.interlocks || []).length ? html`<h4>Interlocks checked</h4><ul class="interlocks">${e.interlocks.map((i) => html`<li class="${i.held ? "held" : "broken"}">${i.held ? "✓" : "✗"} <code>${i.expression}</code> <span class="muted">${i.detail || ""}</span></li>`)}</ul>` : ""}
-        ${e.action ? html`<h4>Action</h4><pre>${JSON.stringify(e.action, null, 2)}</pre>` : ""}
+        ${e.action ? html`<h4>Action</h4><code class="action">${JSON.stringify(e.action)}</code>` : ""}
       </div></details>`;
   }
 
@@ -96,9 +99,11 @@ export function mount(root, params) {
       <a href="#/decisions?rule=${encodeURIComponent(r.id)}"><strong>${r.id}</strong></a> <span class="muted small">v${r.version}</span>
       <div>${r.enabled ? html`<span class="pill ok">enabled</span>` : html`<span class="pill muted">disabled</span>`}
         ${r.dryRun ? html`<span class="pill warn">dry-run</span>` : ""}
-        ${(r.errors || []).length ? html`<span class="pill bad">${r.errors.length} error${r.errors.length > 1 ? "s" : ""}</span>` : ""}</div>
-      <div class="muted small">last fired ${r.lastFiredAt ? ago(r.lastFiredAt) : "never"} · ${r.firedCount} times · ${r.source}</div>
+        ${(r.errors || []).length ? html`<span class="pill bad">${r.errors.length} error${r.errors.length > 1 ? "s" : ""}</span>` : ""}
+        ${(r.warnings || []).length ? html`<span class="pill warn">${r.warnings.length} warning${r.warnings.length > 1 ? "s" : ""}</span>` : ""}</div>
+      <div class="muted small">last fired ${r.lastFiredAt ? ago(r.lastFiredAt) : "never"} · ${r.firedCount} time${r.firedCount === 1 ? "" : "s"} · ${r.source}</div>
       ${(r.errors || []).map((e) => html`<div class="error-text small">${e}</div>`)}
+      ${(r.warnings || []).map((w) => html`<div class="warn-text small">${w}</div>`)}
     </li>`)}</ul>`.text : html`<span class="muted">No rules defined.</span>`.text;
   }
 

@@ -5,7 +5,7 @@
 import { api, optional, can } from "./api.js";
 import * as live from "./live.js";
 import { TimeChart, formatValue, tick } from "./chart.js";
-import { html, raw, ago, time, until, severityBadge, autonomyPill, statusDot, confirmDialog, toast, DURATIONS } from "./util.js";
+import { html, raw, ago, time, until, severityBadge, autonomyPill, overrideEnd, statusDot, confirmDialog, toast, DURATIONS } from "./util.js";
 
 const RANGES = {
   live: { label: "Live 15 min", span: 15 * 60e3, step: "2s" },
@@ -13,6 +13,11 @@ const RANGES = {
   day: { label: "Day", span: 86400e3, step: "5m" },
   week: { label: "Week", span: 7 * 86400e3, step: "1h" },
   month: { label: "Month", span: 30 * 86400e3, step: "6h" },
+};
+const UNIT_MS = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
+const stepMs = (text) => {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  return m ? Number(m[1]) * UNIT_MS[m[2]] : 60e3;
 };
 const SEVERITY_COLORS = { critical: "#dc2626", major: "#ea580c", minor: "#ca8a04", warning: "#2563eb" };
 
@@ -65,7 +70,7 @@ export function mount(root, params) {
       const meta = root.querySelector("#dev-meta");
       meta.innerHTML = html`<span class="status">${statusDot(st && !st.missing ? st.online : null)}</span>
         <span>${dev.type || "no type"}</span>${dev.name && dev.name !== dev.id ? html`<span>${dev.name}</span>` : ""}
-        ${Object.entries(dev.labels || {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}
+        ${Object.entries(dev.labels || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}
         ${dev.enabled ? "" : html`<span class="chip warn">disabled</span>`}`.text;
       renderState(st);
     } catch (err) {
@@ -146,7 +151,10 @@ export function mount(root, params) {
       card.querySelector("[data-foot]").textContent = `⚠ ${err.message}`;
     }
     if (state.detection === false) return;
-    const anomalies = await optional(`/api/v1/devices/${enc}/anomalies/${m}?from=${Math.floor(w.from)}&to=${Math.floor(to)}&limit=2000`).catch(() => null);
+    // As many points as the line has buckets: the node merges longer ranges into buckets (highest
+    // score, widest band), so the band has the line's resolution, and a week costs 168 points.
+    const limit = Math.max(60, Math.min(2000, Math.ceil((to - w.from) / stepMs(w.step))));
+    const anomalies = await optional(`/api/v1/devices/${enc}/anomalies/${m}?from=${Math.floor(w.from)}&to=${Math.floor(to)}&limit=${limit}`).catch(() => null);
     if (!anomalies) return;
     if (anomalies.missing) {
       state.detection = false;
@@ -234,7 +242,7 @@ export function mount(root, params) {
     }
     const mode = body.failSafe && body.failSafe.active ? "fail_safe" : body.mode;
     el.innerHTML = html`<div>Autonomy ${autonomyPill(mode)}</div>
-      ${body.mode === "manual" ? html`<div class="muted small">manual by ${body.by || "?"}: ${body.reason || ""} · ends ${until(body.until)}</div>` : ""}
+      ${body.mode === "manual" ? html`<div class="muted small">manual by ${body.by || "?"}: ${body.reason || ""} · ${overrideEnd(body.until)}</div>` : ""}
       ${body.failSafe && body.failSafe.active ? html`<div class="muted small">fail-safe: ${body.failSafe.reason || ""}</div>` : ""}
       ${can("operator") ? (body.mode === "manual"
         ? html`<button class="secondary" data-action="release">Release to auto</button>`

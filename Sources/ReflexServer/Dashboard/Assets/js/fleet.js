@@ -29,9 +29,11 @@ export function mount(root) {
 
   const state = { devices: [], autonomyEnabled: null, loadedAt: 0, error: null };
   const byId = new Map();
+  const scores = new Map(); // device id -> Map(metric -> latest score), from the live feed
   const rowCache = new Map(); // device id -> {tr, cells: [html text per cell]}
   const filters = { q: "", type: "", label: "", status: "" };
-  let pending = false, lastRender = 0, timer = null, disposed = false;
+  // -Infinity: the first render is immediate; later ones at most once a second.
+  let pending = false, lastRender = -Infinity, timer = null, disposed = false;
 
   const schedule = () => {
     if (pending) return;
@@ -52,7 +54,11 @@ export function mount(root) {
       state.loadedAt = Date.now();
       state.error = null;
       byId.clear();
-      for (const d of state.devices) byId.set(d.id, d);
+      for (const d of state.devices) {
+        byId.set(d.id, d);
+        const live = scores.get(d.id);
+        if (live && live.size) d.anomaly = Math.max(...live.values());
+      }
       fillFilters();
     } catch (err) {
       state.error = err.message;
@@ -108,7 +114,7 @@ export function mount(root) {
   }
 
   function latestCell(d) {
-    const entries = Object.entries(d.latest || {}).sort(([a], [b]) => a.localeCompare(b)).slice(0, 4);
+    const entries = Object.entries(d.latest || {}).filter(([m]) => !m.startsWith("anomaly:")).sort(([a], [b]) => a.localeCompare(b)).slice(0, 4);
     if (!entries.length) return html`<span class="muted">–</span>`;
     return html`${entries.map(([m, s]) => html`<span class="kv"><span class="k">${m}</span> <span class="v">${formatValue(s.value)}</span></span>`)}`;
   }
@@ -154,7 +160,7 @@ export function mount(root) {
     rows.forEach((d, index) => {
       const cells = [
         html`<a href="#/device/${encodeURIComponent(d.id)}" class="device-link">${d.id}</a>${d.name && d.name !== d.id ? html`<div class="muted small">${d.name}</div>` : ""}
-          <div class="labels">${Object.entries(d.labels || {}).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}${d.enabled ? "" : html`<span class="chip warn">disabled</span>`}</div>`,
+          <div class="labels">${Object.entries(d.labels || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => html`<span class="chip">${k}=${v}</span>`)}${d.enabled ? "" : html`<span class="chip warn">disabled</span>`}</div>`,
         html`${d.type || "–"}`,
         statusDot(d.online),
         html`<span title="${d.lastSeen ? new Date(d.lastSeen).toLocaleString() : ""}">${ago(d.lastSeen, now)}</span>`,
@@ -206,7 +212,7 @@ export function mount(root) {
       const d = byId.get(e.device);
       if (!d) return;
       d.latest = d.latest || {};
-      for (const [m, v] of Object.entries(e.values)) d.latest[m] = { ts: e.ts, value: v };
+      for (const [m, v] of Object.entries(e.values)) if (!m.startsWith("anomaly:")) d.latest[m] = { ts: e.ts, value: v };
       d.lastSeen = Math.max(d.lastSeen || 0, e.ts);
       d.lastSample = Math.max(d.lastSample || 0, e.ts);
       if (d.online == null) d.online = true;
@@ -222,11 +228,18 @@ export function mount(root) {
     live.on("anomaly", (e) => {
       const d = byId.get(e.device);
       if (!d || e.score == null) return;
-      d.anomaly = Math.max(e.score, d.anomaly && d.anomalyAt > Date.now() - 60e3 ? d.anomaly : 0);
-      d.anomalyAt = Date.now();
+      // The node's level is the highest latest score over the device's metrics: the same here,
+      // from each metric's latest score as it arrives (kept across reloads of the fleet).
+      if (!scores.has(e.device)) scores.set(e.device, new Map());
+      scores.get(e.device).set(e.metric, e.score);
+      d.anomaly = Math.max(...scores.get(e.device).values());
       schedule();
     }),
     live.on("alarm", () => load()),
+    // Overrides, fail-safe and the autonomy switch change a device's mode; each is audited.
+    live.on("audit", (e) => {
+      if (e.decision === "operator_action" || e.decision === "fail_safe") load();
+    }),
   ];
   load();
   timer = setInterval(load, 10000);

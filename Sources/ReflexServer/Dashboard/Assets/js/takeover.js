@@ -3,7 +3,7 @@
 
 import { api, optional, can } from "./api.js";
 import * as live from "./live.js";
-import { html, time, ago, until, autonomyPill, notAvailable, confirmDialog, toast, DURATIONS } from "./util.js";
+import { html, time, ago, until, autonomyPill, overrideEnd, notAvailable, confirmDialog, toast, DURATIONS } from "./util.js";
 
 export function mount(root) {
   root.innerHTML = html`
@@ -63,10 +63,19 @@ export function mount(root) {
       el.innerHTML = html`<h2>Waiting for approval</h2><p class="error-text">${body.error}</p>`.text;
       return;
     }
+    // Why each command waits: the rule's approval_requested entry in the audit trail.
+    const why = new Map();
+    await Promise.all(body.commands.filter((c) => (c.origin || "").startsWith("rule:")).map(async (c) => {
+      const rule = c.origin.slice(5).split("@")[0];
+      const q = new URLSearchParams({ device: c.device, rule, limit: "20" });
+      const audit = await optional(`/api/v1/audit?${q}`).catch(() => null);
+      const entry = audit && !audit.missing && audit.entries.find((e) => e.decision === "approval_requested" && e.action && e.action.command === c.id);
+      if (entry) why.set(c.id, entry.summary);
+    }));
     el.innerHTML = html`<h2>Waiting for approval</h2>${body.commands.length ? html`<ul class="list">${body.commands.map((c) => html`<li data-command="${c.id}">
-      <strong>${c.name}</strong> → <a href="#/device/${encodeURIComponent(c.device)}">${c.device}</a>
+      <strong>${c.name}</strong> <code class="small">${JSON.stringify(c.params || {})}</code> → <a href="#/device/${encodeURIComponent(c.device)}">${c.device}</a>
       <div class="muted small">${c.origin} · ${time(c.createdAt)} · expires ${until(c.expiresAt)}</div>
-      <code class="small">${JSON.stringify(c.params || {})}</code>
+      ${why.has(c.id) ? html`<div class="small why">${why.get(c.id)}</div>` : ""}
       ${can("operator") ? html`<div class="row-actions"><button class="primary small" data-approve="yes">Approve</button><button class="danger small" data-approve="no">Reject</button></div>` : ""}
     </li>`)}</ul>` : html`<p class="muted">Nothing waits for approval.</p>`}`.text;
   }
@@ -124,7 +133,7 @@ export function mount(root) {
         const manual = o ? o.mode === "manual" : d.autonomy === "manual";
         return html`<tr data-device="${d.id}"><td><a href="#/device/${encodeURIComponent(d.id)}">${d.id}</a> <span class="muted small">${d.type}</span></td>
           <td>${autonomyPill(mode)}</td>
-          <td class="small">${o && o.mode === "manual" ? `${o.by || "?"}: ${o.reason || ""} · ends ${until(o.until)}` : o && o.failSafe && o.failSafe.active ? `fail-safe: ${o.failSafe.reason || ""}` : ""}</td>
+          <td class="small">${o && o.mode === "manual" ? `${o.by || "?"}: ${o.reason || ""} · ${overrideEnd(o.until)}` : o && o.failSafe && o.failSafe.active ? `fail-safe: ${o.failSafe.reason || ""}` : ""}</td>
           <td class="actions">${operator ? (manual
             ? html`<button class="secondary small" data-override="release">Release</button>`
             : html`<button class="primary small" data-override="manual">Set manual</button>`) : ""}</td></tr>`;
@@ -161,7 +170,11 @@ export function mount(root) {
     loadOverrides();
   });
 
-  const offs = [live.on("command", () => loadApprovals()), live.on("audit", () => loadAutonomy())];
+  const offs = [live.on("command", () => loadApprovals()), live.on("audit", (e) => {
+    if (e.decision !== "operator_action" && e.decision !== "fail_safe") return;
+    loadAutonomy();
+    loadOverrides();
+  })];
   const timer = setInterval(() => {
     loadApprovals();
     loadOverrides();

@@ -60,7 +60,14 @@ export function until(ms) {
   if (ms == null) return "–";
   const s = Math.round((ms - Date.now()) / 1000);
   if (s <= 0) return "expired";
+  // Hours and minutes below a day: a 4 h shelf read a minute later says "3 h 59 min", not "3 h".
+  if (s >= 3600 && s < 86400) return `in ${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
   return `in ${seconds(s)}`;
+}
+
+/** When a manual override ends: "ends in 25 min", or "until released" without an expiry. */
+export function overrideEnd(ms) {
+  return ms == null ? "until released" : `ends ${until(ms)}`;
 }
 
 export const SEVERITIES = ["critical", "major", "minor", "warning"];
