@@ -39,4 +39,32 @@ import Testing
         #expect(count == 0)
         #expect(broadcast.subscriberCount == 0)
     }
+
+    @Test(
+        "subscribers that go away while values flow never deadlock the publisher",
+        .timeLimit(.minutes(2))
+    )
+    func cancellationWhilePublishing() async {
+        let broadcast = Broadcast<Int>()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for value in 0..<200_000 {
+                    broadcast.publish(value)
+                    if value % 1_000 == 0 { await Task.yield() }
+                }
+            }
+            group.addTask {
+                for _ in 0..<300 {
+                    let stream = broadcast.subscribe(bufferSize: 8)
+                    let reader = Task {
+                        for await _ in stream {}
+                    }
+                    await Task.yield()
+                    reader.cancel()
+                    await reader.value
+                }
+            }
+        }
+        #expect(broadcast.subscriberCount == 0)
+    }
 }

@@ -51,13 +51,21 @@ public final class Broadcast<Element: Sendable>: Sendable {
     }
 
     /// Offers `value` to every subscriber; counts a drop for each one whose buffer is full.
+    ///
+    /// The values are yielded outside the lock: yielding may resume a waiting subscriber, which
+    /// takes that task's own lock, while a subscriber being cancelled holds its task's lock and
+    /// needs ours to unsubscribe (`onTermination`). Holding both in opposite orders deadlocked the
+    /// node when a dashboard client went away while telemetry flowed.
     public func publish(_ value: Element) {
-        state.withLock { state in
-            for continuation in state.subscribers.values {
-                if case .dropped = continuation.yield(value) {
-                    state.dropped += 1
-                }
+        let continuations = state.withLock { Array($0.subscribers.values) }
+        var dropped = 0
+        for continuation in continuations {
+            if case .dropped = continuation.yield(value) {
+                dropped += 1
             }
+        }
+        if dropped > 0 {
+            state.withLock { $0.dropped += dropped }
         }
     }
 
