@@ -142,7 +142,7 @@ extension AutomationEngine {
                 ruleVersion: nil,
                 decision: .operatorAction,
                 summary: "\(actor) put \(device) in manual: \(reason)"
-                    + (until.map { " (until \($0))" } ?? " (until released)"),
+                    + (until.map { " (for \(DurationText.format(max(0, $0 - now))))" } ?? " (until released)"),
                 outcome: "manual",
                 actor: "operator:\(actor)"
             ),

@@ -1070,7 +1070,7 @@ export function tick(charts) {
         DashboardAsset(
             path: "js/decisions.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""bf93ba2830e446ed02b1""#,
+            etag: #""ed4c64f75e42d7f056f4""#,
             text: ##"""
 // Decisions: the audit trail ("why did Reflex do this?") with rule version, inputs and scores,
 // interlocks checked and outcome; and the rules with their state.
@@ -1084,8 +1084,6 @@ const DECISION_CLASS = (d) => (d === "fired" || d === "approved" || d === "comma
   : d.startsWith("suppressed") || d === "rejected" || d === "fail_safe" ? "warn"
     : d === "alarm_raised" ? "bad" : "neutral");
 
-// Override summaries end with "(until 1795715371492)": a time a person can read instead.
-const readable = (summary) => String(summary ?? "").replace(/\(until (\d{12,13})\)/g, (_, ms) => `(until ${time(Number(ms))})`);
 
 export function mount(root, params) {
   const filters = { device: params.device || "", rule: params.rule || "" };
@@ -1118,7 +1116,7 @@ export function mount(root, params) {
     return html`<details class="card audit-entry">
       <summary>
         <span class="decision ${DECISION_CLASS(e.decision)}">${e.decision.replaceAll("_", " ")}</span>
-        <span class="summary-text">${readable(e.summary)}</span>
+        <span class="summary-text">${String(e.summary ?? "")}</span>
         <span class="muted small when" title="${new Date(e.at).toLocaleString()}">${ago(e.at)}</span>
       </summary>
       <div class="audit-body">
