@@ -13,7 +13,8 @@ struct Reflex: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, DeviceCommand.self, TokenCommand.self, QueryCommand.self, AlarmCommand.self, CommandCLI.self,
-            OverrideCommand.self, AutonomyCommand.self, RulesCommand.self, Simulate.self, Version.self,
+            OverrideCommand.self, AutonomyCommand.self, RulesCommand.self, Simulate.self, Eval.self, Bench.self,
+            Version.self,
         ]
     )
 }
