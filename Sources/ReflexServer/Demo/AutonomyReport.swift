@@ -191,3 +191,48 @@ package struct AutonomyReport: Sendable {
         latencyP99 = o.latency.p99
     }
 }
+
+extension AutonomyReport {
+    /// Whether every target is met.
+    package var targetsMet: Bool { targets.allSatisfy(\.1) }
+
+    /// The report as printed by `reflex bench autonomy`.
+    package var text: String {
+        let format = { (value: Double?, unit: String) in value.map { String(format: "%.1f%@", $0, unit) } ?? "–" }
+        let kinds = injected.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key)" }
+        var lines = [
+            "",
+            "faults injected:              \(faultCount) (\(kinds.joined(separator: ", ")))",
+            "detected:                     \(detected)/\(faultCount) = \(String(format: "%.1f", detectedPercent)) %",
+            "detection delay:              median \(format(delayMedian, " s")), p95 \(format(delayP95, " s")) (wall)",
+            "mitigated before failure:     \(mitigated)/\(physical) physical faults = "
+                + "\(String(format: "%.1f", mitigatedPercent)) % (\(failed) failed, \(unresolved) unresolved; "
+                + "\(physicalOnOverride) more on overridden devices, left to the operator)",
+            "false actions:                \(falseAlarms) alarms, \(falseCommands) commands on devices without an active fault"
+                + " (\(commandsForSensorFaults) rule commands on devices with only a sensor or communication fault)",
+            "interlock violations:         \(interlockViolations.count)",
+            "overrides ignored:            \(overridesIgnored.count)",
+            "decision latency:             p50 \(format(latencyP50.map { $0 / 1000 }, " ms")), "
+                + "p99 \(format(latencyP99.map { $0 / 1000 }, " ms")) over \(latencyCount) rule commands",
+        ]
+        if !undetected.isEmpty {
+            lines.append(
+                "undetected:                   "
+                    + undetected.map { "#\($0.id) \($0.kind) on \($0.device)\($0.metric.map { " (\($0))" } ?? "")" }
+                    .joined(separator: ", ")
+            )
+        }
+        for violation in interlockViolations {
+            lines.append(
+                "  interlock violated: \(violation.name) \(violation.commandID) to \(violation.device) "
+                    + "(\(violation.origin ?? "?")): \(violation.violatedInterlocks.joined(separator: ", "))"
+            )
+        }
+        for ignored in overridesIgnored {
+            lines.append("  override ignored: \(ignored.name) \(ignored.commandID) to \(ignored.device) (\(ignored.origin ?? "?"))")
+        }
+        lines.append("")
+        lines.append("targets: " + targets.map { "\($0.1 ? "met" : "MISSED"): \($0.0)" }.joined(separator: "; "))
+        return lines.joined(separator: "\n")
+    }
+}
