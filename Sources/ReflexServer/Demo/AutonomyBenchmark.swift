@@ -3,7 +3,7 @@ public import Logging
 import ReflexAutomation
 import ReflexCore
 import ReflexMQTT
-import ReflexSimulator
+package import ReflexSimulator
 import ReflexStore
 import ServiceLifecycle
 import Synchronization
@@ -40,6 +40,10 @@ public struct AutonomyBenchmark: Sendable {
         public var anomalyThreshold = 0.9
         /// Where progress lines go.
         public var progress: @Sendable (String) -> Void = { print($0) }
+        /// Faults in addition to the seeded schedule (tests).
+        package var extraFaults: [ScheduledFault] = []
+        /// Called at the end, before the node stops (tests look at the audit log through it).
+        package var inspect: (@Sendable (AutonomyBenchmarkHandles) async -> Void)?
         public init() {}
     }
 
@@ -74,12 +78,13 @@ public struct AutonomyBenchmark: Sendable {
         let (_, adminToken) = try await registry.createOperatorToken(name: "bench", role: .admin)
 
         let window = seconds(settings.duration) * settings.speed
-        let schedule = FaultSchedule.make(
-            count: settings.faults,
-            window: window,
-            deviceIDs: plan.map(\.id),
-            seed: settings.seed
-        )
+        let schedule =
+            FaultSchedule.make(
+                count: settings.faults,
+                window: window,
+                deviceIDs: plan.map(\.id),
+                seed: settings.seed
+            ) + settings.extraFaults
         // Override devices: the first devices with a physical fault, so rules would want to act.
         var overridden: [String] = []
         for fault in schedule where fault.kind.isPhysical && !overridden.contains(fault.deviceID) {
@@ -100,18 +105,23 @@ public struct AutonomyBenchmark: Sendable {
         let fleet = SimulatedFleet(configuration: fleetConfiguration, logger: quiet)
 
         let probeBox = ProbeBox()
-        let nodeService = Node(configuration: node, logger: quiet, announceAdminToken: { _ in }) { parts in
-            let probe = AutonomyProbe(
-                fleet: fleet,
-                parts: parts,
-                brokerPort: mqttPort,
-                adminToken: adminToken,
-                anomalyThreshold: settings.anomalyThreshold,
-                logger: quiet
-            )
-            probeBox.set(probe)
-            return [.init(service: probe, serviceName: "bench-probe")]
-        }
+        let nodeService = Node(
+            configuration: node,
+            logger: quiet,
+            announceAdminToken: { _ in },
+            attach: { parts in
+                let probe = AutonomyProbe(
+                    fleet: fleet,
+                    parts: parts,
+                    brokerPort: mqttPort,
+                    adminToken: adminToken,
+                    anomalyThreshold: settings.anomalyThreshold,
+                    logger: quiet
+                )
+                probeBox.set(probe)
+                return [.init(service: probe, serviceName: "bench-probe")]
+            }
+        )
         let kinds = Dictionary(grouping: schedule, by: \.kind).map { "\($0.value.count) \($0.key)" }.sorted()
         settings.progress(
             "bench autonomy: \(plan.count) devices, \(schedule.count) faults (\(kinds.joined(separator: ", "))) over "
@@ -121,13 +131,13 @@ public struct AutonomyBenchmark: Sendable {
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                do { try await nodeService.run() } catch where Task.isCancelled {}  // the end of the run
+                do { try await nodeService.run() } catch  where Task.isCancelled {}  // the end of the run
             }
             let probe = try await probeBox.wait()
             try await probe.waitUntilSubscribed()
             try await setOverrides(overridden, port: httpPort, token: adminToken)
             group.addTask {
-                do { try await fleet.run() } catch where Task.isCancelled {}
+                do { try await fleet.run() } catch  where Task.isCancelled {}
             }
 
             let clock = ContinuousClock()
@@ -147,6 +157,14 @@ public struct AutonomyBenchmark: Sendable {
                 }
             }
             let observations = collect(fleet: fleet, probe: probe, overridden: Set(overridden))
+            await settings.inspect?(
+                AutonomyBenchmarkHandles(
+                    automation: probe.automation,
+                    fleet: fleet,
+                    httpPort: httpPort,
+                    adminToken: adminToken
+                )
+            )
             group.cancelAll()
             return AutonomyReport(observations)
         }
@@ -238,4 +256,12 @@ final class ProbeBox: Sendable {
         for await probe in stream.0 { return probe }
         throw CancellationError()
     }
+}
+
+/// What ``AutonomyBenchmark/Configuration/inspect`` gets to look at.
+package struct AutonomyBenchmarkHandles: Sendable {
+    package let automation: AutomationService
+    package let fleet: SimulatedFleet
+    package let httpPort: Int
+    package let adminToken: String
 }

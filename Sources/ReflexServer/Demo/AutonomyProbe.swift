@@ -79,7 +79,8 @@ final class AutonomyProbe: Service, Sendable {
             let at = Int64(Date().timeIntervalSince1970 * 1000)
             guard let payload = try? JSONDecoder().decode(Envelope.self, from: Data(message.payload.readableBytesView))
             else { continue }
-            let origin = origins.withLock { $0[payload.id] } ?? automation.snapshot.commands.commands[payload.id]?.origin
+            let origin =
+                origins.withLock { $0[payload.id] } ?? automation.snapshot.commands.commands[payload.id]?.origin
             var violated: [String] = []
             if let origin, let rule = Self.ruleID(origin), let virtual = simulation.device(device),
                 let record = automation.snapshot.rules[rule], let definition = record.rule

@@ -229,7 +229,9 @@ extension AutonomyReport {
             )
         }
         for ignored in overridesIgnored {
-            lines.append("  override ignored: \(ignored.name) \(ignored.commandID) to \(ignored.device) (\(ignored.origin ?? "?"))")
+            lines.append(
+                "  override ignored: \(ignored.name) \(ignored.commandID) to \(ignored.device) (\(ignored.origin ?? "?"))"
+            )
         }
         lines.append("")
         lines.append("targets: " + targets.map { "\($0.1 ? "met" : "MISSED"): \($0.0)" }.joined(separator: "; "))

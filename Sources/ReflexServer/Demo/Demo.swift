@@ -84,7 +84,7 @@ public struct Demo: Sendable {
     /// The services to attach to the node (`Node(attach:)`): the fleet and its maintenance crew.
     @Sendable public func services(_ parts: NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         [
-            .init(service: fleet, serviceName: "demo-fleet"),
+            .init(service: DelayedStart(delay: .seconds(1), service: fleet), serviceName: "demo-fleet"),
             .init(
                 service: DemoMaintenance(
                     fleet: fleet,
@@ -155,4 +155,20 @@ public struct DemoOptions: Sendable {
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+/// Starts a service a little later: the fleet's devices connect once the node's broker listens
+/// (they would reconnect anyway, with a burst of connection-refused notices).
+struct DelayedStart: Service {
+    let delay: Duration
+    let service: any Service
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+        } catch {
+            return
+        }
+        try await service.run()
+    }
 }

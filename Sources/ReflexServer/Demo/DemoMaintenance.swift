@@ -46,7 +46,9 @@ struct DemoMaintenance: Service {
                 since[device.id] = first
                 guard now - first >= repairAfter, releaseAt[device.id] == nil else { continue }
                 await service(device)
-                for entry in fleet.faultLog where entry.record.deviceID == device.id { serviced.insert(entry.record.id) }
+                for entry in fleet.faultLog where entry.record.deviceID == device.id {
+                    serviced.insert(entry.record.id)
+                }
                 since[device.id] = nil
                 releaseAt[device.id] = now + .seconds(30)
             }
@@ -93,7 +95,10 @@ struct DemoMaintenance: Service {
                     )
                 }
             } catch {
-                logger.warning("Demo maintenance command failed", metadata: ["device.id": "\(id)", "error": "\(error)"])
+                logger.warning(
+                    "Demo maintenance command failed",
+                    metadata: ["device.id": "\(id)", "error": "\(error)"]
+                )
             }
         }
         logger.notice("Demo maintenance serviced a device", metadata: ["device.id": "\(id)"])

@@ -14,14 +14,16 @@ package enum DemoRules {
     package static let text = """
         # Reflex demo rules for the simulated pumps and chillers (physics: docs/simulator.md).
         # Durations (for, windows, cooldown) are wall-clock time, also when the simulator runs faster.
+        # Rules that act use windows (min over 5 s) rather than 'for': they fire on the telemetry
+        # that completes the window, not on the engine's next clock tick.
 
         rule: pump-bearing-wear
         description: >
           A healthy pump vibrates about 1.8 mm/s at 2400 rpm; a worn bearing adds 8 mm/s per unit of
           wear. Below 1500 rpm the wear stops progressing, so slow the pump to 1400 rpm.
         scope: { type: pump }
-        when: vibration > 2.4 for 5s
-        clear: vibration < 2.2 for 30s
+        when: min(vibration, 5s) > 2.4        # above 2.4 mm/s for every reading of the last 5 s
+        clear: max(vibration, 30s) < 2.2
         do:
           - alarm: { type: bearing_wear, severity: major, message: "vibration {vibration} mm/s" }
           - command:
@@ -38,8 +40,8 @@ package enum DemoRules {
           A healthy bearing runs 30 to 41 °C at 2400 rpm (ambient + 19 °C); impaired cooling heats it
           until it trips at 95 °C. Slowing to 1400 rpm stops the heating.
         scope: { type: pump }
-        when: bearing_temperature > 52 for 5s
-        clear: bearing_temperature < 48 for 1m
+        when: min(bearing_temperature, 5s) > 52
+        clear: max(bearing_temperature, 1m) < 48
         do:
           - alarm: { type: overheating, severity: major, message: "bearing at {bearing_temperature} °C" }
           - command:
@@ -56,8 +58,8 @@ package enum DemoRules {
           Close to the 95 °C trip: ask an operator to approve stopping the pump (the usual mitigation
           above must have been blocked, e.g. by a manual override that was released).
         scope: { type: pump }
-        when: bearing_temperature > 80 for 5s
-        clear: bearing_temperature < 70 for 1m
+        when: min(bearing_temperature, 5s) > 80
+        clear: max(bearing_temperature, 1m) < 70
         do:
           - alarm: { type: bearing_critical, severity: critical, message: "bearing at {bearing_temperature} °C, trip at 95" }
           - command: { name: stop, ttl: 10m }
@@ -72,8 +74,8 @@ package enum DemoRules {
           until the 20 bar cut-out. At or below 50 % load the fouling stops heating it, so shed load
           to 45 %.
         scope: { type: chiller }
-        when: refrigerant_pressure > 13.5 for 5s
-        clear: refrigerant_pressure < 12.8 for 1m
+        when: min(refrigerant_pressure, 5s) > 13.5
+        clear: max(refrigerant_pressure, 1m) < 12.8
         do:
           - alarm: { type: overpressure, severity: major, message: "refrigerant at {refrigerant_pressure} bar" }
           - command:
@@ -90,7 +92,7 @@ package enum DemoRules {
           plus up to 10.5 A on hot afternoons; a worn compressor draws 40 A more per unit of wear.
           Averages over 20 s keep the noise of three sensors out. Shed load to 45 %.
         scope: { type: chiller }
-        when: avg(compressor_current, 20s) - 27.3 * (avg(return_temperature, 20s) - avg(supply_temperature, 20s)) > 32 for 5s
+        when: avg(compressor_current, 20s) - 27.3 * (avg(return_temperature, 20s) - avg(supply_temperature, 20s)) > 32
         clear: avg(compressor_current, 20s) - 27.3 * (avg(return_temperature, 20s) - avg(supply_temperature, 20s)) < 29 for 1m
         do:
           - alarm: { type: compressor_wear, severity: major, message: "compressor current {compressor_current} A" }

@@ -54,12 +54,15 @@ struct BenchAutonomy: AsyncParsableCommand {
     func validate() throws {
         guard devices > 0 else { throw ValidationError("--devices must be at least 1") }
         guard faults >= 0 else { throw ValidationError("--faults must be 0 or more") }
-        guard speed > 0, speed <= 100, speed.isFinite else { throw ValidationError("--speed must be above 0 and at most 100") }
+        guard speed > 0, speed <= 100, speed.isFinite else {
+            throw ValidationError("--speed must be above 0 and at most 100")
+        }
         guard overrides >= 0 else { throw ValidationError("--overrides must be 0 or more") }
         _ = try parseSimulatorDuration(duration, option: "--duration")
     }
 
     func run() async throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // progress lines appear as they come, also into a file
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .error

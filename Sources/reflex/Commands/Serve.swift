@@ -200,7 +200,10 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("demo-devices"),
-        help: ArgumentHelp("Simulated devices in the demo, about one chiller per four (default: 12).", valueName: "count")
+        help: ArgumentHelp(
+            "Simulated devices in the demo, about one chiller per four (default: 12).",
+            valueName: "count"
+        )
     )
     var demoDevices: Int = 12
 
