@@ -63,7 +63,7 @@ import Testing
         let fired = try #require(entries.first { $0.decision == .fired && $0.rule == "pump-bearing-wear" })
         #expect(fired.summary.contains("Sent set_speed {rpm: 1400} to pump-001"))
         #expect(fired.summary.contains("vibration"))
-        #expect(fired.interlocks.allSatisfy(\.held))
+        #expect(fired.interlocks.allSatisfy { $0.held })
         #expect(entries.contains { $0.decision == .alarmRaised && $0.rule == "pump-bearing-wear" })
         #expect(entries.contains { $0.decision == .commandOutcome && $0.outcome == "done" })
     }

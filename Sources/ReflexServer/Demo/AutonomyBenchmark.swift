@@ -129,16 +129,15 @@ public struct AutonomyBenchmark: Sendable {
                 + "seed \(settings.seed); overrides on \(overridden.joined(separator: ", "))"
         )
 
+        // Each in its own group, so that the end is a graceful shutdown: the fleet first, then the node.
+        let nodeGroup = ServiceGroup(configuration: .init(services: [.init(service: nodeService)], logger: quiet))
+        let fleetGroup = ServiceGroup(configuration: .init(services: [.init(service: fleet)], logger: quiet))
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do { try await nodeService.run() } catch  where Task.isCancelled {}  // the end of the run
-            }
+            group.addTask { try await nodeGroup.run() }
             let probe = try await probeBox.wait()
             try await probe.waitUntilSubscribed()
             try await setOverrides(overridden, port: httpPort, token: adminToken)
-            group.addTask {
-                do { try await fleet.run() } catch  where Task.isCancelled {}
-            }
+            group.addTask { try await fleetGroup.run() }
 
             let clock = ContinuousClock()
             let start = clock.now
@@ -165,7 +164,9 @@ public struct AutonomyBenchmark: Sendable {
                     adminToken: adminToken
                 )
             )
-            group.cancelAll()
+            await fleetGroup.triggerGracefulShutdown()
+            await nodeGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
             return AutonomyReport(observations)
         }
     }

@@ -62,7 +62,6 @@ struct BenchAutonomy: AsyncParsableCommand {
     }
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0)  // progress lines appear as they come, also into a file
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .error
@@ -75,6 +74,8 @@ struct BenchAutonomy: AsyncParsableCommand {
         configuration.seed = seed
         configuration.speed = speed
         configuration.overrides = overrides
+        // Unbuffered, so progress lines appear as they come, also in a file.
+        configuration.progress = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
         let report = try await AutonomyBenchmark(configuration: configuration, logger: Logger(label: "reflex.bench"))
             .run()
         print(report.text)
