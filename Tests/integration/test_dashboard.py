@@ -310,7 +310,7 @@ def test_acknowledge_an_alarm(dash, browser):
     while not active and time.monotonic() < deadline:  # the fixture's rule raises one on pump-1
         time.sleep(0.2)
         active = call(dash, "GET", "/api/v1/alarms?state=active", dash.admin_token)[1].get("alarms", [])
-    assert active, "the fixture's rule 'dashboard-test-hot' raised no alarm on pump-1
+    assert active, "the fixture's rule 'dashboard-test-hot' raised no alarm on pump-1"
     alarm = active[0]
     sign_in(browser, dash, dash.admin_token)
     browser.get(f"{dash.base}/#/alarms")
