@@ -10,7 +10,14 @@ persistence, nothing stored) gets the same connections and messages, anonymously
 is what a broker that only forwards can take from this generator.
 
     scripts/bench-ingest.py [--rounds 3] [--devices 100] [--messages-per-device 2000] [--values 10]
-                            [--reflex-bin .build/release/reflex]
+                            [--reflex-bin .build/release/reflex] [--detection on|off|both]
+                            [--no-mosquitto]
+
+--detection both runs Reflex twice per round, with live detection on (every sample scored, scores
+stored as anomaly:<metric>, bands and checkpoints written) and off (`--detection-enabled false`),
+alternating the order between rounds, and prints the medians and their ratio. With detection on,
+it also waits after the last PUBACK until /api/v1/detection/stats has scored every sample and
+reports that lag (detection runs after the commit, so it does not delay PUBACKs by itself).
 
 The generator is plain Python on raw sockets: packets are encoded before the clock starts and each
 connection sends its window in one write, so it stays cheap next to the broker.
@@ -165,6 +172,24 @@ def run_load(port: int, creds: list[tuple[str, str | None, str | None]], message
     return elapsed, acked
 
 
+def http_get(port: int, path: str, token: str) -> dict:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as res:
+        return json.loads(res.read())
+
+
+def wait_scored(port: int, token: str, total: int, timeout: float = 300) -> tuple[int, float]:
+    """Polls detection stats until `total` samples are scored; returns (scored, seconds waited)."""
+    start = time.monotonic()
+    scored = 0
+    while time.monotonic() - start < timeout:
+        scored = http_get(port, "/api/v1/detection/stats", token)["samplesScored"]
+        if scored >= total:
+            break
+        time.sleep(0.05)
+    return scored, time.monotonic() - start
+
+
 def http_round(reflex_bin: str, threads: int, requests_per_thread: int, lines: int, values: int) -> tuple[float, float]:
     """Telegraf-style writes: gzip line protocol to POST /api/v2/write, each answered 204 only
     after its samples are committed. Returns (samples/s, broker CPU seconds)."""
@@ -230,24 +255,32 @@ def main() -> int:
     ap.add_argument("--http-threads", type=int, default=4, help="concurrent HTTP writers (0: skip HTTP)")
     ap.add_argument("--http-requests", type=int, default=50, help="requests per HTTP writer")
     ap.add_argument("--http-lines", type=int, default=5000, help="lines per request (Telegraf's default batch is 1000)")
+    ap.add_argument("--detection", choices=["on", "off", "both"], default="on",
+                    help="run Reflex with live detection on, off, or both alternating (default: on, the node default)")
+    ap.add_argument("--no-mosquitto", action="store_true", help="skip the mosquitto baseline")
     args = ap.parse_args()
     if not Path(args.reflex_bin).exists():
         print(f"no {args.reflex_bin}; build it with: swift build -c release --product reflex", file=sys.stderr)
         return 2
-    if not shutil.which("mosquitto"):
+    if not args.no_mosquitto and not shutil.which("mosquitto"):
         print("mosquitto is needed for the baseline: apt-get install -y mosquitto", file=sys.stderr)
         return 2
     devices = [f"bench-{i:03d}" for i in range(args.devices)]
     total_samples = args.devices * args.messages_per_device * args.values
-    results: dict[str, list[tuple[float, float]]] = {"reflex": [], "mosquitto": []}
+    reflex_kinds = {"on": ["reflex"], "off": ["reflex-nodetect"], "both": ["reflex", "reflex-nodetect"]}[args.detection]
+    kinds = reflex_kinds + ([] if args.no_mosquitto else ["mosquitto"])
+    results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
     print(f"{args.devices} devices x {args.messages_per_device} messages x {args.values} values "
-          f"= {total_samples} samples per run; QoS 1, window {args.window}", flush=True)
+          f"= {total_samples} samples per run; QoS 1, window {args.window}; "
+          f"reflex = detection on, reflex-nodetect = detection off", flush=True)
     for round_ in range(args.rounds):
-        order = ["reflex", "mosquitto"] if round_ % 2 == 0 else ["mosquitto", "reflex"]
+        order = kinds[round_ % len(kinds):] + kinds[:round_ % len(kinds)]
         for kind in order:
             with tempfile.TemporaryDirectory(prefix="bench-ingest.") as tmp:
                 port = free_port()
-                if kind == "reflex":
+                http_port = free_port()
+                detect = kind == "reflex"
+                if kind.startswith("reflex"):
                     data = Path(tmp) / "data"
                     tokens = {}
                     for d in devices:
@@ -255,7 +288,8 @@ def main() -> int:
                                              capture_output=True, text=True, check=True).stdout
                         tokens[d] = TOKEN.search(out).group(0)
                     cmd = [args.reflex_bin, "serve", "--mqtt-listen", f"127.0.0.1:{port}", "--data-dir", str(data),
-                           "--log-level", "warning"]
+                           "--log-level", "warning", "--http-listen", f"127.0.0.1:{http_port}",
+                           "--detection-enabled", "true" if detect else "false"]
                     creds = [(d, d, tokens[d]) for d in devices]
                 else:
                     conf = Path(tmp) / "mosquitto.conf"
@@ -263,21 +297,26 @@ def main() -> int:
                     conf.write_text(re.sub(r"(?m)^listener\s+\d+.*$", f"listener {port} 127.0.0.1", template))
                     cmd = ["mosquitto", "-c", str(conf)]
                     creds = [(d, None, None) for d in devices]
-                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "broker.log", "w"))
+                stdout_path = Path(tmp) / "broker.stdout"
+                proc = subprocess.Popen(cmd, stdout=open(stdout_path, "w"), stderr=open(Path(tmp) / "broker.log", "w"))
                 try:
                     wait_port(port, proc)
                     cpu_before = cpu_seconds(proc.pid)
                     elapsed, acked = run_load(port, creds, args.messages_per_device, args.values, args.window)
                     cpu = cpu_seconds(proc.pid) - cpu_before
                     stored = ""
-                    if kind == "reflex":
+                    if detect:
+                        token = TOKEN.search(stdout_path.read_text()).group(0)
+                        scored, lag = wait_scored(http_port, token, acked * args.values)
+                        stored += f" scored={scored} (all scored {lag:.2f}s after the last PUBACK)"
+                    if kind.startswith("reflex"):
                         proc.send_signal(signal.SIGTERM)
                         proc.wait(30)
                         out = subprocess.run([args.reflex_bin, "query", "series", devices[0], "--data-dir", str(data),
                                               "--json"], capture_output=True, text=True).stdout
-                        count = sum(int(s["samples"]) for s in json.loads(out))
+                        count = sum(int(s["samples"]) for s in json.loads(out) if not s["metric"].startswith("anomaly:"))
                         db = sum(p.stat().st_size for p in data.glob("samples.sqlite*"))
-                        stored = f" stored(device 0)={count}/{args.messages_per_device * args.values} db={db / 1e6:.1f}MB"
+                        stored += f" stored(device 0)={count}/{args.messages_per_device * args.values} db={db / 1e6:.1f}MB"
                 finally:
                     if proc.poll() is None:
                         proc.kill()
@@ -287,10 +326,16 @@ def main() -> int:
                 print(f"round {round_ + 1} {kind:9s}: {acked}/{args.devices * args.messages_per_device} PUBACKs in "
                       f"{elapsed:.2f}s = {acked / elapsed:,.0f} msgs/s = {samples_per_s:,.0f} samples/s; "
                       f"broker CPU {cpu:.2f}s{stored}", flush=True)
-    r = statistics.median(s for s, _ in results["reflex"])
-    m = statistics.median(s for s, _ in results["mosquitto"])
-    print(f"\nmedian samples/s (PUBACKed): reflex {r:,.0f} (durable, committed)  mosquitto {m:,.0f} "
-          f"(forwarding only)  ratio {r / m:.2f}")
+    medians = {kind: statistics.median(s for s, _ in runs) for kind, runs in results.items()}
+    cpu = {kind: statistics.median(c for _, c in runs) for kind, runs in results.items()}
+    print("\nmedian samples/s (PUBACKed): " + "  ".join(
+        f"{kind} {rate:,.0f} (CPU {cpu[kind]:.1f}s)" for kind, rate in medians.items()))
+    if "reflex" in medians and "reflex-nodetect" in medians:
+        print(f"detection on / off: {medians['reflex'] / medians['reflex-nodetect']:.2f} "
+              f"(CPU {cpu['reflex'] / cpu['reflex-nodetect']:.2f}x)")
+    if "mosquitto" in medians:
+        for kind in reflex_kinds:
+            print(f"{kind} / mosquitto (forwarding only): {medians[kind] / medians['mosquitto']:.2f}")
     if args.http_threads > 0:
         rates = []
         for round_ in range(args.rounds):

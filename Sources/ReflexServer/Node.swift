@@ -12,9 +12,9 @@ import UnixSignals
 /// Today that is the embedded MQTT broker with its sessions in
 /// `<dataDirectory>/mqtt/sessions.json`, whose clients are checked against the device registry
 /// in `<dataDirectory>/registry.sqlite` (see ``DeviceAuthenticator``), the sample store fed by
-/// MQTT telemetry, and the HTTP API (``HTTPAPIService``, unless `http.listen` is off); detection
-/// and automation join the group as they arrive, in dependency order (store first, HTTP last;
-/// shutdown in reverse).
+/// MQTT telemetry, live detection (``DetectionService``, unless `detection.enabled` is false)
+/// and the HTTP API (``HTTPAPIService``, unless `http.listen` is off); automation joins the group
+/// as it arrives, in dependency order (store first, HTTP last; shutdown in reverse).
 ///
 /// ```swift
 /// let configuration = try NodeConfiguration.load(configFile: nil, environment: env, overrides: flags)
@@ -184,8 +184,11 @@ public struct Node: Service {
             .init(service: stateRecorder, serviceName: "device-state"),
             .init(service: retention, serviceName: "retention"),
             .init(service: broker, serviceName: "mqtt-broker"),
-            .init(service: automation, serviceName: "automation"),
         ]
+        // Detection feeds automation: it starts first and stops after it.
+        let detection = makeDetection(store: samples, devices: registry, events: events)
+        if let detection { services.append(.init(service: detection, serviceName: "detection")) }
+        services.append(.init(service: automation, serviceName: "automation"))
         services += attach(NodeParts(automation: automation, events: events))
         if let listen = configuration.http.listen {
             var httpLogger = logger
@@ -200,8 +203,10 @@ public struct Node: Service {
                 ingestCounters: { ingestor.statistics },
                 events: events,
                 deviceStates: samples,
+                fleetAnomalies: detection,
                 fleetAutomation: automation,
                 automation: automation,
+                detection: detection,
                 logger: httpLogger
             )
             services.append(.init(service: HTTPAPIService(api: api, listen: listen), serviceName: "http-api"))
@@ -224,6 +229,28 @@ public struct Node: Service {
             throw error
         }
         logger.info("Reflex node stopped")
+    }
+
+    /// The live detection service, unless `detection.enabled` is false.
+    private func makeDetection(
+        store: SQLiteSampleStore,
+        devices: SQLiteDeviceRegistry,
+        events: NodeEvents
+    ) -> DetectionService? {
+        guard configuration.detection.isEnabled else {
+            logger.info("Detection is off", metadata: ["detection.enabled": "false"])
+            return nil
+        }
+        var detectionLogger = logger
+        detectionLogger[metadataKey: "component"] = "detection"
+        return DetectionService(
+            configuration: configuration.detection,
+            scores: store,
+            store: store,
+            devices: devices,
+            events: events,
+            logger: detectionLogger
+        )
     }
 
     private func absolutePath(_ path: String) -> String {

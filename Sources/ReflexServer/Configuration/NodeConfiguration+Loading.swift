@@ -76,6 +76,12 @@ extension NodeConfiguration {
     /// - `http.listen`, `REFLEX_HTTP_LISTEN`, `--http-listen`; `0.0.0.0:8080` (`off` or empty disables)
     /// - `automation.rulesDirectory`, `REFLEX_RULES_DIR`, `--rules-dir`; `<dataDirectory>/rules`
     /// - file only: `automation.webhookTimeout` (5 s), `automation.ackTimeout` (10 s).
+    /// - `detection.enabled`, `REFLEX_DETECTION_ENABLED`, `--detection-enabled`; true
+    /// - `detection.checkpointInterval`, `REFLEX_DETECTION_CHECKPOINT_INTERVAL`,
+    ///   `--detection-checkpoint-interval`; 60 s
+    /// - `detection.defaults.sensitivity`, `REFLEX_DETECTION_SENSITIVITY`; 0.5
+    /// - file only: `detection.checkInterval` (5 s), `detection.defaults.seasonality` (none),
+    ///   `detection.rules` (none; see ``DetectionConfiguration``).
     /// - file only: `mqtt.maxTopicLength` (65535), `mqtt.maxTopicLevels` (64), `mqtt.maxKeepAlive`
     ///   (65535 s), `mqtt.v311SessionExpiry` (7d), `mqtt.maxSessionExpiry` (30d),
     ///   `mqtt.topicAliasMaximum` (64), `mqtt.sessionSaveInterval` (5 s).
@@ -115,6 +121,7 @@ extension NodeConfiguration {
         var builder = Builder(settings: resolved)
         self = builder.build()
         if let error = builder.combinedError { throw error }
+        if let yaml { detection.rules = try DetectionRulesYAML.read(yaml, path: filePath) }
         try self.validate(settings: resolved)
     }
 
@@ -254,6 +261,40 @@ private struct Builder {
         configuration.allowAnonymous =
             value(.mqttAllowAnonymous) { (text) throws(ValueProblem) in try V.boolean(text) }
             ?? configuration.allowAnonymous
+        buildDetection(into: &configuration.detection)
         return configuration
+    }
+
+    mutating func buildDetection(into detection: inout DetectionConfiguration) {
+        typealias V = ValueParsers
+        detection.isEnabled =
+            value(.detectionEnabled) { (text) throws(ValueProblem) in try V.boolean(text) } ?? detection.isEnabled
+        if let seconds = value(
+            .detectionCheckpointInterval,
+            { (text) throws(ValueProblem) in
+                try V.seconds(text, in: 1...86_400)
+            }
+        ) {
+            detection.checkpointInterval = .seconds(seconds)
+        }
+        if let seconds = value(
+            .detectionCheckInterval,
+            { (text) throws(ValueProblem) in
+                try V.seconds(text, in: 1...3_600)
+            }
+        ) {
+            detection.checkInterval = .seconds(seconds)
+        }
+        if let sensitivity = value(.detectionSensitivity, { (text) throws(ValueProblem) in try V.fraction(text) }) {
+            detection.defaults.sensitivity = sensitivity
+        }
+        if let seconds = value(
+            .detectionSeasonality,
+            { (text) throws(ValueProblem) in
+                try V.seconds(text, in: 1...(366 * 86_400))
+            }
+        ) {
+            detection.defaults.seasonality = .seconds(seconds)
+        }
     }
 }

@@ -32,6 +32,10 @@ extension NodeConfiguration {
         public var httpListen: String?
         /// `--rules-dir`
         public var rulesDirectory: String?
+        /// `--detection-enabled` (true/false)
+        public var detectionEnabled: String?
+        /// `--detection-checkpoint-interval` (a duration: 60, 60s, 5m)
+        public var detectionCheckpointInterval: String?
 
         /// No overrides; set the properties you were given.
         public init() {}
@@ -54,6 +58,9 @@ extension NodeConfiguration {
             case .httpListen: httpListen
             case .automationRulesDirectory: rulesDirectory
             case .automationWebhookTimeout, .automationAckTimeout: nil
+            case .detectionEnabled: detectionEnabled
+            case .detectionCheckpointInterval: detectionCheckpointInterval
+            case .detectionCheckInterval, .detectionSensitivity, .detectionSeasonality: nil
             case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
                 .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
                 .mqttSessionSaveInterval:

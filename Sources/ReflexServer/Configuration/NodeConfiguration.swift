@@ -17,6 +17,7 @@ public import ReflexMQTT
 ///   `0.0.0.0:8080`; `off` disables it.
 /// - `automation.rulesDirectory` (`REFLEX_RULES_DIR`, `--rules-dir`), `automation.webhookTimeout`,
 ///   `automation.ackTimeout`: see ``AutomationConfiguration``.
+/// - `detection.*`: live detection, see ``DetectionConfiguration`` (on by default).
 /// - `mqtt.*`: the embedded broker, see ``ReflexMQTT/BrokerConfiguration`` and
 ///   ``NodeConfiguration/load(configFile:environment:overrides:)`` for the full list.
 ///
@@ -51,6 +52,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var http: HTTPAPIConfiguration = HTTPAPIConfiguration()
     /// Rules, alarms, commands and the safety layer; see ``AutomationConfiguration``.
     public var automation: AutomationConfiguration = AutomationConfiguration()
+    /// Live anomaly detection and data-quality monitoring (keys `detection.*`); see
+    /// ``DetectionConfiguration``.
+    public var detection: DetectionConfiguration = DetectionConfiguration()
 
     /// The defaults: see the type's documentation.
     public init() {}

@@ -25,6 +25,11 @@ enum SettingKey: String, CaseIterable, Sendable {
     case automationRulesDirectory = "automation.rulesDirectory"
     case automationWebhookTimeout = "automation.webhookTimeout"
     case automationAckTimeout = "automation.ackTimeout"
+    case detectionEnabled = "detection.enabled"
+    case detectionCheckpointInterval = "detection.checkpointInterval"
+    case detectionCheckInterval = "detection.checkInterval"
+    case detectionSensitivity = "detection.defaults.sensitivity"
+    case detectionSeasonality = "detection.defaults.seasonality"
 
     /// The YAML path, split at the dots.
     var path: [String] { rawValue.split(separator: ".").map(String.init) }
@@ -49,6 +54,10 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .httpListen: "REFLEX_HTTP_LISTEN"
         case .automationRulesDirectory: "REFLEX_RULES_DIR"
         case .automationWebhookTimeout, .automationAckTimeout: nil
+        case .detectionEnabled: "REFLEX_DETECTION_ENABLED"
+        case .detectionCheckpointInterval: "REFLEX_DETECTION_CHECKPOINT_INTERVAL"
+        case .detectionSensitivity: "REFLEX_DETECTION_SENSITIVITY"
+        case .detectionCheckInterval, .detectionSeasonality: nil
         case .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive, .mqttV311SessionExpiry,
             .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSessionSaveInterval:
             nil
@@ -73,6 +82,9 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .httpListen: "--http-listen"
         case .automationRulesDirectory: "--rules-dir"
         case .automationWebhookTimeout, .automationAckTimeout: nil
+        case .detectionEnabled: "--detection-enabled"
+        case .detectionCheckpointInterval: "--detection-checkpoint-interval"
+        case .detectionCheckInterval, .detectionSensitivity, .detectionSeasonality: nil
         case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
             .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
             .mqttSessionSaveInterval:

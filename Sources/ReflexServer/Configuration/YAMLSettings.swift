@@ -48,7 +48,9 @@ enum YAMLSettings {
             let name = keyScalar.string
             let dotted = (prefix + [name]).joined(separator: ".")
             let source = SettingSource.file(path: path, line: keyNode.mark?.line)
-            if let key = SettingKey(rawValue: dotted) {
+            if DetectionRulesYAML.structuredKeys.contains(dotted) {
+                continue  // read by DetectionRulesYAML, with its own checks
+            } else if let key = SettingKey(rawValue: dotted) {
                 settings[key] = RawSetting(text: try scalarText(valueNode, key: key, source: source), source: source)
             } else if isSection(prefix + [name]) {
                 if isNull(valueNode) { continue }  // `mqtt:` with nothing under it
@@ -105,6 +107,10 @@ enum YAMLSettings {
         where key.path.count > prefix.count && Array(key.path.prefix(prefix.count)) == prefix {
             let name = key.path[prefix.count]
             if !names.contains(name) { names.append(name) }
+        }
+        for key in DetectionRulesYAML.structuredKeys {
+            let path = key.split(separator: ".").map(String.init)
+            if Array(path.dropLast()) == prefix, let name = path.last, !names.contains(name) { names.append(name) }
         }
         return names
     }

@@ -48,6 +48,8 @@ public struct HTTPAPI: Sendable {
     public let fleetAutomation: (any FleetAutomationProvider)?
     /// How often the live feed writes a heartbeat comment (15 s).
     public var liveFeedHeartbeat: Duration = .seconds(15)
+    /// Live detection, for the detection routes; nil when detection is off.
+    public let detection: DetectionService?
     let logger: Logger
     let writeCounters = HTTPWriteCounterBox()
     let liveFeedCounters = LiveFeedCounters()
@@ -82,6 +84,7 @@ public struct HTTPAPI: Sendable {
     ///   - fleetAutomation: alarms and autonomy states for the fleet overview (default none).
     ///   - automation: the automation service whose routes to serve (alarms, commands, rules...).
     ///   - logger: the API's logger.
+    ///   - detection: the live detection service, if detection is on (default: none).
     public init(
         samples: any SampleStore,
         queries: any SampleQuerying,
@@ -96,9 +99,11 @@ public struct HTTPAPI: Sendable {
         fleetAnomalies: (any FleetAnomalyProvider)? = nil,
         fleetAutomation: (any FleetAutomationProvider)? = nil,
         automation: AutomationService? = nil,
+        detection: DetectionService? = nil,
         logger: Logger
     ) {
         self.automation = automation
+        self.detection = detection
         self.samples = samples
         self.queries = queries
         self.deadLetters = deadLetters
@@ -129,6 +134,7 @@ public struct HTTPAPI: Sendable {
         addEventRoutes(to: router)
         addDashboardRoutes(to: router)
         addAutomationRoutes(to: router)
+        addDetectionRoutes(to: router)
         return router
     }
 

@@ -12,6 +12,10 @@ import GRDB
 ///   last online/offline status with when and why.
 /// - `broker_state`: documents the MQTT broker keeps across restarts (persistent sessions,
 ///   retained messages), one row per key, replaced whole.
+/// - `detector_checkpoints`: per series, the JSON state of its live detector and data-quality
+///   monitor, replaced at every checkpoint (see `SQLiteSampleStore+Detection.swift`).
+/// - `anomaly_bands`: per scored sample, its value, score and the detector's expected band,
+///   keyed like `samples` by the scored series' id.
 enum SampleSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -86,6 +90,29 @@ enum SampleSchema {
                         key TEXT PRIMARY KEY,
                         value BLOB NOT NULL,
                         saved_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        migrator.registerMigration("v4: detection") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE detector_checkpoints (
+                        device TEXT NOT NULL,
+                        metric TEXT NOT NULL,
+                        state BLOB NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (device, metric)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE anomaly_bands (
+                        series INTEGER NOT NULL,
+                        ts INTEGER NOT NULL,
+                        value REAL NOT NULL,
+                        score REAL NOT NULL,
+                        expected REAL,
+                        lower REAL,
+                        upper REAL,
+                        PRIMARY KEY (series, ts)
                     ) WITHOUT ROWID;
                     """
             )

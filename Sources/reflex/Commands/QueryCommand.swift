@@ -22,10 +22,12 @@ struct QueryCommand: AsyncParsableCommand {
               reflex query aggregate pump-7 temperature --from 7d --step 1h
               reflex query state pump-7
               reflex query dead-letters
+              reflex query anomalies pump-7
+              reflex query anomalies pump-7 vibration --from 15m
             """,
         subcommands: [
             QuerySeries.self, QueryLatest.self, QueryRaw.self, QueryAggregate.self, QueryState.self,
-            QueryDeadLetters.self,
+            QueryDeadLetters.self, QueryAnomalies.self,
         ]
     )
 }
@@ -272,6 +274,79 @@ struct QueryDeadLetters: AsyncParsableCommand {
             [formatTimestamp($0.receivedAt), $0.device?.rawValue ?? "-", $0.topic, $0.reason, "\($0.payloadSize) B"]
         }
         print(table(["RECEIVED", "DEVICE", "TOPIC", "REASON", "PAYLOAD"], rows))
+    }
+}
+
+struct QueryAnomalies: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anomalies",
+        abstract: "Show anomaly scores with the detector's expected band: per metric, or one metric over time."
+    )
+    @OptionGroup var options: QueryOptions
+    @Argument(help: "Device id.") var device: String
+    @Argument(help: "Metric name; without it, the newest score of every metric.") var metric: String?
+    @Option(help: "Start (inclusive; default 1h ago).") var from = "1h"
+    @Option(help: "End (exclusive; default now).") var to: String?
+    @Option(help: "At most this many points (one metric).") var limit = 1000
+
+    func run() async throws {
+        let now = nowMilliseconds()
+        let start = try parseTime(from, now: now)
+        let end = try to.map { try parseTime($0, now: now) } ?? now + 1
+        let store = try options.openStore()
+        var rows: [(metric: String, point: AnomalyPoint)] = []
+        if let metric {
+            let key = try seriesKey(device, metric)
+            let points = try await reportingErrors {
+                try await store.anomalyPoints(key, from: start, to: end, limit: limit)
+            }
+            rows = points.map { (metric, $0) }
+        } else {
+            let id = try parseDeviceID(device)
+            let series = try await reportingErrors { try await store.series(of: id) }
+            for info in series where !info.metric.rawValue.hasPrefix("anomaly:") {
+                let points = try await reportingErrors {
+                    try await store.anomalyPoints(
+                        SeriesKey(device: id, metric: info.metric),
+                        from: start,
+                        to: end,
+                        limit: 1_000_000
+                    )
+                }
+                if let last = points.last { rows.append((info.metric.rawValue, last)) }
+            }
+        }
+        if options.json {
+            let objects = rows.map { row -> [String: String] in
+                var object = [
+                    "metric": row.metric, "ts": "\(row.point.timestamp)", "value": "\(row.point.value)",
+                    "score": "\(row.point.score)",
+                ]
+                object["expected"] = row.point.expected.map { "\($0)" }
+                object["lower"] = row.point.lower.map { "\($0)" }
+                object["upper"] = row.point.upper.map { "\($0)" }
+                return object
+            }
+            print(String(decoding: try jsonEncoder().encode(objects), as: UTF8.self))
+            return
+        }
+        guard !rows.isEmpty else {
+            print("No scores for '\(device)'\(metric.map { " metric '\($0)'" } ?? "") in that range.")
+            return
+        }
+        func text(_ value: Double?) -> String { value.map { String(format: "%.4g", $0) } ?? "-" }
+        print(
+            table(
+                ["METRIC", "TIME", "VALUE", "SCORE", "EXPECTED", "LOWER", "UPPER"],
+                rows.map {
+                    [
+                        $0.metric, formatTimestamp($0.point.timestamp), text($0.point.value),
+                        String(format: "%.3f", $0.point.score), text($0.point.expected), text($0.point.lower),
+                        text($0.point.upper),
+                    ]
+                }
+            )
+        )
     }
 }
 

@@ -62,12 +62,21 @@ struct Serve: AsyncParsableCommand {
                                         # credentials (development only)
               http:
                 listen: "0.0.0.0:8080"  # the HTTP API; off disables it
+              detection:
+                enabled: true           # score every numeric series live
+                checkpointInterval: 60s # detector state saved this often
+                checkInterval: 5s       # silence checks this often
+                defaults: {sensitivity: 0.5, seasonality: 1d}  # none by default
+                rules:                  # per device type and/or metric
+                  - {deviceType: pump, metric: vibration, sensitivity: 0.7,
+                     seasonality: 1d, range: [0, 50], enabled: true}
 
             Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
             REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
             REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
             REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL, \
-            REFLEX_ALLOW_ANONYMOUS, REFLEX_HTTP_LISTEN.
+            REFLEX_ALLOW_ANONYMOUS, REFLEX_HTTP_LISTEN, REFLEX_DETECTION_ENABLED, \
+            REFLEX_DETECTION_CHECKPOINT_INTERVAL, REFLEX_DETECTION_SENSITIVITY.
 
             SIGTERM or Ctrl-C (SIGINT) shuts the node down gracefully; it then exits with status 0.
             """
@@ -190,6 +199,24 @@ struct Serve: AsyncParsableCommand {
     )
     var rulesDirectory: String?
 
+    @Option(
+        name: .customLong("detection-enabled"),
+        help: ArgumentHelp(
+            "Score every numeric series live and watch its data quality (env REFLEX_DETECTION_ENABLED; default: true).",
+            valueName: "true|false"
+        )
+    )
+    var detectionEnabled: String?
+
+    @Option(
+        name: .customLong("detection-checkpoint-interval"),
+        help: ArgumentHelp(
+            "How often detector state is checkpointed, e.g. 60s or 5m (env REFLEX_DETECTION_CHECKPOINT_INTERVAL; default: 60s).",
+            valueName: "duration"
+        )
+    )
+    var detectionCheckpointInterval: String?
+
     @Flag(
         name: .customLong("demo"),
         help: ArgumentHelp(
@@ -251,6 +278,8 @@ struct Serve: AsyncParsableCommand {
         overrides.allowAnonymous = allowAnonymous ? "true" : nil
         overrides.httpListen = httpListen
         overrides.rulesDirectory = rulesDirectory
+        overrides.detectionEnabled = detectionEnabled
+        overrides.detectionCheckpointInterval = detectionCheckpointInterval
 
         var configuration: NodeConfiguration
         do {

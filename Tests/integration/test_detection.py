@@ -1,0 +1,125 @@
+"""Live detection in a running `reflex serve`: telemetry with a spike published over MQTT is scored
+as it is committed; the scores come back as the `anomaly:<metric>` series and through
+GET /api/v1/devices/{id}/anomalies[/{metric}], data-quality problems through /api/v1/data-quality,
+and the detector state survives a restart (checkpointed at shutdown, restored at start).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pytest
+
+from conftest import BROKER_KIND, BrokerProcess
+from helpers import mosquitto_pub
+from test_auth import TOKEN, add_device
+from test_http import call
+
+pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="Reflex detection")
+
+DEVICE = "pump-9"
+COUNT = 300
+SPIKE = 240
+START = int(time.time() * 1000) - COUNT * 1000 - 60_000
+
+
+def value(i: int) -> float:
+    base = 10 + math.sin(i / 5) + ((i * 7919) % 13) / 26
+    return base + 40 if i == SPIKE else base
+
+
+@pytest.fixture(scope="module")
+def detection_broker(tmp_path_factory, tls_files):
+    b = BrokerProcess("reflex", tmp_path_factory.mktemp("detection"), tls_files,
+                      env={"REFLEX_DETECTION_CHECKPOINT_INTERVAL": "1s"})
+    b.allow_anonymous = False
+    b.device_token = add_device(b.data_dir, DEVICE)
+    b.start()
+    stdout = b.workdir / "broker-1.stdout"
+    deadline = time.monotonic() + 10
+    while not TOKEN.search(stdout.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    match = TOKEN.search(stdout.read_text())
+    assert match, f"no admin token on stdout: {stdout.read_text()!r}"
+    b.admin_token = match.group(0)
+    yield b
+    b.stop()
+
+
+def get(broker, path: str) -> dict:
+    status, body = call(broker, "GET", path, token=broker.admin_token)
+    assert status == 200, f"GET {path}: {status} {body[:300]!r}"
+    return json.loads(body)
+
+
+def wait_for(broker, path: str, predicate, timeout: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = get(broker, path)
+        if predicate(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def test_spike_scores_high_and_normal_samples_low(detection_broker):
+    b = detection_broker
+    # One message of 300 samples (a device catching up), QoS 1: acknowledged once committed.
+    payload = json.dumps([{"ts": START + i * 1000, "values": {"vibration": value(i)}} for i in range(COUNT)])
+    res = mosquitto_pub(b, f"devices/{DEVICE}/telemetry", payload, qos=1, version=4,
+                        extra=["-u", DEVICE, "-P", b.device_token])
+    assert res.returncode == 0, res.stderr
+
+    raw_path = f"/api/v1/devices/{DEVICE}/series/anomaly:vibration/raw?from={START}&limit=10000"
+    raw = wait_for(b, raw_path, lambda body: len(body["samples"]) >= COUNT)
+    scores = [s["value"] for s in raw["samples"]]
+    assert len(scores) == COUNT
+    assert all(0 <= s <= 1 for s in scores)
+    assert [s["ts"] for s in raw["samples"]] == [START + i * 1000 for i in range(COUNT)]
+    spike = scores[SPIKE]
+    normal = scores[100:SPIKE] + scores[SPIKE + 20:]
+    assert spike > 0.5, f"spike scored {spike}"
+    assert sorted(normal)[int(len(normal) * 0.95)] < 0.5, "normal samples should mostly score low"
+    assert spike > max(normal)
+
+    band_path = f"/api/v1/devices/{DEVICE}/anomalies/vibration?from={START}&to={START + COUNT * 1000}"
+    band = wait_for(b, band_path, lambda body: len(body["points"]) >= COUNT)
+    points = band["points"]
+    assert len(points) == COUNT and band["stepMs"] is None
+    assert points[SPIKE]["score"] == spike
+    assert points[SPIKE]["value"] == pytest.approx(value(SPIKE))
+    assert points[SPIKE]["upper"] < points[SPIKE]["value"], "the spike is above the expected band"
+    assert all(p["lower"] is not None and p["expected"] is not None for p in points[50:])
+
+    latest = get(b, f"/api/v1/devices/{DEVICE}/anomalies")
+    assert [m["metric"] for m in latest["metrics"]] == ["vibration"]
+    assert latest["metrics"][0]["ts"] == START + (COUNT - 1) * 1000
+    assert set(latest["metrics"][0]) >= {"value", "score", "expected", "lower", "upper", "component", "deviation"}
+
+    stats = get(b, "/api/v1/detection/stats")
+    assert stats["enabled"] is True and stats["samplesScored"] >= COUNT and stats["series"] >= 1
+
+
+def test_out_of_order_timestamp_is_a_data_quality_event(detection_broker):
+    b = detection_broker
+    payload = json.dumps({"ts": START + 5_000, "values": {"vibration": 10.5}})
+    res = mosquitto_pub(b, f"devices/{DEVICE}/telemetry", payload, qos=1, version=4,
+                        extra=["-u", DEVICE, "-P", b.device_token])
+    assert res.returncode == 0, res.stderr
+    body = wait_for(b, f"/api/v1/data-quality?device={DEVICE}",
+                    lambda body: any(e["kind"] == "timestampRegression" for e in body["active"]))
+    event = next(e for e in body["active"] if e["kind"] == "timestampRegression")
+    assert event["device"] == DEVICE and event["metric"] == "vibration" and event["active"] is True
+    assert "before the previous sample" in event["detail"]
+
+
+def test_detector_state_survives_a_restart(detection_broker):
+    b = detection_broker
+    wait_for(b, "/api/v1/detection/stats", lambda body: body["lastCheckpointAt"] is not None)
+    b.restart()
+    stats = wait_for(b, "/api/v1/detection/stats", lambda body: body["restoredSeries"] >= 1)
+    assert stats["restoredSeries"] >= 1 and stats["statesReset"] == 0
+    latest = get(b, f"/api/v1/devices/{DEVICE}/anomalies")
+    assert latest["metrics"][0]["ts"] == START + (COUNT - 1) * 1000
+    assert "Restored detector checkpoints" in b.stderr_text()
