@@ -14,7 +14,7 @@ import Testing
         var engine = AutomationEngine()
         let (errors, _) = engine.loadFile(DemoRules.fileLabel, text: DemoRules.text, at: 0)
         #expect(errors.isEmpty, "\(errors)")
-        #expect(engine.rules.count == 11)
+        #expect(engine.rules.count == 13)
         #expect(engine.rules.values.allSatisfy { $0.errors.isEmpty && $0.warnings.isEmpty })
     }
 

@@ -79,6 +79,11 @@ package struct AutonomyReport: Sendable {
     package var undetected: [AutonomyObservations.Fault] = []
     /// Detection delays, wall seconds.
     package var delays: [Double] = []
+    /// What detected each detected fault first.
+    package var detectedBy: [String: Int] = [:]
+    /// Anomaly (score ≥ threshold) and data-quality signals on devices without an active fault:
+    /// information, not actions.
+    package var signalsWithoutFault = 0
     package var physical = 0
     package var mitigated = 0
     package var failed = 0
@@ -145,10 +150,11 @@ package struct AutonomyReport: Sendable {
                         return !fault.kind.isSensorFault || signal.metric == fault.metric
                     }
                 }
-                .map(\.at).min()
+                .min { $0.at < $1.at }
             if let first {
                 detected += 1
-                delays.append(Double(first - fault.startedAt) / 1000)
+                delays.append(Double(first.at - fault.startedAt) / 1000)
+                detectedBy[first.kind.rawValue, default: 0] += 1
             } else {
                 undetected.append(fault)
             }
@@ -167,12 +173,16 @@ package struct AutonomyReport: Sendable {
             }
         }
         let faultsByDevice = Dictionary(grouping: o.faults, by: \.device)
-        for signal in o.signals where signal.kind == .alarm || signal.kind == .ruleCommand || signal.kind == .failSafe {
+        for signal in o.signals {
             let active = (faultsByDevice[signal.device] ?? []).filter { fault in
                 guard signal.at >= fault.startedAt else { return false }
                 if fault.kind.isPhysical && fault.failedAt == nil { return true }
-                let end = fault.failedAt ?? fault.endedAt ?? Int64.max
+                guard let end = fault.failedAt ?? fault.endedAt else { return true }
                 return signal.at <= end + o.grace
+            }
+            guard signal.kind == .alarm || signal.kind == .ruleCommand || signal.kind == .failSafe else {
+                if active.isEmpty { signalsWithoutFault += 1 }
+                continue
             }
             if active.isEmpty {
                 if signal.kind == .alarm { falseAlarms += 1 } else { falseCommands += 1 }
@@ -204,12 +214,16 @@ extension AutonomyReport {
             "",
             "faults injected:              \(faultCount) (\(kinds.joined(separator: ", ")))",
             "detected:                     \(detected)/\(faultCount) = \(String(format: "%.1f", detectedPercent)) %",
+            "first detected by:            "
+                + detectedBy.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "),
             "detection delay:              median \(format(delayMedian, " s")), p95 \(format(delayP95, " s")) (wall)",
             "mitigated before failure:     \(mitigated)/\(physical) physical faults = "
                 + "\(String(format: "%.1f", mitigatedPercent)) % (\(failed) failed, \(unresolved) unresolved; "
                 + "\(physicalOnOverride) more on overridden devices, left to the operator)",
             "false actions:                \(falseAlarms) alarms, \(falseCommands) commands on devices without an active fault"
                 + " (\(commandsForSensorFaults) rule commands on devices with only a sensor or communication fault)",
+            "detector signals, no fault:   \(signalsWithoutFault) anomaly (score ≥ threshold) or data-quality signals "
+                + "on devices without an active fault (information only)",
             "interlock violations:         \(interlockViolations.count)",
             "overrides ignored:            \(overridesIgnored.count)",
             "decision latency:             p50 \(format(latencyP50.map { $0 / 1000 }, " ms")), "

@@ -183,6 +183,25 @@ package enum DemoRules {
         do:
           - alarm: { type: sensor_drift, severity: warning, message: "a reading drifts away from the chiller's operating point" }
         ---
+        rule: pump-anomaly
+        description: >
+          The node's detector learns each signal's normal behaviour; a score that stays high for
+          10 s on a signal the rules above do not explain is worth a look (no command).
+        scope: { type: pump }
+        when: >
+          (anomaly(flow) > 0.9 or anomaly(pressure) > 0.9 or anomaly(motor_current) > 0.9
+          or anomaly(speed) > 0.9) for 10s
+        do:
+          - alarm: { type: anomaly, severity: minor, message: "unusual behaviour (detector score above 0.9)" }
+        ---
+        rule: chiller-anomaly
+        description: The chiller counterpart of pump-anomaly (no command).
+        scope: { type: chiller }
+        when: >
+          (anomaly(supply_temperature) > 0.9 or anomaly(return_temperature) > 0.9 or anomaly(power) > 0.9) for 10s
+        do:
+          - alarm: { type: anomaly, severity: minor, message: "unusual behaviour (detector score above 0.9)" }
+        ---
         failsafe: pump
         # Telemetry stopped (3 × the learned cadence, at least 30 s) or the pump went offline:
         # below half speed no fault can progress while nobody can see it.
