@@ -90,6 +90,8 @@ package struct AutonomyReport: Sendable {
     package var unresolved = 0
     package var physicalOnOverride = 0
     package var falseAlarms = 0
+    /// The false actions themselves (alarm type or command name, device, time).
+    package var falseActions: [AutonomyObservations.Signal] = []
     package var falseCommands = 0
     package var commandsForSensorFaults = 0
     package var interlockViolations: [AutonomyObservations.Arrival] = []
@@ -185,6 +187,7 @@ package struct AutonomyReport: Sendable {
                 continue
             }
             if active.isEmpty {
+                falseActions.append(signal)
                 if signal.kind == .alarm { falseAlarms += 1 } else { falseCommands += 1 }
             } else if signal.kind == .ruleCommand, !active.contains(where: { $0.kind.isPhysical }) {
                 commandsForSensorFaults += 1
@@ -235,6 +238,9 @@ extension AutonomyReport {
                     + undetected.map { "#\($0.id) \($0.kind) on \($0.device)\($0.metric.map { " (\($0))" } ?? "")" }
                     .joined(separator: ", ")
             )
+        }
+        for action in falseActions.prefix(20) {
+            lines.append("  false action: \(action.kind.rawValue) \(action.label) on \(action.device)")
         }
         for violation in interlockViolations {
             lines.append(
