@@ -90,9 +90,12 @@ package enum DemoRules {
         description: >
           Compressor current is 16 + 27.3 A per kelvin of water temperature difference (the load)
           plus up to 10.5 A on hot afternoons; a worn compressor draws 40 A more per unit of wear.
-          Averages over 20 s keep the noise of three sensors out. Shed load to 45 %.
+          Averages over 20 s keep the noise of three sensors out, and 'for 10s' the first seconds,
+          when the windows hold only a sample or two. Shed load to 45 %.
         scope: { type: chiller }
-        when: avg(compressor_current, 20s) - 27.3 * (avg(return_temperature, 20s) - avg(supply_temperature, 20s)) > 32
+        when: >
+          (avg(compressor_current, 20s) - 27.3 * (avg(return_temperature, 20s) - avg(supply_temperature, 20s)) > 36)
+          for 10s
         clear: avg(compressor_current, 20s) - 27.3 * (avg(return_temperature, 20s) - avg(supply_temperature, 20s)) < 29 for 1m
         do:
           - alarm: { type: compressor_wear, severity: major, message: "compressor current {compressor_current} A" }
