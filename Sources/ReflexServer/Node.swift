@@ -25,6 +25,7 @@ public struct Node: Service {
     public let configuration: NodeConfiguration
     private let logger: Logger
     private let announceAdminToken: @Sendable (String) -> Void
+    private let attach: @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration]
 
     /// - Parameters:
     ///   - configuration: a configuration from ``NodeConfiguration/load(configFile:environment:overrides:)``
@@ -33,14 +34,18 @@ public struct Node: Service {
     ///   - announceAdminToken: called once, at the first start, with a text that contains a newly
     ///     created admin operator token (it is stored only hashed, so this is the only chance to
     ///     see it); default: write it to standard output. Never logged.
+    ///   - attach: more services to run in the node's group, after automation and before HTTP,
+    ///     given the node's parts (`reflex serve --demo` adds its simulated fleet); default none.
     public init(
         configuration: NodeConfiguration,
         logger: Logger,
-        announceAdminToken: @escaping @Sendable (String) -> Void = Node.writeToStandardOutput
+        announceAdminToken: @escaping @Sendable (String) -> Void = Node.writeToStandardOutput,
+        attach: @escaping @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] = { _ in [] }
     ) {
         self.configuration = configuration
         self.logger = logger
         self.announceAdminToken = announceAdminToken
+        self.attach = attach
     }
 
     /// Writes `text` to standard output, unbuffered.
@@ -184,6 +189,7 @@ public struct Node: Service {
         let detection = makeDetection(store: samples, devices: registry, events: events)
         if let detection { services.append(.init(service: detection, serviceName: "detection")) }
         services.append(.init(service: automation, serviceName: "automation"))
+        services += attach(NodeParts(automation: automation, events: events))
         if let listen = configuration.http.listen {
             var httpLogger = logger
             httpLogger[metadataKey: "component"] = "http"
@@ -250,4 +256,12 @@ public struct Node: Service {
     private func absolutePath(_ path: String) -> String {
         URL(fileURLWithPath: path).standardizedFileURL.path
     }
+}
+
+/// What a node hands to services attached with `Node(attach:)`.
+public struct NodeParts: Sendable {
+    /// The node's automation service (rules, alarms, commands, overrides).
+    public let automation: AutomationService
+    /// The node's in-process event streams (subscribe before the group starts).
+    public let events: NodeEvents
 }

@@ -101,6 +101,15 @@ def dash(tmp_path_factory, tls_files):
     b.allow_anonymous = False
     tokens = {d: add_device(b.data_dir, d, t, labels) for d, (t, labels) in DEVICES.items()}
     b.viewer_token = TOKEN.search(cli(b.data_dir, "token", "create", "--role", "viewer", "--name", "viewer")).group(0)
+    # A rule that raises an alarm on the telemetry the publishers send (66..74 °C), for the alarm tests.
+    (b.data_dir / "rules").mkdir(exist_ok=True)
+    (b.data_dir / "rules" / "dashboard-test.yaml").write_text(
+        "rule: dashboard-test-hot\n"
+        "scope: { devices: [pump-1] }\n"
+        "when: temperature > 60\n"
+        "do:\n"
+        "  - alarm: { type: hot, severity: major, message: \"temperature {temperature}\" }\n"
+    )
     b.start()
     stdout = b.workdir / "broker-1.stdout"
     deadline = time.monotonic() + 10
@@ -297,8 +306,11 @@ def test_acknowledge_an_alarm(dash, browser):
     if status == 404:
         pytest.skip("GET /api/v1/alarms answered 404: the automation API is not merged yet")
     active = body.get("alarms", [])
-    if not active:
-        pytest.skip("no active alarm to acknowledge (needs a rule that raises one; add it once automation is merged)")
+    deadline = time.monotonic() + 15
+    while not active and time.monotonic() < deadline:  # the fixture's rule raises one on pump-1
+        time.sleep(0.2)
+        active = call(dash, "GET", "/api/v1/alarms?state=active", dash.admin_token)[1].get("alarms", [])
+    assert active, "the fixture's rule 'dashboard-test-hot' raised no alarm on pump-1"
     alarm = active[0]
     sign_in(browser, dash, dash.admin_token)
     browser.get(f"{dash.base}/#/alarms")

@@ -6,6 +6,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the cost of Reflex components on this machine.",
-        subcommands: [BenchDetect.self]
+        subcommands: [BenchDetect.self, BenchAutonomy.self]
     )
 }

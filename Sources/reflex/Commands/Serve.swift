@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReflexServer
+import ServiceLifecycle
 
 /// `reflex serve`: run a node. Only turns flags into ``NodeConfiguration/Overrides``; loading,
 /// validation and the services live in `ReflexServer`.
@@ -26,6 +27,7 @@ struct Serve: AsyncParsableCommand {
             Examples:
               reflex serve
               reflex serve --mqtt-listen 127.0.0.1:1883 --log-level debug
+              reflex serve --demo                   # simulated fleet, demo rules, dashboard
               reflex serve --allow-anonymous        # development only
               reflex serve --http-listen 127.0.0.1:8080
               reflex serve --config /etc/reflex.yaml --log-format json
@@ -216,6 +218,32 @@ struct Serve: AsyncParsableCommand {
     var detectionCheckpointInterval: String?
 
     @Flag(
+        name: .customLong("demo"),
+        help: ArgumentHelp(
+            "Run the demo: a simulated fleet on this node's broker, the demo rules, seeded faults and a maintenance crew; state in ./reflex-demo-data unless --data-dir is given (docs/autonomy.md)."
+        )
+    )
+    var demo = false
+
+    @Option(
+        name: .customLong("demo-devices"),
+        help: ArgumentHelp(
+            "Simulated devices in the demo, about one chiller per four (default: 12).",
+            valueName: "count"
+        )
+    )
+    var demoDevices: Int = 12
+
+    @Option(
+        name: .customLong("demo-speed"),
+        help: ArgumentHelp(
+            "Simulated seconds per wall second in the demo (default: 1); rule durations stay wall time.",
+            valueName: "factor"
+        )
+    )
+    var demoSpeed: Double = 1
+
+    @Flag(
         name: .customLong("allow-anonymous"),
         help: ArgumentHelp(
             "Let MQTT clients without credentials connect and use every topic except $SYS; development only (env REFLEX_ALLOW_ANONYMOUS; default: off)."
@@ -223,9 +251,20 @@ struct Serve: AsyncParsableCommand {
     )
     var allowAnonymous = false
 
+    func validate() throws {
+        guard (1...1000).contains(demoDevices) else { throw ValidationError("--demo-devices must be 1...1000") }
+        guard demoSpeed > 0, demoSpeed <= 100, demoSpeed.isFinite else {
+            throw ValidationError("--demo-speed must be a number above 0 and at most 100, e.g. 2")
+        }
+    }
+
     func run() async throws {
         var overrides = NodeConfiguration.Overrides()
         overrides.dataDirectory = dataDirectory
+        let environment = ProcessInfo.processInfo.environment
+        if demo, dataDirectory == nil, environment["REFLEX_DATA_DIR"] == nil {
+            overrides.dataDirectory = Demo.defaultDataDirectory
+        }
         overrides.logLevel = logLevel
         overrides.logFormat = logFormat
         overrides.mqttListen = mqttListen
@@ -242,11 +281,11 @@ struct Serve: AsyncParsableCommand {
         overrides.detectionEnabled = detectionEnabled
         overrides.detectionCheckpointInterval = detectionCheckpointInterval
 
-        let configuration: NodeConfiguration
+        var configuration: NodeConfiguration
         do {
             configuration = try NodeConfiguration.load(
                 configFile: configFile,
-                environment: ProcessInfo.processInfo.environment,
+                environment: environment,
                 overrides: overrides
             )
         } catch {
@@ -259,9 +298,20 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
 
-        LoggingSystem.bootstrap { label in configuration.makeLogHandler(label: label) }
+        let logConfiguration = configuration
+        LoggingSystem.bootstrap { label in logConfiguration.makeLogHandler(label: label) }
+        let logger = Logger(label: "reflex")
         do {
-            try await Node(configuration: configuration, logger: Logger(label: "reflex")).run()
+            var attach: @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] = { _ in [] }
+            if demo {
+                var options = DemoOptions()
+                options.devices = demoDevices
+                options.speed = demoSpeed
+                let prepared = try await Demo.prepare(&configuration, options: options, logger: logger)
+                Node.writeToStandardOutput(prepared.banner)
+                attach = prepared.services
+            }
+            try await Node(configuration: configuration, logger: logger, attach: attach).run()
         } catch {
             FileHandle.standardError.write(Data("reflex: \(error)\n".utf8))
             throw ExitCode(1)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ReflexCore
 import ReflexMQTT
+import ReflexServer
 import ReflexSimulator
 import ReflexStore
 import ServiceLifecycle
@@ -167,26 +168,11 @@ struct Simulate: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
-        var tokens: [String: String] = [:]
-        var added = 0
-        for device in plan {
-            let id = try parseDeviceID(device.id)
-            try await reportingErrors {
-                if try await registry.device(id) != nil {
-                    tokens[device.id] = try await registry.rotateToken(id)
-                    try await registry.setEnabled(id, true)
-                } else {
-                    tokens[device.id] = try await registry.addDevice(
-                        id: id,
-                        type: device.kind.rawValue,
-                        labels: device.labels.merging(["simulated": "true"]) { first, _ in first }
-                    ).token
-                    added += 1
-                }
-            }
-        }
-        print("Registered \(added) new and re-tokened \(plan.count - added) existing devices in \(registry.path).")
-        return tokens
+        let result = try await reportingErrors { try await SimulatedDeviceRegistration.register(plan, in: registry) }
+        print(
+            "Registered \(result.added) new and re-tokened \(plan.count - result.added) existing devices in \(registry.path)."
+        )
+        return result.tokens
     }
 }
 
