@@ -32,47 +32,50 @@ extension AutomationService {
             ]
         )
         let initialFiles = files
-        // Graceful shutdown cancels the loops; each ends quietly on cancellation.
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.consumeTelemetry() }
-                group.addTask {
-                    for await change in self.statuses {
-                        await self.handle(.deviceStatus(change.device, online: change.isOnline))
+        await withDiscardingTaskGroup { outer in
+            // The writer is outside the cancelled loops: a GRDB write cancelled half-way throws,
+            // and the batch it carried would be lost. It ends once the stream is finished and
+            // drained.
+            outer.addTask { await self.persistChanges() }
+            // Graceful shutdown cancels the loops; each ends quietly on cancellation.
+            await cancelWhenGracefulShutdown {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.consumeTelemetry() }
+                    group.addTask {
+                        for await change in self.statuses {
+                            await self.handle(.deviceStatus(change.device, online: change.isOnline))
+                        }
                     }
-                }
-                group.addTask {
-                    for await event in self.analytics { await self.handle(.analytics(event)) }
-                }
-                group.addTask {
-                    for await received in self.acks {
-                        await self.handle(.commandAck(received.device, name: received.name, received.ack))
+                    group.addTask {
+                        for await event in self.analytics { await self.handle(.analytics(event)) }
                     }
-                }
-                group.addTask { await self.persistChanges() }
-                group.addTask { await self.postWebhooks() }
-                group.addTask {
-                    while !Task.isCancelled {
-                        do { try await Task.sleep(for: self.configuration.tickInterval) } catch { return }
-                        await self.handle(.tick)
+                    group.addTask {
+                        for await received in self.acks {
+                            await self.handle(.commandAck(received.device, name: received.name, received.ack))
+                        }
                     }
-                }
-                group.addTask {
-                    var files = initialFiles
-                    var round = 0
-                    while !Task.isCancelled {
-                        do { try await Task.sleep(for: self.configuration.rulesPollInterval) } catch { return }
-                        await self.reloadRules(&files)
-                        round += 1
-                        if round % 15 == 0 { await self.refreshDevices() }
-                        if round % 1800 == 1 { await self.prune() }
+                    group.addTask { await self.postWebhooks() }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            do { try await Task.sleep(for: self.configuration.tickInterval) } catch { return }
+                            await self.handle(.tick)
+                        }
+                    }
+                    group.addTask {
+                        var files = initialFiles
+                        var round = 0
+                        while !Task.isCancelled {
+                            do { try await Task.sleep(for: self.configuration.rulesPollInterval) } catch { return }
+                            await self.reloadRules(&files)
+                            round += 1
+                            if round % 15 == 0 { await self.refreshDevices() }
+                            if round % 1800 == 1 { await self.prune() }
+                        }
                     }
                 }
             }
+            persist.continuation.finish()
         }
-        persist.continuation.finish()
-        // Persist what is left after the loops stopped.
-        for await batch in persist.stream { try? await store.apply(batch) }
         logger.info("Automation stopped")
     }
 
