@@ -62,8 +62,8 @@ public struct Node: Service {
 
             \(token)
 
-        Use it as the MQTT password (any user name) for admin access; it will also be the bearer
-        token of the HTTP API. `reflex token create --role admin --name NAME` makes more;
+        Use it as the MQTT password (any user name) for admin access, as the bearer token of the
+        HTTP API, and to sign in to the dashboard. `reflex token create --role admin --name NAME` makes more;
         `reflex token list` and `reflex token revoke ID` manage them.
 
 

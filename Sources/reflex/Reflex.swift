@@ -7,8 +7,9 @@ struct Reflex: AsyncParsableCommand {
         commandName: "reflex",
         abstract: "Reflex turns device telemetry into safe, explainable action.",
         discussion: """
-            One binary: an MQTT broker for your devices today; ingest, storage, detection and \
-            automation as they arrive. Start a node with `reflex serve`; register devices with \
+            One binary: the MQTT broker for your devices, durable ingest and storage, live anomaly \
+            detection, rules with a safety layer, and the web dashboard. See the whole loop with \
+            `reflex serve --demo`; for real devices start `reflex serve` and register them with \
             `reflex device add`.
             """,
         subcommands: [

@@ -9,7 +9,7 @@ import ServiceLifecycle
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Run a Reflex node: the embedded MQTT broker, and ingest, storage, detection and automation as they arrive.",
+            "Run a Reflex node: the embedded MQTT broker, ingest and storage, detection, automation and the dashboard.",
         discussion: """
             Settings are taken, in order of precedence, from flags, then environment variables, then \
             the YAML configuration file, then the built-in defaults. With nothing set, the node listens \
