@@ -20,7 +20,7 @@ import Testing
 
     @Test("random walks, hostile values, gaps and timestamp regressions keep scores valid")
     func randomInputs() {
-        var random = TestRandom(seed: 11)
+        var random = SplitMix64(seed: 11)
         for trial in 0..<20 {
             var detector = DefaultAnomalyDetector()
             var timestamp: Int64 = 1_700_000_000_000
@@ -31,7 +31,7 @@ import Testing
                 case 1: timestamp -= Int64(random.next() % 10_000_000)  // regression
                 case 2: timestamp += 86_400_000 * Int64(random.next() % 400)  // long gap
                 default:
-                    value = (value.isFinite && abs(value) < 1e6 ? value : 0) + random.nextGaussian()
+                    value = (value.isFinite && abs(value) < 1e6 ? value : 0) + random.gaussian()
                     timestamp += 60_000
                 }
                 Self.expectValid(detector.observe(value, at: timestamp), "trial \(trial) row \(row)")

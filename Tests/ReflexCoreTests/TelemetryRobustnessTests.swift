@@ -12,18 +12,6 @@ import Testing
         "# c\r\ncpu,cpu=cpu0,host=h usage_idle=99.5,s=\"x \\\" y\",n=3i 1764145200000000000\nmem,host=h u=1u,b=t\n".utf8
     )
 
-    /// A small deterministic generator (SplitMix64), so that failures reproduce.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("every proper prefix of a JSON message is rejected as malformed")
     func jsonPrefixes() throws {
         let device = try DeviceID(validating: "d")
@@ -40,7 +28,7 @@ import Testing
     @Test("corrupted JSON and line protocol payloads are decoded or rejected, never crash")
     func corruptedPayloads() throws {
         let device = try DeviceID(validating: "d")
-        var generator = Generator(state: 42)
+        var generator = SplitMix64(seed: 42)
         let alphabet = Array(#"{}[]",:\ 0123456789.eE+-ntfuiaINT="#.utf8) + [0x0A, 0x0D, 0x00, 0xFF]
         var outcomes: [String: Int] = [:]
         for round in 0..<2000 {

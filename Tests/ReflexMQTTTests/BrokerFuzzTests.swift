@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import ReflexCore
 import Testing
 
 @testable import ReflexMQTT
@@ -9,17 +10,6 @@ import Testing
 /// stay consistent. Seeded, so a failure reproduces; scale with REFLEX_SESSION_FUZZ_PACKETS.
 @Suite("Broker: session fuzzing")
 struct BrokerFuzzTests {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let topics = ["a", "a/b", "a/b/c", "$SYS/x", "dev/1/t", "dev/2/t", "", "a//b", "x/+/y", "#"]
     static let filters = [
         "a/#", "+/b", "#", "a/+/c", "$share/g/a/#", "$share/g/#", "dev/+/t", "a/#/b", "", "$SYS/#", "+",
@@ -96,7 +86,7 @@ struct BrokerFuzzTests {
     )
     func sessionFuzz() throws {
         let total = Int(ProcessInfo.processInfo.environment["REFLEX_SESSION_FUZZ_PACKETS"] ?? "") ?? 200_000
-        var rng = SplitMix64(state: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         let broker = BrokerHarness {
             $0.maxQueuedMessages = 50
             $0.maxInflight = 4

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import ReflexCore
 import ReflexMQTT
 import Testing
 

@@ -1,4 +1,5 @@
 import NIOCore
+import ReflexCore
 import ReflexMQTT
 
 /// Generates valid packets of every type from a seeded generator, for the fuzz test.

@@ -1,21 +1,10 @@
+import ReflexCore
 import ReflexMQTT
 import Testing
 
 /// Compares both indexes with ``TopicFilter/matches(filter:topic:)`` on random filters and topics
 /// drawn from a small alphabet of levels, so that overlaps, empty levels and `$` topics are common.
 @Suite struct TopicIndexCrossCheckTests {
-    /// SplitMix64 (Steele, Lea, Flood 2014): seeded, so a failure reproduces.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let levels = ["a", "b", "", "$SYS", "a-long-level-name-over-15-bytes"]
 
     static func randomTopic(_ random: inout SplitMix64) -> String {
@@ -36,7 +25,7 @@ import Testing
 
     @Test("SubscriptionIndex routes like the reference matcher", arguments: [1, 2, 3] as [UInt64])
     func subscriptionIndex(seed: UInt64) throws {
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         var index = SubscriptionIndex<Int, String>()
         var live: [Int: TopicFilter] = [:]
         for round in 0..<20 {
@@ -70,7 +59,7 @@ import Testing
 
     @Test("shared groups deliver exactly one copy per matching group", arguments: [4, 5] as [UInt64])
     func sharedGroups(seed: UInt64) throws {
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         var index = SubscriptionIndex<Int, Int>()
         var groups: [String: TopicFilter] = [:]  // original -> filter
         for member in 0..<120 {
@@ -90,7 +79,7 @@ import Testing
 
     @Test("RetainedIndex finds messages like the reference matcher", arguments: [6, 7, 8] as [UInt64])
     func retainedIndex(seed: UInt64) throws {
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         var index = RetainedIndex<Int>()
         var live: [String: Int] = [:]
         for round in 0..<20 {

@@ -51,7 +51,7 @@ struct SampleRollupTests {
     )
     func rollupsMatchRecomputation(seed: UInt64) async throws {
         try await F.withStore { store in
-            var random = SeededGenerator(seed: seed)
+            var random = SplitMix64(seed: seed)
             let origin: Int64 = 1_764_140_400_000  // an exact hour
             let span: Int64 = 3 * 3_600_000
             let metrics = ["temperature", "pressure"]

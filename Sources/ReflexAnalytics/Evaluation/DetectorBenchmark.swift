@@ -36,9 +36,9 @@ public enum DetectorBenchmark {
             for row in 0..<samples {
                 let phase = Double(row % 288) / 288 * 2 * Double.pi
                 var value = baseline + amplitude * sin(phase) + shift + 0.0001 * Double(row)
-                value += 0.2 * amplitude * random.nextGaussian()
-                if random.nextUnit() < 0.001 { value += 8 * amplitude }
-                if random.nextUnit() < 0.0002 { shift += 3 * amplitude }
+                value += 0.2 * amplitude * random.gaussian()
+                if random.unit() < 0.001 { value += 8 * amplitude }
+                if random.unit() < 0.0002 { shift += 3 * amplitude }
                 values[row * series + index] = value
             }
         }
@@ -78,30 +78,5 @@ public enum DetectorBenchmark {
             bytesPerSeries: last.memoryFootprint,
             checkpointBytes: checkpoint.count
         )
-    }
-}
-
-/// A tiny deterministic generator (Steele, Lea and Flood, "Fast splittable pseudorandom number
-/// generators", OOPSLA 2014), so benchmark signals are the same on every run.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    /// Standard normal (Box–Muller).
-    mutating func nextGaussian() -> Double {
-        let u = max(nextUnit(), 1e-300)
-        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * nextUnit())
     }
 }

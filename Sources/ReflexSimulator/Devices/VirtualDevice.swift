@@ -1,3 +1,5 @@
+import ReflexCore
+
 /// One simulated device: its physics, its active faults and its noisy sensors. A value: stepping
 /// it, reading it and commanding it are pure functions of its state and the arguments (the
 /// noise comes from its own seeded generator).

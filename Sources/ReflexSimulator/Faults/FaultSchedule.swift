@@ -1,3 +1,5 @@
+import ReflexCore
+
 /// A fault planned for a simulated time.
 public struct ScheduledFault: Sendable, Hashable, Codable {
     /// Simulated seconds after the simulation starts.

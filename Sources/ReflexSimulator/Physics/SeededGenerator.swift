@@ -1,39 +1,12 @@
-import Foundation
+public import ReflexCore
 
-/// A small, fast, seedable random number generator (SplitMix64, Steele, Lea and Flood,
-/// "Fast splittable pseudorandom number generators", OOPSLA 2014): the same seed gives the same
-/// sequence on every platform, which is what makes a simulation run reproducible.
-public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
-    private var state: UInt64
+/// The simulator's random numbers: ``SplitMix64``, seeded per fleet and per device.
+public typealias SeededGenerator = SplitMix64
 
-    /// - Parameter seed: any value; equal seeds give equal sequences.
-    public init(seed: UInt64) {
-        state = seed
-    }
-
+extension SplitMix64 {
     /// A generator for one member of a family (a device of a fleet), independent of its siblings.
     public init(seed: UInt64, stream: UInt64) {
-        var mixer = SeededGenerator(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
-        state = mixer.next()
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform value in [0, 1).
-    public mutating func unit() -> Double {
-        Double(next() >> 11) * 0x1.0p-53
-    }
-
-    /// A standard normal value (Box–Muller transform).
-    public mutating func gaussian() -> Double {
-        let u1 = max(unit(), .leastNonzeroMagnitude)
-        let u2 = unit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+        var mixer = SplitMix64(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
+        self.init(seed: mixer.next())
     }
 }
