@@ -112,8 +112,6 @@ extension AutomationEngine {
             AuditEntry(
                 at: now,
                 device: device,
-                rule: nil,
-                ruleVersion: nil,
                 decision: .operatorAction,
                 summary: "\(actor) sent \(name) \(JSONValue.object(params)) to \(device)",
                 action: .object(["command": .string(command.id), "name": .string(name), "params": .object(params)]),

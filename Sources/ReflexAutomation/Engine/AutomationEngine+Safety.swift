@@ -22,8 +22,6 @@ extension AutomationEngine {
             AuditEntry(
                 at: now,
                 device: device,
-                rule: nil,
-                ruleVersion: nil,
                 decision: decision,
                 summary: summary,
                 action: action,
@@ -88,8 +86,6 @@ extension AutomationEngine {
             AuditEntry(
                 at: now,
                 device: device,
-                rule: nil,
-                ruleVersion: nil,
                 decision: .failSafe,
                 summary: "Fail-safe of \(device) released: \(why) (was: \(state.reason ?? "?"))",
                 outcome: "released",
@@ -138,8 +134,6 @@ extension AutomationEngine {
             AuditEntry(
                 at: now,
                 device: device,
-                rule: nil,
-                ruleVersion: nil,
                 decision: .operatorAction,
                 summary: "\(actor) put \(device) in manual: \(reason)"
                     + (until.map { " (for \(DurationText.format(max(0, $0 - now))))" } ?? " (until released)"),
@@ -159,8 +153,6 @@ extension AutomationEngine {
             AuditEntry(
                 at: now,
                 device: device,
-                rule: nil,
-                ruleVersion: nil,
                 decision: .operatorAction,
                 summary: "\(actor) returned \(device) to automatic",
                 outcome: "auto",
@@ -189,8 +181,6 @@ extension AutomationEngine {
             AuditEntry(
                 at: now,
                 device: nil,
-                rule: nil,
-                ruleVersion: nil,
                 decision: .operatorAction,
                 summary: "\(actor) switched autonomy \(enabled ? "on" : "off")" + (reason.map { ": \($0)" } ?? ""),
                 outcome: enabled ? "on" : "off",

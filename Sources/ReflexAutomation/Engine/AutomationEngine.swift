@@ -185,8 +185,6 @@ public struct AutomationEngine: Sendable {
                 AuditEntry(
                     at: now,
                     device: device,
-                    rule: nil,
-                    ruleVersion: nil,
                     decision: .operatorAction,
                     summary: "Override of \(device) by \(o.by) expired; autonomy resumes",
                     actor: "system"
