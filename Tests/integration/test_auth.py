@@ -44,6 +44,17 @@ def add_device(data_dir: Path, device_id: str) -> str:
     return TOKEN.search(out).group(0)
 
 
+def first_admin_token(broker) -> str:
+    """The admin token the node printed once at its first start (waits up to 10 s for it)."""
+    stdout = broker.workdir / "broker-1.stdout"
+    deadline = time.monotonic() + 10
+    while not TOKEN.search(stdout.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    match = TOKEN.search(stdout.read_text())
+    assert match and match.group(0).startswith("rfx_op_"), f"no admin token on stdout: {stdout.read_text()!r}"
+    return match.group(0)
+
+
 @pytest.fixture(scope="module")
 def auth_broker(tmp_path_factory, tls_files):
     b = BrokerProcess("reflex", tmp_path_factory.mktemp("auth"), tls_files)
@@ -51,14 +62,7 @@ def auth_broker(tmp_path_factory, tls_files):
     b.tokens = {d: add_device(b.data_dir, d) for d in ("dev-a", "dev-b", "dev-off", "dev-rot")}
     cli(b.data_dir, "device", "disable", "dev-off")
     b.start()
-    # The first start prints the initial admin token once on standard output.
-    stdout = b.workdir / "broker-1.stdout"
-    deadline = time.monotonic() + 10
-    while not TOKEN.search(stdout.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    match = TOKEN.search(stdout.read_text())
-    assert match and match.group(0).startswith("rfx_op_"), f"no admin token on stdout: {stdout.read_text()!r}"
-    b.admin_token = match.group(0)
+    b.admin_token = first_admin_token(b)
     yield b
     b.stop()
 

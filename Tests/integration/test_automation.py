@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from conftest import BROKER_KIND, BrokerProcess
-from test_auth import TOKEN, cli, client, reflex_bin
+from test_auth import TOKEN, cli, client, reflex_bin, first_admin_token
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="Reflex automation")
 
@@ -46,11 +46,7 @@ def node(tmp_path_factory, tls_files):
     (b.data_dir / "rules").mkdir(parents=True, exist_ok=True)
     (b.data_dir / "rules" / "pumps.yaml").write_text(RULES)
     b.start()
-    stdout = b.workdir / "broker-1.stdout"
-    deadline = time.monotonic() + 10
-    while not TOKEN.search(stdout.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    b.admin_token = TOKEN.search(stdout.read_text()).group(0)
+    b.admin_token = first_admin_token(b)
     b.viewer_token = TOKEN.search(cli(b.data_dir, "token", "create", "--role", "viewer", "--name", "watcher")).group(0)
     yield b
     b.stop()

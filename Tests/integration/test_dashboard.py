@@ -25,7 +25,7 @@ import urllib.request
 import pytest
 
 from conftest import BROKER_KIND, BrokerProcess
-from test_auth import TOKEN, cli
+from test_auth import TOKEN, cli, first_admin_token
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="the Reflex dashboard")
 
@@ -111,11 +111,7 @@ def dash(tmp_path_factory, tls_files):
         "  - alarm: { type: hot, severity: major, message: \"temperature {temperature}\" }\n"
     )
     b.start()
-    stdout = b.workdir / "broker-1.stdout"
-    deadline = time.monotonic() + 10
-    while not TOKEN.search(stdout.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    b.admin_token = TOKEN.search(stdout.read_text()).group(0)
+    b.admin_token = first_admin_token(b)
     b.base = f"http://127.0.0.1:{b.http_port}"
     publishers = Publishers(b, tokens)
     yield b

@@ -32,7 +32,7 @@ import urllib.request
 import pytest
 
 from conftest import BROKER_KIND, BrokerProcess
-from test_auth import TOKEN, cli
+from test_auth import TOKEN, cli, first_admin_token
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="the Reflex dashboard")
 
@@ -122,11 +122,7 @@ def node(tmp_path_factory, tls_files):
     b.viewer_token = TOKEN.search(cli(b.data_dir, "token", "create", "--role", "viewer", "--name", "watcher")).group(0)
     b.operator_token = TOKEN.search(cli(b.data_dir, "token", "create", "--role", "operator", "--name", "alice")).group(0)
     b.start()
-    stdout = b.workdir / "broker-1.stdout"
-    deadline = time.monotonic() + 10
-    while not TOKEN.search(stdout.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    b.admin_token = TOKEN.search(stdout.read_text()).group(0)
+    b.admin_token = first_admin_token(b)
     b.base = f"http://127.0.0.1:{b.http_port}"
     devices = Devices(b, tokens)
     NODE["node"] = b

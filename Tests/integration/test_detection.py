@@ -14,7 +14,7 @@ import pytest
 
 from conftest import BROKER_KIND, BrokerProcess
 from helpers import mosquitto_pub
-from test_auth import TOKEN, add_device
+from test_auth import add_device, first_admin_token
 from test_http import call
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="Reflex detection")
@@ -37,13 +37,7 @@ def detection_broker(tmp_path_factory, tls_files):
     b.allow_anonymous = False
     b.device_token = add_device(b.data_dir, DEVICE)
     b.start()
-    stdout = b.workdir / "broker-1.stdout"
-    deadline = time.monotonic() + 10
-    while not TOKEN.search(stdout.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    match = TOKEN.search(stdout.read_text())
-    assert match, f"no admin token on stdout: {stdout.read_text()!r}"
-    b.admin_token = match.group(0)
+    b.admin_token = first_admin_token(b)
     yield b
     b.stop()
 

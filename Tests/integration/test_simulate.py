@@ -16,7 +16,7 @@ import pytest
 
 from conftest import BROKER_KIND, BrokerProcess
 from helpers import unique
-from test_auth import TOKEN, admin, cli, reflex_bin
+from test_auth import admin, cli, first_admin_token, reflex_bin
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="Reflex registry and storage")
 
@@ -28,13 +28,7 @@ def sim_broker(tmp_path_factory, tls_files):
     b = BrokerProcess("reflex", tmp_path_factory.mktemp("simulate"), tls_files)
     b.allow_anonymous = False
     b.start()
-    stdout = b.workdir / "broker-1.stdout"
-    deadline = time.monotonic() + 10
-    while not TOKEN.search(stdout.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    match = TOKEN.search(stdout.read_text())
-    assert match, f"no admin token on stdout: {stdout.read_text()!r}"
-    b.admin_token = match.group(0)
+    b.admin_token = first_admin_token(b)
     yield b
     b.stop()
 
