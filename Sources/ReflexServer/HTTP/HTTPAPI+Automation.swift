@@ -96,7 +96,7 @@ extension HTTPAPI {
             let token = try context.require(.operator)
             let body = try await Self.body(request, as: ShelveBody.self)
             let id = context.parameters.get("id") ?? ""
-            guard let text = body.for, let ms = DurationText.milliseconds(text), ms > 0 else {
+            guard let ms = try Self.duration(body.for, field: "for", example: "\"30m\" or \"1h\"") else {
                 throw APIError(
                     .badRequest,
                     code: "invalid_body",
@@ -183,17 +183,7 @@ extension HTTPAPI {
                     message: "'name' is required, e.g. {\"name\": \"stop\", \"params\": {}}"
                 )
             }
-            var ttl: Int64?
-            if let text = body.ttl {
-                guard let ms = DurationText.milliseconds(text), ms > 0 else {
-                    throw APIError(
-                        .badRequest,
-                        code: "invalid_body",
-                        message: "'ttl' must be a duration such as \"5m\""
-                    )
-                }
-                ttl = ms
-            }
+            let ttl = try Self.duration(body.ttl, field: "ttl", example: "\"5m\"")
             let command = try await automation.actAndPublish { engine, now throws(AutomationError) in
                 try engine.sendCommand(
                     device: device,
@@ -250,17 +240,7 @@ extension HTTPAPI {
                     message: "'reason' is required: say why the device is in manual"
                 )
             }
-            var duration: Int64?
-            if let text = body.for {
-                guard let ms = DurationText.milliseconds(text), ms > 0 else {
-                    throw APIError(
-                        .badRequest,
-                        code: "invalid_body",
-                        message: "'for' must be a duration such as \"30m\""
-                    )
-                }
-                duration = ms
-            }
+            let duration = try Self.duration(body.for, field: "for", example: "\"30m\"")
             _ = automation.update { engine, now in
                 engine.setOverride(
                     device: device,
@@ -360,6 +340,20 @@ extension HTTPAPI {
 
     static func unknownRule(_ id: RuleID) -> APIError {
         APIError(.notFound, code: "not_found", message: "no rule '\(id)'; GET /api/v1/rules lists them")
+    }
+
+    /// A positive duration from a body field in milliseconds, nil when the field is absent; 400
+    /// naming the field and an example when it is not a duration.
+    static func duration(_ text: String?, field: String, example: String) throws -> Int64? {
+        guard let text else { return nil }
+        guard let ms = DurationText.milliseconds(text), ms > 0 else {
+            throw APIError(
+                .badRequest,
+                code: "invalid_body",
+                message: "'\(field)' must be a duration such as \(example)"
+            )
+        }
+        return ms
     }
 
     /// Decodes a JSON body (an empty body is `{}`); 400 naming the problem.
