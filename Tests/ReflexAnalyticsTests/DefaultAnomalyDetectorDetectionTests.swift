@@ -29,8 +29,11 @@ import Testing
             value in
             row >= changeRow ? value + 1.5 : value
         },
-        Case(description: "variance change", components: ["variance", "seasonal", "seasonal-spike"], maximumDelay: 200)
-        { row, value in
+        Case(
+            description: "variance change",
+            components: ["variance", "burst", "seasonal", "seasonal-spike"],
+            maximumDelay: 200
+        ) { row, value in
             row >= changeRow ? value + 0.6 * sin(Double(row) * 2.1) : value
         },
         Case(description: "trend", components: ["drift", "level", "seasonal", "seasonal-spike"], maximumDelay: 150) {
@@ -81,6 +84,47 @@ import Testing
         #expect(testCase.components.contains(firingComponent), "fired: \(firingComponent)")
     }
 
+    @Test("an oscillation inside the normal range is seen by the burst channel within a few samples")
+    func oscillation() {
+        var detector = DefaultAnomalyDetector()
+        var alarms: [(row: Int, component: String)] = []
+        // ±3 σ of the noise, alternating: no single value is unusual, the steps are.
+        let change: @Sendable (Int, Double) -> Double = { row, value in
+            row >= Self.changeRow ? value + (row % 2 == 0 ? 0.3 : -0.3) : value
+        }
+        for (row, sample) in SyntheticSignal().values(count: Self.changeRow + 100, change: change).enumerated() {
+            let verdict = detector.observe(sample.1, at: sample.0)
+            if row >= Self.changeRow - Self.quietRows, verdict.score >= 0.5 {
+                alarms.append((row, verdict.explanation.component))
+            }
+        }
+        let first = alarms.first
+        #expect(first?.row ?? -1 >= Self.changeRow)
+        #expect(first?.row ?? .max <= Self.changeRow + 5, "first alarm: \(String(describing: first))")
+        #expect(first?.component == "burst")
+    }
+
+    @Test("a burst far bigger in raw units than any before is seen after a long flat stretch")
+    func rangeExpansion() {
+        // Like a disk that mostly writes nothing: 10-row bursts of ~1.9e8 every 300 rows, then
+        // one burst of 4.5e8. In robust σ every burst off the flat line is enormous, so only
+        // the raw-unit range test tells the bigger one apart.
+        var detector = DefaultAnomalyDetector()
+        var random = SplitMix64(seed: 5)
+        var alarms: [(row: Int, component: String)] = []
+        for row in 0..<3000 {
+            var value = 0.0
+            if row >= 400 && row % 300 < 10 { value = 1.9e8 * (1 + 0.1 * random.gaussian()) }
+            if row >= 2600 && row < 2610 { value = 4.5e8 * (1 + 0.1 * random.gaussian()) }
+            let timestamp = SyntheticSignal.start + Int64(row) * SyntheticSignal.stepMillis
+            let verdict = detector.observe(value, at: timestamp)
+            if row >= 700, verdict.score >= 0.5 { alarms.append((row, verdict.explanation.component)) }
+        }
+        #expect(alarms.count == 1, "alarms: \(alarms)")
+        #expect(alarms.first?.row == 2600)
+        #expect(alarms.first?.component == "range")
+    }
+
     @Test("pure noise on a daily wave raises at most a few alarms per 10 000 samples after the first day")
     func quietSignal() {
         var detector = DefaultAnomalyDetector()
@@ -101,7 +145,7 @@ import Testing
         }
         guard let verdict = last else { return }
         #expect(verdict.score > 0.9)
-        #expect(["spike", "seasonal-spike"].contains(verdict.explanation.component))
+        #expect(["seasonal-spike", "range"].contains(verdict.explanation.component))
         #expect(verdict.explanation.deviation > 3.75)
         let expected = verdict.explanation.expected ?? .nan
         #expect(abs(expected - 10) < 1)

@@ -1,31 +1,41 @@
 import Foundation
 public import ReflexCore
 
-/// The detector every series gets unless configured otherwise: five robust deviation channels
-/// (drift, variance, seasonal, seasonal spike, persistence) whose deviations are scored against
-/// their own decayed records, with suppression after an alarm.
+/// The detector every series gets unless configured otherwise: six robust deviation channels
+/// (drift, variance, burst, seasonal, seasonal spike, persistence) and a raw-unit range test,
+/// each scored against its own decayed record, with suppression after an alarm.
 ///
 /// How a sample is scored, in order:
 /// 1. **Channels.** The value feeds ``DeviationChannel``s that smooth it at different speeds:
 ///    *drift* (a ~48-sample EWMA) and *variance* (a ~60-sample EWMA of log |xₜ − xₜ₋₁|, which
-///    moves when the noise grows or the signal goes flat). Two more watch the residual against
-///    a ``SeasonalProfile`` (daily by default, or `settings.seasonality`): *seasonal* (a
-///    ~6-sample EWMA of it) and *seasonal-spike* (raw). The fifth, *persistence*, averages the
-///    log of the strongest instantaneous deviation (raw value, variance, seasonal spike) over
-///    ~100 samples, like the anomaly likelihood of Ahmad et al. 2017: a run of moderate
-///    surprises is itself a surprise. Each channel gives a deviation z in robust standard
-///    deviations against its own slow model (horizon ~2000 samples); persistence counts only an
-///    excess. A baseline channel on the raw value feeds persistence and the explanation's band
-///    but does not raise alarms itself: the seasonal-spike residual sees every spike it would
-///    (against a better forecast), and each extra channel compared with its own record is one
-///    more chance of a false alarm (on the NAB development subset the raw *spike* and a
-///    ~4-sample *level* channel added false alarms and no detection; docs/detection.md).
+///    moves when the noise grows or the signal goes flat). *Burst* is a ~6-sample EWMA of the
+///    same log steps, counting only an increase: the log-variance ratio of the latest few steps
+///    against the long model, the form of a change-point test (Page 1954), which sees a sudden
+///    burst of noise or oscillation within 2–3 samples where *variance* needs dozens (only the
+///    upward side: a short run of small steps is ordinary, and *variance* still catches a line
+///    that stays flat). Two more watch the residual against a ``SeasonalProfile`` (daily by
+///    default, or `settings.seasonality`): *seasonal* (a ~6-sample EWMA of it) and
+///    *seasonal-spike* (raw). *Persistence* averages the log of the strongest instantaneous
+///    deviation (raw value, variance, seasonal spike) over ~100 samples, like the anomaly
+///    likelihood of Ahmad et al. 2017: a run of moderate surprises is itself a surprise. Each
+///    channel gives a deviation z in robust standard deviations against its own slow model
+///    (horizon ~2000 samples); persistence and burst count only an excess. A baseline channel
+///    on the raw value feeds persistence, the range test and the explanation's band but does
+///    not raise alarms itself: the seasonal-spike residual sees every spike it would (against a
+///    better forecast), and each extra channel compared with its own record is one more chance
+///    of a false alarm (on the NAB development subset the raw *spike* and a ~4-sample *level*
+///    channel added false alarms and no detection; docs/detection.md).
 /// 2. **Novelty.** Each |z| is divided by the larger of the channel's decayed record of |z|
 ///    (half-life 10 000 samples, about a month at 5-minute sampling) and an absolute floor
 ///    (3.75 robust σ). The largest ratio r, times the sensitivity gain, wins; r ≥ 1 means "more
 ///    extreme than anything this channel has seen lately, and far from normal in absolute
 ///    terms" — an alarm. Heavy-tailed series thereby calibrate themselves: their big swings raise
-///    the record instead of firing again and again.
+///    the record instead of firing again and again. *Range* is the same test in raw units
+///    (``ExcursionRecord``): the distance from the usual level against 1.5 times the decayed
+///    largest earlier distance, counted only when the value is also beyond the floor in robust
+///    units. It sees what σ units hide after a long flat stretch shrank the spread: early bursts
+///    off the flat line then measure thousands of σ, and a later burst twice as big in bytes
+///    never reaches their records.
 /// 3. **Score.** r maps monotonically to [0, 1] with r = 1 at exactly 0.5 (the live system's
 ///    "anomalous" threshold): `0.5·r⁴` below, `1 − 0.5·e^(−3(r−1))` above.
 /// 4. **Suppression.** After an alarm, scores are multiplied by 0.4 for 100 samples unless the
@@ -54,8 +64,10 @@ public import ReflexCore
 ///   to be raised; constant memory: the struct plus 384 bytes of seasonal bins and 2 KB of recent
 ///   values (see ``memoryFootprint``).
 /// - Sources: see ``DeviationChannel`` (EWMA control charts, Roberts 1959; robust scale, Geary
-///   1935; record as a conformal threshold, Vovk et al. 2005) and ``SeasonalProfile``
-///   (Winters 1960). The multi-scale design follows the EWMA control schemes of J. M. Lucas and
+///   1935; record as a conformal threshold, Vovk et al. 2005), ``ExcursionRecord`` and
+///   ``SeasonalProfile`` (Winters 1960). The burst channel is a one-sided change-point statistic
+///   on the log step in the sense of E. S. Page, "Continuous inspection schemes", Biometrika
+///   41(1/2), 1954. The multi-scale design follows the EWMA control schemes of J. M. Lucas and
 ///   M. S. Saccucci, "Exponentially weighted moving average control schemes", Technometrics
 ///   32(1), 1990; the persistence channel follows the anomaly likelihood of S. Ahmad, A. Lavin,
 ///   S. Purdy and Z. Agha, "Unsupervised real-time anomaly detection for streaming data",
@@ -78,6 +90,8 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     private var seasonalLevel = DeviationChannel()
     private var seasonalSpike = DeviationChannel()
     private var persistence = DeviationChannel()
+    private var burst = DeviationChannel()
+    private var excursions = ExcursionRecord()
     private var profile: SeasonalProfile
     private var recent = RecentValues(capacity: Self.recentCapacity)
 
@@ -101,6 +115,8 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     static let escalation = 2.0
     static let steepness = 3.0
     static let persistenceSpan = 100.0
+    static let burstSpan = 6.0
+    static let excursionMargin = 1.5
     static let valueLimit = 1e150
     static let recentCapacity = 256
     static let recurrenceLength = 16
@@ -109,7 +125,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
 
     /// The components that can raise an alarm, in the order they are compared.
     enum Component: Int, CaseIterable {
-        case drift, variance, seasonal, seasonalSpike, persistence
+        case drift, variance, seasonal, seasonalSpike, persistence, burst, range
 
         var name: String {
             switch self {
@@ -118,6 +134,8 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             case .seasonal: "seasonal"
             case .seasonalSpike: "seasonal-spike"
             case .persistence: "persistence"
+            case .burst: "burst"
+            case .range: "range"
             }
         }
     }
@@ -151,8 +169,9 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         let residual = isFirst ? 0 : value - seasonalExpectation
         profile.learn(value, inBin: bin)
 
+        let excursion = isFirst ? 0 : abs(value - spike.mean)
         let spikeDeviation = spike.observe(value, smoothing: 1, rate: rate, isFirst: isFirst)
-        var deviations: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
+        var deviations: (Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0)
         deviations.0 = drift.observe(value, smoothing: 2 / (Self.driftSpan + 1), rate: rate, isFirst: isFirst)
         deviations.1 = variance.observe(
             logStep,
@@ -177,10 +196,21 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             isFirst: isFirst
         )
         deviations.4 = max(0, deviations.4)
+        // Burst: the same log steps as variance, over the last ~6 samples; only an increase.
+        deviations.5 = burst.observe(logStep, smoothing: 2 / (Self.burstSpan + 1), rate: rate, isFirst: count <= 2)
+        deviations.5 = max(0, deviations.5)
 
         let floor = Self.baseFloor
         let sensitivity = settings.sensitivity.isFinite ? min(1, max(0, settings.sensitivity)) : 0.5
         let gain = exp2(2 * sensitivity - 1)
+        // Range: the excursion in raw units against the decayed largest one, counted only when
+        // the value is also far from normal in robust units.
+        let excursionRatio = excursions.observe(
+            excursion,
+            margin: Self.excursionMargin,
+            decay: exp2(-1 / Self.recordHalfLife)
+        )
+        let rangeRatio = gain * abs(spikeDeviation) >= floor ? excursionRatio : 0
         func deviation(of component: Component) -> Double {
             switch component {
             case .drift: deviations.0
@@ -188,12 +218,25 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             case .seasonal: deviations.2
             case .seasonalSpike: deviations.3
             case .persistence: deviations.4
+            case .burst: deviations.5
+            case .range: spikeDeviation
+            }
+        }
+        func ratio(of component: Component) -> Double {
+            switch component {
+            case .drift: drift.novelty(of: deviations.0, floor: floor)
+            case .variance: variance.novelty(of: deviations.1, floor: floor)
+            case .seasonal: seasonalLevel.novelty(of: deviations.2, floor: floor)
+            case .seasonalSpike: seasonalSpike.novelty(of: deviations.3, floor: floor)
+            case .persistence: persistence.novelty(of: deviations.4, floor: floor)
+            case .burst: burst.novelty(of: deviations.5, floor: floor)
+            case .range: rangeRatio
             }
         }
         var novelty = 0.0
         var winner = Component.drift
         for component in Component.allCases {
-            let ratio = gain * channel(component).novelty(of: deviation(of: component), floor: floor)
+            let ratio = gain * ratio(of: component)
             if ratio > novelty {
                 novelty = ratio
                 winner = component
@@ -208,6 +251,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             seasonalLevel.remember(deviations.2, decay: decay)
             seasonalSpike.remember(deviations.3, decay: decay)
             persistence.remember(deviations.4, decay: decay)
+            burst.remember(deviations.5, decay: decay)
         }
 
         recent.append(value)
@@ -257,16 +301,6 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             return 0.5 * square * square
         }
         return 1 - 0.5 * exp(-steepness * (novelty - 1))
-    }
-
-    private func channel(_ component: Component) -> DeviationChannel {
-        switch component {
-        case .drift: drift
-        case .variance: variance
-        case .seasonal: seasonalLevel
-        case .seasonalSpike: seasonalSpike
-        case .persistence: persistence
-        }
     }
 
     private func verdict(
