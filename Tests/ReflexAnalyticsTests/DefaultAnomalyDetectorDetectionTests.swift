@@ -153,6 +153,25 @@ import Testing
         #expect((verdict.explanation.lower ?? .infinity) < expected)
     }
 
+    @Test("the expected band follows the daily wave smoothly, whichever component wins")
+    func stableBand() {
+        var detector = DefaultAnomalyDetector()
+        var previous: Double?
+        var largestJump = 0.0
+        var farthestFromWave = 0.0
+        for (row, sample) in SyntheticSignal().values(count: 3 * SyntheticSignal.rowsPerDay).enumerated() {
+            let verdict = detector.observe(sample.1, at: sample.0)
+            guard row >= SyntheticSignal.rowsPerDay, let expected = verdict.explanation.expected else { continue }
+            if let previous { largestJump = max(largestJump, abs(expected - previous)) }
+            previous = expected
+            let phase = Double(row % SyntheticSignal.rowsPerDay) / Double(SyntheticSignal.rowsPerDay) * 2 * Double.pi
+            farthestFromWave = max(farthestFromWave, abs(expected - (10 + sin(phase))))
+        }
+        // A 48-bin profile of a unit sine moves at most ~0.13 from one bin to the next.
+        #expect(largestJump < 0.3, "largest jump \(largestJump)")
+        #expect(farthestFromWave < 0.4, "farthest from the wave \(farthestFromWave)")
+    }
+
     @Test("higher sensitivity raises the score of the same deviation")
     func sensitivity() {
         func score(_ sensitivity: Double) -> Double {

@@ -311,7 +311,10 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         floor: Double,
         gain: Double
     ) -> AnomalyScore {
-        let isSeasonal = component == .seasonal || component == .seasonalSpike
+        // The band comes from whichever model fits the series better (the seasonal forecast when
+        // its residuals are narrower than the spread around the plain level), not from the
+        // component that won this sample, so that it does not jump from one sample to the next.
+        let isSeasonal = seasonalSpike.scale <= spike.scale
         let expected = isSeasonal ? seasonalExpectation : spike.mean
         let halfWidth = floor / gain * (isSeasonal ? seasonalSpike.scale : spike.scale)
         let clamped = score.isFinite ? min(1, max(0, score)) : 0
