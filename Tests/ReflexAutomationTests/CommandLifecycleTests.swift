@@ -226,4 +226,32 @@ import Testing
         #expect(g.published.isEmpty)
         #expect(g.decisions.contains(.suppressedOverride))
     }
+
+    @Test("a change of reporting rate or a clock step is not unhealthy: a backfill does not apply the safe state")
+    func timingIsNotUnhealthy() throws {
+        let series = SeriesKey(device: EngineFixture.pump1, metric: MetricName(unchecked: "temperature"))
+        for kind in [DataQualityEvent.Kind.rateChange, .timestampRegression] {
+            var f = EngineFixture(rules: Self.noRules, failSafes: [Self.policy])
+            let event = DataQualityEvent(series: series, kind: kind, timestamp: f.now, isActive: true, detail: "")
+            f.actions += f.engine.handle(.analytics(.dataQuality(event)), at: f.now)
+            #expect(f.published.isEmpty, "\(kind)")
+            #expect(!f.decisions.contains(.failSafe), "\(kind)")
+        }
+    }
+
+    @Test("the safe state is released when the last suspect condition ends, whatever timing conditions remain")
+    func unhealthyReleased() throws {
+        var f = EngineFixture(rules: Self.noRules, failSafes: [Self.policy])
+        let series = SeriesKey(device: EngineFixture.pump1, metric: MetricName(unchecked: "temperature"))
+        func event(_ kind: DataQualityEvent.Kind, active: Bool) -> AutomationEvent {
+            .analytics(
+                .dataQuality(DataQualityEvent(series: series, kind: kind, timestamp: 0, isActive: active, detail: ""))
+            )
+        }
+        f.actions += f.engine.handle(event(.rateChange, active: true), at: f.now)
+        f.actions += f.engine.handle(event(.flatline, active: true), at: f.now)
+        #expect(f.decisions.filter { $0 == .failSafe }.count == 1)
+        f.actions += f.engine.handle(event(.flatline, active: false), at: f.now)
+        #expect(f.audits.contains { $0.summary.contains("data quality recovered") })
+    }
 }

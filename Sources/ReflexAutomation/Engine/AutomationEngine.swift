@@ -162,7 +162,8 @@ public struct AutomationEngine: Sendable {
             if state.quality[metric]?.isEmpty == true { state.quality[metric] = nil }
         }
         devices[device] = state
-        if event.isActive, let policy = policy(for: device), policy.onUnhealthy, !state.failSafe.active {
+        let isHealthEvent = event.kind.makesValuesSuspect
+        if event.isActive, isHealthEvent, let policy = policy(for: device), policy.onUnhealthy, !state.failSafe.active {
             applyFailSafe(
                 device,
                 policy: policy,
@@ -170,7 +171,9 @@ public struct AutomationEngine: Sendable {
                 at: now,
                 into: &out
             )
-        } else if !event.isActive, state.quality.isEmpty, state.failSafe.reason?.hasPrefix("unhealthy") == true {
+        } else if !event.isActive, isHealthEvent, !state.hasSuspectValues,
+            state.failSafe.reason?.hasPrefix("unhealthy") == true
+        {
             releaseFailSafe(device, because: "data quality recovered", at: now, into: &out)
         }
         evaluate(device: device, metrics: [metric], at: now, into: &out)

@@ -21,6 +21,10 @@ struct DeviceState: Sendable {
     var windows: [String: SeriesWindow] = [:]
     var anomaly: [String: Double] = [:]
     var quality: [String: Set<DataQualityEvent.Kind>] = [:]
+    /// Whether any metric has an active data-quality condition that casts doubt on its values.
+    var hasSuspectValues: Bool {
+        quality.values.contains { kinds in kinds.contains { $0.makesValuesSuspect } }
+    }
     var online: Bool?
     /// Engine time of the last telemetry.
     var lastTelemetryAt: Int64?

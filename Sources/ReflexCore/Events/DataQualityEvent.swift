@@ -13,6 +13,18 @@ public struct DataQualityEvent: Sendable, Hashable, Codable {
         case timestampRegression
         /// The reporting rate changed suddenly (much faster or much slower than learned).
         case rateChange
+
+        /// Whether the condition casts doubt on the values themselves (a stuck or out-of-range
+        /// sensor, or no values at all), as opposed to when they arrive: a device that backfills
+        /// a buffer after a network outage changes its rate, and one whose clock steps back
+        /// regresses its timestamps, but their readings are still readings. Fail-safe policies
+        /// with `onUnhealthy` act on the first kind only.
+        public var makesValuesSuspect: Bool {
+            switch self {
+            case .flatline, .outOfRange, .silence: true
+            case .timestampRegression, .rateChange: false
+            }
+        }
     }
 
     public var series: SeriesKey
