@@ -117,3 +117,67 @@ import Testing
         }
     }
 }
+
+/// Upgrades: a checkpoint written before the burst channel and the range test existed.
+@Suite struct DefaultAnomalyDetectorUpgradeTests {
+    /// The keys of a checkpoint of the detector before burst and range (checked against one
+    /// written by that version's code).
+    static let previousKeys: Set<String> = [
+        "absoluteStepMean", "alarmNovelty", "count", "drift", "lastValue", "persistence", "profile", "recent",
+        "samplesSinceAlarm", "seasonalLevel", "seasonalSpike", "settings", "spike", "variance",
+    ]
+
+    /// `detector`'s checkpoint as the previous version wrote it: without the new components.
+    static func previousCheckpoint(of detector: DefaultAnomalyDetector) throws -> Data {
+        let data = try JSONEncoder().encode(detector)
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["burst", "excursions", "newComponentsLearnUntil"] { object[key] = nil }
+        #expect(Set(object.keys) == previousKeys)
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
+    @Test("an older checkpoint restores: what it learnt carries on, the new components learn before they alarm")
+    func olderCheckpoint() throws {
+        // Three days of the daily wave, then an oscillation inside the normal range that only
+        // the burst channel sees.
+        let upgradeRow = 3 * SyntheticSignal.rowsPerDay
+        let oscillationRow = upgradeRow + 1500
+        let samples = SyntheticSignal().values(count: oscillationRow + 50) { row, value in
+            row >= oscillationRow ? value + (row % 2 == 0 ? 0.3 : -0.3) : value
+        }
+        var original = DefaultAnomalyDetector()
+        for sample in samples[..<upgradeRow] { _ = original.observe(sample.1, at: sample.0) }
+        var upgraded = try JSONDecoder().decode(
+            DefaultAnomalyDetector.self,
+            from: Self.previousCheckpoint(of: original)
+        )
+
+        var alarms: [(row: Int, component: String)] = []
+        for (offset, sample) in samples[upgradeRow...].enumerated() {
+            let verdict = upgraded.observe(sample.1, at: sample.0)
+            #expect(verdict.score >= 0 && verdict.score <= 1)
+            // Not back in warm-up: the restored channels score from the first sample on.
+            if offset == 0 { #expect(verdict.explanation.component != "warmup") }
+            if verdict.score >= 0.5 { alarms.append((upgradeRow + offset, verdict.explanation.component)) }
+        }
+        #expect(alarms.first?.row ?? 0 >= oscillationRow, "alarm before the change: \(alarms)")
+        #expect(alarms.first?.row ?? .max <= oscillationRow + 5, "alarms: \(alarms)")
+        #expect(alarms.first?.component == "burst")
+    }
+
+    @Test("a restored older checkpoint is written back in the current format and round-trips exactly")
+    func upgradedRoundTrip() throws {
+        let samples = SyntheticSignal().values(count: 2000)
+        var original = DefaultAnomalyDetector()
+        for sample in samples[..<1000] { _ = original.observe(sample.1, at: sample.0) }
+        var upgraded = try JSONDecoder().decode(
+            DefaultAnomalyDetector.self,
+            from: Self.previousCheckpoint(of: original)
+        )
+        for sample in samples[1000..<1500] { _ = upgraded.observe(sample.1, at: sample.0) }
+        var again = try JSONDecoder().decode(DefaultAnomalyDetector.self, from: JSONEncoder().encode(upgraded))
+        for sample in samples[1500...] {
+            #expect(upgraded.observe(sample.1, at: sample.0) == again.observe(sample.1, at: sample.0))
+        }
+    }
+}

@@ -92,6 +92,10 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     private var persistence = DeviationChannel()
     private var burst = DeviationChannel()
     private var excursions = ExcursionRecord()
+    /// Until this many samples, burst and range learn without raising alarms: set when the state
+    /// was restored from a checkpoint written before they existed (see `init(from:)`); 0 for a
+    /// detector that has had them from its first sample.
+    private var newComponentsLearnUntil: Int64 = 0
     private var profile: SeasonalProfile
     private var recent = RecentValues(capacity: Self.recentCapacity)
 
@@ -100,6 +104,47 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         self.settings = settings
         self.profile = SeasonalProfile(periodMillis: Self.periodMillis(settings.seasonality))
     }
+
+    // MARK: - Checkpoints from earlier versions
+
+    /// Restores a checkpoint, including one written before the burst channel and the range test
+    /// existed: then burst starts from the variance channel's model of the same log steps (same
+    /// centre; twice the spread, about what a 6-sample average of them has next to a 60-sample
+    /// one, 0.9–3.3× on the NAB series), the range record starts empty, and both learn for
+    /// ``upgradeLearningSamples`` samples before they may raise an alarm. Everything the older
+    /// version learnt (the other channels, their records, the seasonal profile) carries on, so
+    /// an upgrade does not send every series back to its warm-up.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        settings = try container.decode(DetectorSettings.self, forKey: .settings)
+        count = try container.decode(Int64.self, forKey: .count)
+        lastValue = try container.decode(Double.self, forKey: .lastValue)
+        absoluteStepMean = try container.decode(Double.self, forKey: .absoluteStepMean)
+        samplesSinceAlarm = try container.decode(Int64.self, forKey: .samplesSinceAlarm)
+        alarmNovelty = try container.decode(Double.self, forKey: .alarmNovelty)
+        spike = try container.decode(DeviationChannel.self, forKey: .spike)
+        drift = try container.decode(DeviationChannel.self, forKey: .drift)
+        variance = try container.decode(DeviationChannel.self, forKey: .variance)
+        seasonalLevel = try container.decode(DeviationChannel.self, forKey: .seasonalLevel)
+        seasonalSpike = try container.decode(DeviationChannel.self, forKey: .seasonalSpike)
+        persistence = try container.decode(DeviationChannel.self, forKey: .persistence)
+        profile = try container.decode(SeasonalProfile.self, forKey: .profile)
+        recent = try container.decode(RecentValues.self, forKey: .recent)
+        if let burst = try container.decodeIfPresent(DeviationChannel.self, forKey: .burst),
+            let excursions = try container.decodeIfPresent(ExcursionRecord.self, forKey: .excursions)
+        {
+            self.burst = burst
+            self.excursions = excursions
+            newComponentsLearnUntil = try container.decodeIfPresent(Int64.self, forKey: .newComponentsLearnUntil) ?? 0
+        } else {
+            burst = DeviationChannel(seededFrom: variance, spreadFactor: 2)
+            excursions = ExcursionRecord()
+            newComponentsLearnUntil = count + Self.upgradeLearningSamples
+        }
+    }
+
+    /// How long burst and range learn, silent, after an upgrade from a checkpoint without them.
+    static let upgradeLearningSamples: Int64 = 1000
 
     // MARK: - Constants (chosen once, see docs/detection.md; not fitted per series)
 
@@ -210,7 +255,8 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             margin: Self.excursionMargin,
             decay: exp2(-1 / Self.recordHalfLife)
         )
-        let rangeRatio = gain * abs(spikeDeviation) >= floor ? excursionRatio : 0
+        let newComponentsReady = count > newComponentsLearnUntil
+        let rangeRatio = newComponentsReady && gain * abs(spikeDeviation) >= floor ? excursionRatio : 0
         func deviation(of component: Component) -> Double {
             switch component {
             case .drift: deviations.0
@@ -229,7 +275,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             case .seasonal: seasonalLevel.novelty(of: deviations.2, floor: floor)
             case .seasonalSpike: seasonalSpike.novelty(of: deviations.3, floor: floor)
             case .persistence: persistence.novelty(of: deviations.4, floor: floor)
-            case .burst: burst.novelty(of: deviations.5, floor: floor)
+            case .burst: newComponentsReady ? burst.novelty(of: deviations.5, floor: floor) : 0
             case .range: rangeRatio
             }
         }

@@ -32,6 +32,18 @@ struct DeviationChannel: Sendable, Hashable, Codable {
     /// The robust standard deviation of the smoothed input.
     var scale: Double { 1.2533 * meanAbsoluteDeviation }
 
+    /// A channel that has learnt nothing yet.
+    init() {}
+
+    /// A channel for the same input as `other` but smoothed differently, started from `other`'s
+    /// centre and its spread times `spreadFactor`, with an empty record: for a channel added to
+    /// a detector that has already learnt the others.
+    init(seededFrom other: DeviationChannel, spreadFactor: Double) {
+        smoothed = other.smoothed
+        mean = other.mean
+        meanAbsoluteDeviation = other.meanAbsoluteDeviation * spreadFactor
+    }
+
     /// Scores `input` (the signed deviation, 0 for the very first input), then learns it.
     ///
     /// - Parameters:
