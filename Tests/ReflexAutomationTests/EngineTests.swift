@@ -113,6 +113,36 @@ import Testing
         #expect(f.audits.first?.inputs == ["anomaly(vibration)": 0.95])
     }
 
+    @Test("an alarm fired by a score names the scored reading, whichever stream arrives first")
+    func scoredReadingInMessage() throws {
+        let rule = """
+            rule: shaky
+            scope: { type: pump }
+            when: anomaly(vibration) > 0.9
+            do:
+              - alarm: { type: vibration, severity: warning, message: "vibration {vibration} mm/s is unusual" }
+            """
+        var f = EngineFixture(rules: rule)
+        f.send(["vibration": 0.398])
+        let series = SeriesKey(device: EngineFixture.pump1, metric: MetricName(unchecked: "vibration"))
+        let explanation = AnomalyExplanation(expected: 0.3, lower: 0.25, upper: 0.35, component: "range", deviation: 40)
+        func scored(_ value: Double, at timestamp: Int64, score: Double) -> AutomationEvent {
+            let anomaly = AnomalyScore(score: score, explanation: explanation)
+            return .analytics(
+                .anomaly(AnomalyEvent(series: series, timestamp: timestamp, value: value, anomaly: anomaly))
+            )
+        }
+        // A late score of an older sample does not replace the newer reading.
+        f.actions += f.engine.handle(scored(0.2, at: f.now - 5000, score: 0.1), at: f.now)
+        // The jump's score arrives before its telemetry.
+        f.advance(1000)
+        f.actions += f.engine.handle(scored(1.53, at: f.now, score: 0.99), at: f.now)
+        let alarm = try #require(f.openAlarms.first)
+        #expect(alarm.message == "vibration 1.53 mm/s is unusual")
+        f.send(["vibration": 1.53])
+        #expect(f.openAlarms.count == 1)
+    }
+
     @Test("a desired-state action publishes its values, gated like a command")
     func desired() {
         let rule = "rule: eco\nscope: { type: pump }\nwhen: load < 10\ndo:\n  - desired: { mode: eco, setpoint: 42 }\n"

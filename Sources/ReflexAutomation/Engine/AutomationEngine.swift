@@ -103,7 +103,9 @@ public struct AutomationEngine: Sendable {
         switch event {
         case .telemetry(let batch): onTelemetry(batch, at: now, into: &out)
         case .analytics(.anomaly(let event)):
-            devices[event.series.device, default: DeviceState()].anomaly[event.series.metric.rawValue] = event.score
+            let metric = event.series.metric.rawValue
+            devices[event.series.device, default: DeviceState()].anomaly[metric] = event.score
+            devices[event.series.device]?.noteReading(metric, value: event.value, at: event.timestamp)
             evaluate(device: event.series.device, metrics: [event.series.metric.rawValue], at: now, into: &out)
         case .analytics(.dataQuality(let event)): onDataQuality(event, at: now, into: &out)
         case .deviceStatus(let device, let online): onStatus(device, online: online, at: now, into: &out)

@@ -18,6 +18,8 @@ public struct DeviceInfo: Sendable, Hashable {
 struct DeviceState: Sendable {
     var info: DeviceInfo?
     var latest: [String: Double] = [:]
+    /// The sample timestamp of each entry of `latest`.
+    var latestAt: [String: Int64] = [:]
     var windows: [String: SeriesWindow] = [:]
     var anomaly: [String: Double] = [:]
     var quality: [String: Set<DataQualityEvent.Kind>] = [:]
@@ -40,11 +42,21 @@ struct DeviceState: Sendable {
         lastTelemetryAt = now
         for sample in batch.samples {
             let metric = sample.metric.rawValue
-            latest[metric] = sample.value
+            noteReading(metric, value: sample.value, at: sample.timestamp)
             if let span = windowSpans[metric] {
                 windows[metric, default: SeriesWindow(span: span)].append(sample.timestamp, sample.value)
             }
         }
+    }
+
+    /// Makes `value` the latest reading of `metric` unless a newer one (by sample timestamp) is
+    /// already known. Telemetry and the anomaly scores of the same samples reach the engine on
+    /// separate streams, in either order; both carry the committed reading, so whichever comes
+    /// first sets it and a rule fired by a score names the value that was scored.
+    mutating func noteReading(_ metric: String, value: Double, at timestamp: Int64) {
+        if let known = latestAt[metric], known > timestamp { return }
+        latest[metric] = value
+        latestAt[metric] = timestamp
     }
 }
 
