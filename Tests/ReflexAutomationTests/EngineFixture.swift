@@ -25,6 +25,21 @@ struct EngineFixture {
         actions += engine.handle(.telemetry(TelemetryBatch(device: device, samples: samples)), at: now)
     }
 
+    /// Feeds the detector's verdict on one sample of `metric` (by default one taken now).
+    mutating func score(
+        _ metric: String,
+        value: Double,
+        score: Double,
+        at timestamp: Int64? = nil,
+        device: DeviceID = Self.pump1
+    ) {
+        let series = SeriesKey(device: device, metric: MetricName(unchecked: metric))
+        let explanation = AnomalyExplanation(expected: 0, lower: -1, upper: 1, component: "seasonal", deviation: 6)
+        let anomaly = AnomalyScore(score: score, explanation: explanation)
+        let event = AnomalyEvent(series: series, timestamp: timestamp ?? now, value: value, anomaly: anomaly)
+        actions += engine.handle(.analytics(.anomaly(event)), at: now)
+    }
+
     mutating func advance(_ ms: Int64) {
         now += ms
         actions += engine.handle(.tick, at: now)

@@ -86,15 +86,7 @@ import Testing
               - webhook: { url: "https://ops.example.com/hook" }
             """
         var f = EngineFixture(rules: rule)
-        let series = SeriesKey(device: EngineFixture.pump1, metric: MetricName(unchecked: "vibration"))
-        let explanation = AnomalyExplanation(expected: 3, lower: 2, upper: 4, component: "level", deviation: 6)
-        let event = AnomalyEvent(
-            series: series,
-            timestamp: f.now,
-            value: 9,
-            anomaly: AnomalyScore(score: 0.95, explanation: explanation)
-        )
-        f.actions += f.engine.handle(.analytics(.anomaly(event)), at: f.now)
+        f.score("vibration", value: 9, score: 0.95)
         let hook = try #require(
             f.actions.compactMap { action -> JSONValue? in
                 if case .webhook(let url, let body, _, _) = action, url == "https://ops.example.com/hook" {
@@ -124,19 +116,11 @@ import Testing
             """
         var f = EngineFixture(rules: rule)
         f.send(["vibration": 0.398])
-        let series = SeriesKey(device: EngineFixture.pump1, metric: MetricName(unchecked: "vibration"))
-        let explanation = AnomalyExplanation(expected: 0.3, lower: 0.25, upper: 0.35, component: "range", deviation: 40)
-        func scored(_ value: Double, at timestamp: Int64, score: Double) -> AutomationEvent {
-            let anomaly = AnomalyScore(score: score, explanation: explanation)
-            return .analytics(
-                .anomaly(AnomalyEvent(series: series, timestamp: timestamp, value: value, anomaly: anomaly))
-            )
-        }
         // A late score of an older sample does not replace the newer reading.
-        f.actions += f.engine.handle(scored(0.2, at: f.now - 5000, score: 0.1), at: f.now)
+        f.score("vibration", value: 0.2, score: 0.1, at: f.now - 5000)
         // The jump's score arrives before its telemetry.
         f.advance(1000)
-        f.actions += f.engine.handle(scored(1.53, at: f.now, score: 0.99), at: f.now)
+        f.score("vibration", value: 1.53, score: 0.99)
         let alarm = try #require(f.openAlarms.first)
         #expect(alarm.message == "vibration 1.53 mm/s is unusual")
         f.send(["vibration": 1.53])
