@@ -117,6 +117,23 @@ struct FaultTests {
         #expect(faulty.record(record.id)?.outcome == .ended(at: 600))
     }
 
+    @Test("a repair closes the device's running physical faults as repaired and leaves it stopped until started")
+    func repairClosesFaults() throws {
+        var simulation = pumpAndChiller()
+        let overheating = try simulation.inject(.overheating, into: "pump-001")
+        let silence = try simulation.inject(.communicationLoss, into: "pump-001", duration: 600)
+        simulation.advance(by: 60)
+        try simulation.repair("pump-001")
+        #expect(simulation.record(overheating.id)?.outcome == .repaired(at: 60))
+        #expect(simulation.record(silence.id)?.outcome == .running)  // the link is not the machine
+        #expect(simulation.device("pump-001")?.isRunning == false)
+        #expect(simulation.apply("start", params: [:], to: "pump-001").status == .done)
+        simulation.advance(by: 20 * 60)
+        // Back at full load, the repaired fault stays closed and the pump does not fail.
+        #expect(simulation.record(overheating.id)?.outcome == .repaired(at: 60))
+        #expect(simulation.device("pump-001")?.failure == nil)
+    }
+
     @Test("communication loss silences a device for its duration, then it speaks again")
     func communicationLoss() throws {
         var simulation = pumpAndChiller()

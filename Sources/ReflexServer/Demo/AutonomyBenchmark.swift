@@ -197,6 +197,9 @@ public struct AutonomyBenchmark: Sendable {
             case .failed: failedAt = entry.outcomeAt.map(millis)
             case .ended: endedAt = entry.outcomeAt.map(millis)
             case .mitigated: isMitigated = true
+            case .repaired:
+                endedAt = entry.outcomeAt.map(millis)
+                isMitigated = entry.record.mitigatedAt != nil
             case .running: break
             }
             return AutonomyObservations.Fault(

@@ -176,10 +176,12 @@ public struct VirtualDevice: Sendable {
         case .pump(var pump):
             pump.wear = 0
             pump.excessHeat = 0
+            pump.isRunning = false
             physics = .pump(pump)
         case .chiller(var chiller):
             chiller.wear = 0
             chiller.excessHeat = 0
+            chiller.isRunning = false
             physics = .chiller(chiller)
         }
     }

@@ -12,6 +12,8 @@ public struct FaultRecord: Sendable, Hashable, Codable, Identifiable {
         case mitigated(at: Double)
         /// A sensor fault or communication loss cleared by itself at this time.
         case ended(at: Double)
+        /// A physical fault removed by a repair (maintenance) at this time, before it failed.
+        case repaired(at: Double)
 
         public var description: String {
             switch self {
@@ -19,6 +21,7 @@ public struct FaultRecord: Sendable, Hashable, Codable, Identifiable {
             case .failed(let at): "failed at +\(Int(at))s"
             case .mitigated(let at): "mitigated at +\(Int(at))s"
             case .ended(let at): "ended at +\(Int(at))s"
+            case .repaired(let at): "repaired at +\(Int(at))s"
             }
         }
     }
@@ -64,7 +67,7 @@ public struct FaultRecord: Sendable, Hashable, Codable, Identifiable {
         switch outcome {
         case .running: true
         case .mitigated: kind.isPhysical
-        case .failed, .ended: false
+        case .failed, .ended, .repaired: false
         }
     }
 }

@@ -74,7 +74,7 @@ public final class SimulatedFleet: Service, Sendable {
             var outcomeAt: Date?
             switch record.outcome {
             case .running: outcomeAt = nil
-            case .failed(let at), .mitigated(let at), .ended(let at): outcomeAt = wall(at)
+            case .failed(let at), .mitigated(let at), .ended(let at), .repaired(let at): outcomeAt = wall(at)
             }
             return FaultLogEntry(
                 record: record,

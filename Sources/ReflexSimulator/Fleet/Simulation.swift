@@ -79,7 +79,7 @@ public struct Simulation: Sendable {
             guard let deviceIndex = index[record.deviceID] else { continue }
             let device = devices[deviceIndex]
             switch record.outcome {
-            case .failed, .ended: continue
+            case .failed, .ended, .repaired: continue
             case .running, .mitigated: break
             }
             if record.kind.isPhysical {
@@ -155,10 +155,17 @@ public struct Simulation: Sendable {
         return record
     }
 
-    /// Repairs a device (see ``VirtualDevice/repair()``).
+    /// Repairs a device (see ``VirtualDevice/repair()``): its physical faults that had not
+    /// failed yet are closed as repaired; sensor faults and communication losses run on.
     public mutating func repair(_ deviceID: String) throws(SimulationError) {
         guard let deviceIndex = index[deviceID] else { throw SimulationError("no simulated device '\(deviceID)'") }
         devices[deviceIndex].repair()
+        for offset in faultLog.indices where faultLog[offset].deviceID == deviceID && faultLog[offset].kind.isPhysical {
+            switch faultLog[offset].outcome {
+            case .running, .mitigated: faultLog[offset].outcome = .repaired(at: elapsed)
+            case .failed, .ended, .repaired: break
+            }
+        }
     }
 
     // MARK: - Readings and commands
