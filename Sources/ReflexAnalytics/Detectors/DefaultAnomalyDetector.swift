@@ -26,8 +26,9 @@ public import ReflexCore
 ///    of a false alarm (on the NAB development subset the raw *spike* and a ~4-sample *level*
 ///    channel added false alarms and no detection; docs/detection.md).
 /// 2. **Novelty.** Each |z| is divided by the larger of the channel's decayed record of |z|
-///    (half-life 10 000 samples, about a month at 5-minute sampling) and an absolute floor
-///    (3.75 robust σ). The largest ratio r, times the sensitivity gain, wins; r ≥ 1 means "more
+///    (half-life 10 000 samples, about a month at 5-minute sampling, and never less than a week
+///    of samples at the learnt sampling interval: at 1 Hz 10 000 samples would be under three
+///    hours) and an absolute floor (3.75 robust σ). The largest ratio r, times the sensitivity gain, wins; r ≥ 1 means "more
 ///    extreme than anything this channel has seen lately, and far from normal in absolute
 ///    terms" — an alarm. Heavy-tailed series thereby calibrate themselves: their big swings raise
 ///    the record instead of firing again and again. *Range* is the same test in raw units
@@ -154,6 +155,8 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
     static let varianceSpan = 60.0
     static let seasonalSpan = 6.0
     static let recordHalfLife = 10_000.0
+    /// The shortest record half-life in time, whatever the sampling rate: one week.
+    static let minimumRecordHalfLifeMillis = 7.0 * 86_400_000
     static let baseFloor = 3.75
     static let suppressionSamples: Int64 = 100
     static let suppressionFactor = 0.4
@@ -212,7 +215,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         let bin = profile.bin(at: timestamp)
         let seasonalExpectation = profile.expected(inBin: bin) ?? spike.mean
         let residual = isFirst ? 0 : value - seasonalExpectation
-        profile.learn(value, inBin: bin)
+        profile.learn(value, inBin: bin, at: timestamp)
 
         let excursion = isFirst ? 0 : abs(value - spike.mean)
         let spikeDeviation = spike.observe(value, smoothing: 1, rate: rate, isFirst: isFirst)
@@ -248,13 +251,10 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
         let floor = Self.baseFloor
         let sensitivity = settings.sensitivity.isFinite ? min(1, max(0, settings.sensitivity)) : 0.5
         let gain = exp2(2 * sensitivity - 1)
+        let recordDecay = exp2(-1 / recordHalfLife)
         // Range: the excursion in raw units against the decayed largest one, counted only when
         // the value is also far from normal in robust units.
-        let excursionRatio = excursions.observe(
-            excursion,
-            margin: Self.excursionMargin,
-            decay: exp2(-1 / Self.recordHalfLife)
-        )
+        let excursionRatio = excursions.observe(excursion, margin: Self.excursionMargin, decay: recordDecay)
         let newComponentsReady = count > newComponentsLearnUntil
         let rangeRatio = newComponentsReady && gain * abs(spikeDeviation) >= floor ? excursionRatio : 0
         func deviation(of component: Component) -> Double {
@@ -291,7 +291,7 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
 
         let isWarm = count > Self.warmupSamples
         if isWarm {
-            let decay = exp2(-1 / Self.recordHalfLife)
+            let decay = recordDecay
             drift.remember(deviations.0, decay: decay)
             variance.remember(deviations.1, decay: decay)
             seasonalLevel.remember(deviations.2, decay: decay)
@@ -337,6 +337,15 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
             )
         else { return false }
         return recurrence < Self.recurrenceLimit
+    }
+
+    /// The records' half-life in samples: 10 000, or a week's worth of samples at the learnt
+    /// sampling interval when that is more, so that at 1 Hz a deviation is still compared with
+    /// the largest of the last week rather than of the last three hours.
+    private var recordHalfLife: Double {
+        let interval = profile.intervalMillis
+        guard interval > 0 else { return Self.recordHalfLife }
+        return max(Self.recordHalfLife, Self.minimumRecordHalfLifeMillis / interval)
     }
 
     /// Maps the novelty ratio r to [0, 1], r = 1 to 0.5.
