@@ -28,9 +28,9 @@ public import ReflexCore
 /// 2. **Novelty.** Each |z| is divided by the larger of the channel's decayed record of |z|
 ///    (half-life 10 000 samples, about a month at 5-minute sampling, and never less than a week
 ///    of samples at the learnt sampling interval: at 1 Hz 10 000 samples would be under three
-///    hours) and an absolute floor (3.75 robust σ). The largest ratio r, times the sensitivity gain, wins; r ≥ 1 means "more
-///    extreme than anything this channel has seen lately, and far from normal in absolute
-///    terms" — an alarm. Heavy-tailed series thereby calibrate themselves: their big swings raise
+///    hours) and an absolute floor (3.75 robust σ). The largest ratio r, times the sensitivity
+///    gain, wins; r ≥ 1 means "more extreme than anything this channel has seen lately, and far
+///    from normal in absolute terms" — an alarm. Heavy-tailed series thereby calibrate themselves: their big swings raise
 ///    the record instead of firing again and again. *Range* is the same test in raw units
 ///    (``ExcursionRecord``): the distance from the usual level against 1.5 times the decayed
 ///    largest earlier distance, counted only when the value is also beyond the floor in robust
@@ -61,7 +61,8 @@ public import ReflexCore
 /// the seasonal profile (default one day).
 ///
 /// - Complexity: O(1) time per sample (a few dozen floating-point operations per channel, two
-///   logarithms, one exponential), plus a 256 × 16 nearest-neighbour scan when an alarm is about
+///   logarithms, three exponentials or powers: the gain, the record decay and the profile's
+///   rate), plus a 256 × 16 nearest-neighbour scan when an alarm is about
 ///   to be raised; constant memory: the struct plus 384 bytes of seasonal bins and 2 KB of recent
 ///   values (see ``memoryFootprint``).
 /// - Sources: see ``DeviationChannel`` (EWMA control charts, Roberts 1959; robust scale, Geary
@@ -291,13 +292,12 @@ public struct DefaultAnomalyDetector: AnomalyDetector {
 
         let isWarm = count > Self.warmupSamples
         if isWarm {
-            let decay = recordDecay
-            drift.remember(deviations.0, decay: decay)
-            variance.remember(deviations.1, decay: decay)
-            seasonalLevel.remember(deviations.2, decay: decay)
-            seasonalSpike.remember(deviations.3, decay: decay)
-            persistence.remember(deviations.4, decay: decay)
-            burst.remember(deviations.5, decay: decay)
+            drift.remember(deviations.0, decay: recordDecay)
+            variance.remember(deviations.1, decay: recordDecay)
+            seasonalLevel.remember(deviations.2, decay: recordDecay)
+            seasonalSpike.remember(deviations.3, decay: recordDecay)
+            persistence.remember(deviations.4, decay: recordDecay)
+            burst.remember(deviations.5, decay: recordDecay)
         }
 
         recent.append(value)
