@@ -30,10 +30,18 @@ bin_dir="$(swift build --show-bin-path)"
 export REFLEX_BIN="${REFLEX_BIN:-$bin_dir/reflex}"
 
 echo "==> integration tests (broker: ${REFLEX_TEST_BROKER:-reflex} ${REFLEX_BIN})"
+junit="$(mktemp -t reflex-pytest-XXXXXX.xml)"
 # shellcheck disable=SC2086
-if ! python3 -m pytest -q Tests/integration ${PYTEST_ARGS:-}; then
+if ! python3 -m pytest -q Tests/integration --junitxml="$junit" ${PYTEST_ARGS:-}; then
     status=1
 fi
+
+# Skips: reported always; in CI (CI=true) against Reflex, where .ci/run installed every
+# prerequisite, any skip is unexpected and fails the run (a skip must not hide a failure).
+if ! python3 scripts/count-skips.py "$junit"; then
+    status=1
+fi
+rm -f "$junit"
 
 if [ "$status" -ne 0 ]; then
     echo "scripts/test.sh: FAILED" >&2

@@ -27,12 +27,29 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
+BROKER_KINDS = ("reflex", "mosquitto")
 BROKER_KIND = os.environ.get("REFLEX_TEST_BROKER", "reflex").strip().lower() or "reflex"
+if BROKER_KIND not in BROKER_KINDS:
+    # A typo must not turn into a run against no broker, or into skips that look like a pass.
+    raise pytest.UsageError(f"REFLEX_TEST_BROKER={BROKER_KIND!r} is not a broker this suite knows; "
+                            f"use one of {', '.join(BROKER_KINDS)}")
+# In CI (CI=true) a missing prerequisite fails the run instead of skipping the tests that need it.
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 START_TIMEOUT = float(os.environ.get("REFLEX_TEST_START_TIMEOUT", "20"))
 STOP_TIMEOUT = 10.0
 # Hard upper bound for any single test, so that nothing can hang the suite (SIGALRM).
 TEST_HARD_TIMEOUT = int(os.environ.get("REFLEX_TEST_HARD_TIMEOUT", "60"))
 MAX_PACKET_SIZE = 1_048_576  # Reflex's default; mosquitto is configured to the same value.
+
+
+def require_prerequisite(available: bool, what: str) -> None:
+    """Skips the calling test module when `what` is missing on a developer's machine, and fails the
+    run in CI (`CI=true`), where .ci/run installs everything and a skip would hide a failure."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} (CI=true: a missing prerequisite is an error, see .ci/run)", pytrace=False)
+    pytest.skip(what, allow_module_level=True)
 
 
 def free_port() -> int:

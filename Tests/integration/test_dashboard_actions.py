@@ -31,12 +31,16 @@ import urllib.request
 
 import pytest
 
-from conftest import BROKER_KIND, BrokerProcess
+from conftest import BROKER_KIND, BrokerProcess, require_prerequisite
 from test_auth import TOKEN, cli, first_admin_token
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="the Reflex dashboard")
 
-selenium = pytest.importorskip("selenium", reason="pip install selenium (see .ci/run)")
+try:
+    import selenium  # noqa: F401
+except ImportError:
+    selenium = None
+require_prerequisite(selenium is not None, "pip install selenium (see .ci/run)")
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -46,8 +50,7 @@ import paho.mqtt.client as mqtt  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-if not CHROMIUM or not CHROMEDRIVER:
-    pytest.skip("Debian's chromium and chromium-driver are needed (see .ci/run)", allow_module_level=True)
+require_prerequisite(bool(CHROMIUM and CHROMEDRIVER), "Debian's chromium and chromium-driver are needed (see .ci/run)")
 
 RULES = """\
 rule: pump-overheat
