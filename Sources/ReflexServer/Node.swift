@@ -184,6 +184,17 @@ public struct Node: Service {
             .init(service: stateRecorder, serviceName: "device-state"),
             .init(service: retention, serviceName: "retention"),
             .init(service: broker, serviceName: "mqtt-broker"),
+            // Closes MQTT connections and event streams whose credential was revoked, by any process.
+            .init(
+                service: RevocationWatcher(
+                    registry: registry,
+                    connections: broker,
+                    streams: events.openStreams,
+                    clock: ContinuousClock(),
+                    logger: authLogger
+                ),
+                serviceName: "revocation-watcher"
+            ),
         ]
         // Detection feeds automation: it starts first and stops after it.
         let detection = makeDetection(store: samples, devices: registry, events: events)

@@ -4,13 +4,12 @@ import ReflexStore
 
 /// A fresh directory with a registry in it for one test, removed afterwards.
 func withRegistry<T>(
-    cacheLifetime: Duration = .seconds(1),
     _ body: (SQLiteDeviceRegistry, String) async throws -> T
 ) async throws -> T {
     let directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("reflex-registry-\(UUID().uuidString)")
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let registry = try SQLiteDeviceRegistry(dataDirectory: directory, cacheLifetime: cacheLifetime)
+    let registry = try SQLiteDeviceRegistry(dataDirectory: directory)
     return try await body(registry, directory)
 }
 

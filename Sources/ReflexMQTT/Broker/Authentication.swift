@@ -6,10 +6,25 @@ public struct ClientIdentity: Sendable, Hashable, CustomStringConvertible {
     public var principal: String?
     /// Free-form roles for the ``TopicAuthorizer`` to use (e.g. "device", "service").
     public var roles: Set<String>
+    /// Which credential this connection proved the identity with, in the authenticator's own
+    /// non-secret terms (a token's record id or fingerprint, never the token), so that it can be
+    /// re-checked when credentials change (revocation). Not part of equality or hashing: the
+    /// same device with a rotated token is the same identity.
+    public var credential: String?
 
-    public init(principal: String?, roles: Set<String> = []) {
+    public init(principal: String?, roles: Set<String> = [], credential: String? = nil) {
         self.principal = principal
         self.roles = roles
+        self.credential = credential
+    }
+
+    public static func == (lhs: ClientIdentity, rhs: ClientIdentity) -> Bool {
+        lhs.principal == rhs.principal && lhs.roles == rhs.roles
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(principal)
+        hasher.combine(roles)
     }
 
     /// An unauthenticated client.

@@ -18,4 +18,6 @@ struct BrokerStatistics: Sendable {
     var keepAliveTimeouts = 0
     var unauthorizedPublishes = 0
     var unauthorizedSubscribes = 0
+    /// Clients disconnected because their credential was revoked (MQTTBroker+Revocation).
+    var revokedDisconnects = 0
 }

@@ -20,7 +20,7 @@ public final class MQTTBroker: Service {
     let interceptor: (any PublishInterceptor)?
     private let boundAddresses = Mutex<[String: SocketAddress]>([:])
     /// The running broker's core, for in-process publishes; nil before `run()` and after it.
-    private let runningCore = Mutex<BrokerCore?>(nil)
+    let runningCore = Mutex<BrokerCore?>(nil)
     private let listeningEvents: AsyncStream<Void>
     private let listeningContinuation: AsyncStream<Void>.Continuation
 

@@ -37,6 +37,7 @@ struct SystemTopicsPublisher: Sendable {
             ("$SYS/broker/publish/unauthorized", "\(stats.unauthorizedPublishes)"),
             ("$SYS/broker/subscriptions/count", "\(core.subscriptions.count)"),
             ("$SYS/broker/retained messages/count", "\(core.retained.count)"),
+            ("$SYS/broker/clients/revoked", "\(stats.revokedDisconnects)"),
             ("$SYS/broker/clients/dropped", droppedByClient()),
         ]
         for (topic, value) in values {

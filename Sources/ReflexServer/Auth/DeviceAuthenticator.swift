@@ -27,7 +27,9 @@ public import ReflexStore
 /// - nobody publishes to a topic starting with `$` (the broker's `$SYS` tree).
 ///
 /// Credentials are never logged; refusals are logged at `notice` with the user name and counted
-/// in ``statistics``.
+/// in ``statistics``. An accepted identity records which credential it used
+/// (``CredentialReference``: the device token's fingerprint or the operator token's id), so that
+/// the ``RevocationWatcher`` can disconnect it when that credential is disabled, rotated or revoked.
 public struct DeviceAuthenticator: Authenticator, TopicAuthorizer {
     /// The role given to authenticated devices.
     public static let deviceRole = "device"
@@ -81,10 +83,16 @@ public struct DeviceAuthenticator: Authenticator, TopicAuthorizer {
             return refuse(.badCredentials, .badUserNameOrPassword, credentials, detail: "user name is not a device id")
         }
         do {
-            switch try await devices.verify(device: id, token: token) {
+            let check = try await devices.verifyCredential(device: id, token: token)
+            switch check.verification {
             case .accepted:
                 statistics.count(.acceptedDevice)
-                return .accepted(ClientIdentity(principal: id.rawValue, roles: [Self.deviceRole]))
+                let credential = check.tokenFingerprint.map {
+                    CredentialReference.deviceToken(device: id, fingerprint: $0).encoded
+                }
+                return .accepted(
+                    ClientIdentity(principal: id.rawValue, roles: [Self.deviceRole], credential: credential)
+                )
             case .disabled:
                 return refuse(.disabled, .notAuthorized, credentials, detail: "device is disabled")
             case .unknownDevice:
@@ -120,7 +128,13 @@ public struct DeviceAuthenticator: Authenticator, TopicAuthorizer {
                 )
             }
             statistics.count(.acceptedOperator)
-            return .accepted(ClientIdentity(principal: "operator:\(record.name)", roles: Self.adminRoles))
+            return .accepted(
+                ClientIdentity(
+                    principal: "operator:\(record.name)",
+                    roles: Self.adminRoles,
+                    credential: CredentialReference.operatorToken(id: record.id).encoded
+                )
+            )
         } catch {
             logger.error("Cannot check an operator token", metadata: ["error": "\(error)"])
             statistics.count(.error)

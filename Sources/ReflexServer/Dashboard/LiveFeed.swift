@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ReflexCore
+import ReflexStore
 import ServiceLifecycle
 import Synchronization
 
@@ -32,8 +33,9 @@ final class LiveFeedCounters: Sendable {
 /// (`?device=`), and writes them as SSE frames through one bounded buffer: a client that reads
 /// slower than events arrive loses the newest frames (counted in ``LiveFeedStatistics/dropped``)
 /// and never slows ingest down. A comment line every `heartbeat` keeps proxies from closing an
-/// idle stream. The stream ends when the client goes away, when the broadcasts finish, or on
-/// graceful shutdown of the HTTP service.
+/// idle stream. The stream ends when the client goes away, when the broadcasts finish, on
+/// graceful shutdown of the HTTP service, or when the operator token that opened it is revoked
+/// (registered in ``OpenEventStreams``; the last frame is then `event: revoked`).
 struct LiveFeed: Sendable {
     let events: NodeEvents
     let device: DeviceID?
@@ -41,7 +43,13 @@ struct LiveFeed: Sendable {
     /// Frames buffered per client (and per broadcast subscription).
     let bufferSize: Int
     let counters: LiveFeedCounters
+    /// The token that opened the stream and where it is registered; nil: not revocable (tests).
+    let token: OperatorToken?
+    let openStreams: OpenEventStreams?
     let logger: Logger
+
+    /// The last frame of a stream whose token was revoked.
+    static let revokedFrame = "event: revoked\ndata: {\"reason\":\"the operator token was revoked\"}\n\n"
 
     /// Streams frames to `writer` until one of the ends above.
     func run(writer: inout any ResponseBodyWriter) async throws {
@@ -58,6 +66,15 @@ struct LiveFeed: Sendable {
                 client.update { $0.dropped += 1 }
             }
         }
+        let revoked = RevocationFlag()
+        let openStreams = self.openStreams
+        let registration = token.flatMap { token in
+            openStreams?.register(tokenID: token.id, tokenName: token.name) {
+                revoked.set()
+                continuation.finish()
+            }
+        }
+        defer { if let registration { openStreams?.unregister(registration) } }
         let telemetry = events.telemetry.subscribe(bufferSize: bufferSize)
         let status = events.deviceStatus.subscribe(bufferSize: bufferSize)
         let analytics = events.analytics.subscribe(bufferSize: bufferSize)
@@ -110,8 +127,16 @@ struct LiveFeed: Sendable {
             try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
             do {
                 for await frame in frames.cancelOnGracefulShutdown() {
+                    if revoked.isSet { break }  // frames still buffered are not the token's any more
                     try await writer.write(ByteBuffer(string: frame))
                     if !frame.hasPrefix(":") { counters.update { $0.eventsSent += 1 } }
+                }
+                if revoked.isSet {
+                    logger.notice(
+                        "Ended a live feed: its operator token was revoked",
+                        metadata: ["auth.tokenName": "\(token?.name ?? "")", "auth.tokenID": "\(token?.id ?? 0)"]
+                    )
+                    try await writer.write(ByteBuffer(string: Self.revokedFrame))
                 }
             } catch {
                 group.cancelAll()
@@ -137,4 +162,11 @@ struct LiveFeed: Sendable {
             if !text.isEmpty { yield(text) }
         }
     }
+}
+
+/// Set once when a feed's token is revoked; read by the writing loop.
+private final class RevocationFlag: Sendable {
+    private let state = Mutex(false)
+    var isSet: Bool { state.withLock { $0 } }
+    func set() { state.withLock { $0 = true } }
 }

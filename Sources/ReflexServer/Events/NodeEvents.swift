@@ -29,6 +29,8 @@ public struct NodeEvents: Sendable {
     public let analytics = Broadcast<AnalyticsEvent>()
     /// Alarm, command and audit changes from the automation layer (the dashboard's live feed).
     public let automation = Broadcast<AutomationNotice>()
+    /// The open `/api/v1/events` streams by operator token, ended when their token is revoked.
+    public let openStreams = OpenEventStreams()
 
     public init() {}
 

@@ -8,11 +8,12 @@ extension HTTPAPI {
     static let liveFeedBufferSize = 2_000
 
     /// `GET /api/v1/events[?device=ID]`: the live feed of the dashboard, as server-sent events
-    /// (see ``LiveFeed``); 404 when the node runs without events.
+    /// (see ``LiveFeed``); 404 when the node runs without events. The stream ends with an
+    /// `event: revoked` frame when the token that opened it is revoked.
     func addEventRoutes(to router: Router<APIRequestContext>) {
         let api = self
         router.get("/api/v1/events") { request, context -> Response in
-            _ = try context.require(.viewer)
+            let token = try context.require(.viewer)
             guard let events = api.events else {
                 throw APIError(.notFound, code: "not_found", message: "this node has no live event feed")
             }
@@ -30,6 +31,8 @@ extension HTTPAPI {
                 heartbeat: api.liveFeedHeartbeat,
                 bufferSize: Self.liveFeedBufferSize,
                 counters: api.liveFeedCounters,
+                token: token,
+                openStreams: events.openStreams,
                 logger: context.logger
             )
             let headers: HTTPFields = [

@@ -38,6 +38,11 @@ enum RegistryMigrations {
                     """
             )
         }
+        migrator.registerMigration("v2: operator token lookup key") { db in
+            // TokenHasher.lookupKey of the token; NULL for tokens made before this migration,
+            // filled in the first time such a token is presented and accepted.
+            try db.execute(sql: "ALTER TABLE operator_tokens ADD COLUMN lookup INTEGER")
+        }
         return migrator
     }
 }

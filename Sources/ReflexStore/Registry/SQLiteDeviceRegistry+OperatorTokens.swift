@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+public import ReflexCore
+import Synchronization
 
 extension SQLiteDeviceRegistry {
     /// The name of the admin token ``ensureAdminToken()`` creates.
@@ -20,36 +22,88 @@ extension SQLiteDeviceRegistry {
         let created = try await write("create an operator token '\(name)'") { db in
             try Self.insertOperatorToken(db, name: name, role: role)
         }
+        invalidateCache()
         return created
     }
 
-    /// See ``OperatorTokenVerifier/verifyOperatorToken(_:)``. Reads the non-revoked tokens from
-    /// the file each time (there are few, and this is not on a per-message path).
+    /// See ``OperatorTokenVerifier/verifyOperatorToken(_:)``. Hashes `token` once for its
+    /// lookup key and once more per candidate with that key (normally one), plus once per token
+    /// made before lookup keys existed until it is first used. Reads the file only when it
+    /// changed since the last check.
     public func verifyOperatorToken(_ token: String) async throws -> OperatorToken? {
         guard token.hasPrefix(TokenHasher.operatorPrefix) else { return nil }
-        let candidates = try await read("check an operator token") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM operator_tokens WHERE revoked = 0 ORDER BY id").map { row in
-                let salt: Data = row["salt"]
-                let hash: Data = row["hash"]
-                return (record: try Self.operatorToken(from: row), salt: Array(salt), hash: Array(hash))
-            }
-        }
-        var found: OperatorToken?
+        let index = try await currentOperatorTokens()
+        counters.update { $0.tokenHashes += 1 }
+        let lookup = TokenHasher.lookupKey(token: token)
+        var found: OperatorTokenIndex.Entry?
         // No early exit: every candidate is hashed and compared, whichever one matches.
-        for candidate in candidates
-        where TokenHasher.matches(token: token, salt: candidate.salt, expectedHash: candidate.hash) {
-            found = candidate.record
+        for candidate in index.candidates(lookup: lookup)
+        where matches(token: token, salt: candidate.salt, hash: candidate.hash) {
+            found = candidate
         }
-        return found
+        guard let found else { return nil }
+        if found.lookup == nil {
+            try await write("store the lookup key of operator token \(found.record.id)") { db in
+                try db.execute(
+                    sql: "UPDATE operator_tokens SET lookup = ? WHERE id = ? AND lookup IS NULL",
+                    arguments: [lookup, found.record.id]
+                )
+            }
+            invalidateCache()
+        }
+        return found.record
     }
 
-    /// Revokes an operator token; it stops working at once. Revoking twice is not an error.
+    /// See ``CredentialRegistry/currentOperatorToken(id:)``.
+    public func currentOperatorToken(id: Int64) async throws -> OperatorToken? {
+        try await currentOperatorTokens().token(id: id)
+    }
+
+    /// See ``CredentialRegistry/changeGeneration()``: one `PRAGMA data_version`.
+    public func changeGeneration() async throws -> UInt64 {
+        try observeChanges()
+    }
+
+    /// See ``CredentialRegistry/credentialState(of:)``.
+    public func credentialState(of device: DeviceID) async throws -> DeviceCredentialState? {
+        try await currentCredential(device).map {
+            DeviceCredentialState(isEnabled: $0.device.isEnabled, tokenFingerprint: $0.fingerprint)
+        }
+    }
+
+    /// The non-revoked tokens as of now: cached until the file changes.
+    private func currentOperatorTokens() async throws -> OperatorTokenIndex {
+        let generation = try observeChanges()
+        if let index = cache.withLock({ $0.operatorTokens }) { return index }
+        counters.update { $0.databaseReads += 1 }
+        let index = try await read("check an operator token") { db in
+            let entries = try Row.fetchAll(db, sql: "SELECT * FROM operator_tokens WHERE revoked = 0 ORDER BY id").map {
+                row in
+                let salt: Data = row["salt"]
+                let hash: Data = row["hash"]
+                return OperatorTokenIndex.Entry(
+                    record: try Self.operatorToken(from: row),
+                    salt: Array(salt),
+                    hash: Array(hash),
+                    lookup: row["lookup"]
+                )
+            }
+            return OperatorTokenIndex(entries)
+        }
+        cache.withLock { $0.store(index, readAt: generation) }
+        return index
+    }
+
+    /// Revokes an operator token; it stops working at once for new requests and connections,
+    /// here and in any other process that has the file open (open MQTT connections and event
+    /// streams are closed by the node's revocation watcher). Revoking twice is not an error.
     /// - Throws: ``RegistryError`` `.operatorTokenNotFound`.
     public func revokeOperatorToken(id: Int64) async throws {
         let changed = try await write("revoke operator token \(id)") { db in
             try db.execute(sql: "UPDATE operator_tokens SET revoked = 1 WHERE id = ?", arguments: [id])
             return db.changesCount > 0
         }
+        invalidateCache()
         guard changed else {
             throw RegistryError(
                 code: .operatorTokenNotFound,
@@ -72,7 +126,7 @@ extension SQLiteDeviceRegistry {
     /// Atomic: of several concurrent callers, at most one gets a token.
     /// - Returns: the new token's secret, or nil when an admin token already exists.
     public func ensureAdminToken() async throws -> String? {
-        try await write("create the initial admin token") { db in
+        let created = try await write("create the initial admin token") { db -> String? in
             let hasAdmin =
                 try Bool.fetchOne(
                     db,
@@ -81,6 +135,8 @@ extension SQLiteDeviceRegistry {
             if hasAdmin { return nil }
             return try Self.insertOperatorToken(db, name: Self.initialAdminTokenName, role: .admin).token
         }
+        invalidateCache()
+        return created
     }
 
     private static func insertOperatorToken(
@@ -93,8 +149,14 @@ extension SQLiteDeviceRegistry {
         let hash = TokenHasher.hash(token: token, salt: salt)
         let createdAt = now()
         try db.execute(
-            sql: "INSERT INTO operator_tokens (name, role, salt, hash, created_at, revoked) VALUES (?, ?, ?, ?, ?, 0)",
-            arguments: [name, role.rawValue, Data(salt), Data(hash), milliseconds(createdAt)]
+            sql: """
+                INSERT INTO operator_tokens (name, role, salt, hash, created_at, revoked, lookup)
+                VALUES (?, ?, ?, ?, ?, 0, ?)
+                """,
+            arguments: [
+                name, role.rawValue, Data(salt), Data(hash), milliseconds(createdAt),
+                TokenHasher.lookupKey(token: token),
+            ]
         )
         let record = OperatorToken(
             id: db.lastInsertedRowID,

@@ -9,41 +9,37 @@ import Synchronization
 /// Several processes may use the same file at once: `reflex serve` authenticates devices while
 /// `reflex device ...` commands add, disable or rotate them. Writes wait up to 5 s for a lock.
 ///
-/// Device credentials are cached in memory so that an MQTT CONNECT normally does not touch
-/// SQLite. A cached entry is trusted for ``cacheLifetime`` and only when it *accepts* the token;
-/// an unknown id, a mismatch, a disabled device or an older entry is read again from the file.
-/// So a device added or rotated by another process works at once, and a token rotated or a
-/// device disabled by another process stops working within ``cacheLifetime`` (immediately when
-/// done through this instance).
+/// Credentials are cached in memory (``RegistryCache``): device rows, found and not found, and
+/// the current operator tokens indexed by a lookup key. Every check first asks SQLite, on a
+/// connection of its own, whether any other connection committed since (`PRAGMA data_version`,
+/// which reads the shared WAL index and no table), and drops the caches if so. So a change by
+/// another process (a device added, disabled or rotated, a token revoked) applies to the very
+/// next check, while a repeated check, or a flood of unknown ids or tokens, costs one such
+/// pragma and about one SHA-256 and no row read. ``changeGeneration()`` exposes the same signal
+/// to the node's revocation watcher, which re-checks open connections. ``counters`` shows the
+/// cost.
 ///
 /// Secrets: see ``TokenHasher`` for the format; tokens are returned once, by the call that
-/// creates them, and only their salted SHA-256 is stored.
-public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
+/// creates them, and only their salted SHA-256 is stored. Hashes are compared in constant time.
+public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, CredentialRegistry {
     /// The file name of the registry inside the data directory.
     public static let fileName = "registry.sqlite"
 
     /// The database file.
     public let path: String
-    /// How long a cached, accepting credential is trusted before it is read again.
-    public let cacheLifetime: Duration
+    /// Database reads, token hashes and change checks so far.
+    public let counters = RegistryCounters()
 
     let pool: DatabasePool
-    let cache = Mutex<[DeviceID: CachedCredential]>([:])
-
-    /// A device's credential as last read from the file.
-    struct CachedCredential: Sendable {
-        var device: Device
-        var salt: [UInt8]
-        var hash: [UInt8]
-        var loadedAt: ContinuousClock.Instant
-    }
+    /// A connection that only reads `PRAGMA data_version`: that value changes when any *other*
+    /// connection commits, so this one must never write.
+    let changeWatch: DatabaseQueue
+    let cache = Mutex(RegistryCache())
 
     /// Opens (creating if needed) `<dataDirectory>/registry.sqlite` and migrates it.
-    /// - Parameters:
-    ///   - dataDirectory: the node's data directory; created if missing.
-    ///   - cacheLifetime: see the type's documentation; default 1 s.
+    /// - Parameter dataDirectory: the node's data directory; created if missing.
     /// - Throws: ``RegistryError`` with code `.storage` naming the file.
-    public convenience init(dataDirectory: String, cacheLifetime: Duration = .seconds(1)) throws {
+    public convenience init(dataDirectory: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         } catch {
@@ -53,23 +49,23 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
                     + "check the path and its permissions, or choose another with --data-dir"
             )
         }
-        try self.init(
-            path: (dataDirectory as NSString).appendingPathComponent(Self.fileName),
-            cacheLifetime: cacheLifetime
-        )
+        try self.init(path: (dataDirectory as NSString).appendingPathComponent(Self.fileName))
     }
 
     /// Opens (creating if needed) the registry database at `path` and migrates it.
     /// - Throws: ``RegistryError`` with code `.storage` naming the file.
-    public init(path: String, cacheLifetime: Duration = .seconds(1)) throws {
+    public init(path: String) throws {
         self.path = path
-        self.cacheLifetime = cacheLifetime
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.label = "reflex.registry"
+        var watchConfiguration = Configuration()
+        watchConfiguration.busyMode = .timeout(5)
+        watchConfiguration.label = "reflex.registry.changes"
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try RegistryMigrations.migrator.migrate(pool)
+            changeWatch = try DatabaseQueue(path: path, configuration: watchConfiguration)
         } catch {
             throw RegistryError(
                 code: .storage,
@@ -137,7 +133,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
                     + "or use `reflex device rotate-token \(id)` for a new token"
             )
         }
-        remember(device, salt: salt, hash: hash)
+        invalidateCache()
         return (device, token)
     }
 
@@ -158,7 +154,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
 
     /// The device with this id, or nil.
     public func device(_ id: DeviceID) async throws -> Device? {
-        try await loadCredential(id)?.device
+        try await currentCredential(id)?.device
     }
 
     /// Enables or disables a device. A disabled device cannot connect; its token is kept.
@@ -172,11 +168,12 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
             return db.changesCount > 0
         }
         guard changed else { throw notFound(id) }
-        _ = try await loadCredential(id)
+        invalidateCache()
     }
 
     /// Replaces a device's token and returns the new one (the only time it is available). The
-    /// old token stops working at once for this instance, within ``cacheLifetime`` elsewhere.
+    /// old token stops working at once, for new connections here and in any other process that
+    /// has the file open (open connections are closed by the node's revocation watcher).
     /// - Throws: ``RegistryError`` `.deviceNotFound`.
     public func rotateToken(_ id: DeviceID) async throws -> String {
         let token = TokenHasher.makeToken(prefix: TokenHasher.devicePrefix)
@@ -190,7 +187,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
             return db.changesCount > 0
         }
         guard changed else { throw notFound(id) }
-        _ = try await loadCredential(id)
+        invalidateCache()
         return token
     }
 
@@ -200,24 +197,37 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
         return nil
     }
 
-    /// Checks a device's token, from the cache when it accepts and is fresh, else from the file.
+    /// Checks a device's token against its current row (cached until the file changes).
     public func verify(device id: DeviceID, token: String) async throws -> DeviceVerification {
-        let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[id] }), cached.device.isEnabled, now - cached.loadedAt < cacheLifetime,
-            TokenHasher.matches(token: token, salt: cached.salt, expectedHash: cached.hash)
-        {
-            return .accepted(cached.device)
+        try await verifyCredential(device: id, token: token).verification
+    }
+
+    /// See ``DeviceRegistry/verifyCredential(device:token:)``: one salted hash of `token`, and no
+    /// row read when the device's row (or its absence) is cached for the current generation.
+    public func verifyCredential(device id: DeviceID, token: String) async throws -> DeviceCredentialCheck {
+        guard let credential = try await currentCredential(id) else {
+            return DeviceCredentialCheck(verification: .unknownDevice, tokenFingerprint: nil)
         }
-        guard let fresh = try await loadCredential(id) else { return .unknownDevice }
-        guard TokenHasher.matches(token: token, salt: fresh.salt, expectedHash: fresh.hash) else { return .wrongToken }
-        return fresh.device.isEnabled ? .accepted(fresh.device) : .disabled(fresh.device)
+        guard matches(token: token, salt: credential.salt, hash: credential.hash) else {
+            return DeviceCredentialCheck(verification: .wrongToken, tokenFingerprint: nil)
+        }
+        let verification: DeviceVerification =
+            credential.device.isEnabled ? .accepted(credential.device) : .disabled(credential.device)
+        return DeviceCredentialCheck(verification: verification, tokenFingerprint: credential.fingerprint)
     }
 
     // MARK: - Internals
 
-    /// Reads a device's row, refreshing (or dropping) its cache entry.
-    @discardableResult
-    func loadCredential(_ id: DeviceID) async throws -> CachedCredential? {
+    /// A device's row as of now: from the cache when the file has not changed since it was
+    /// read, else from the file (and then cached, found or not).
+    func currentCredential(_ id: DeviceID) async throws -> CachedCredential? {
+        let generation = try observeChanges()
+        switch cache.withLock({ $0.device(id) }) {
+        case .known(let credential): return credential
+        case .unknown: return nil
+        case .miss: break
+        }
+        counters.update { $0.databaseReads += 1 }
         let loaded = try await read("read device '\(id)'") { db -> CachedCredential? in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE id = ?", arguments: [id.rawValue])
             else { return nil }
@@ -227,20 +237,39 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
                 device: try Self.device(from: row),
                 salt: Array(salt),
                 hash: Array(hash),
-                loadedAt: .now
+                fingerprint: TokenHasher.fingerprint(salt: Array(salt), hash: Array(hash))
             )
         }
-        guard let credential = loaded else {
-            cache.withLock { _ = $0.removeValue(forKey: id) }
-            return nil
-        }
-        cache.withLock { $0[id] = credential }
-        return credential
+        cache.withLock { $0.store(loaded, for: id, readAt: generation) }
+        return loaded
     }
 
-    private func remember(_ device: Device, salt: [UInt8], hash: [UInt8]) {
-        let credential = CachedCredential(device: device, salt: salt, hash: hash, loadedAt: .now)
-        cache.withLock { $0[device.id] = credential }
+    /// Reads `PRAGMA data_version` and drops the caches if another connection committed since
+    /// the last check. - Returns: the cache generation the caller's reads belong to.
+    func observeChanges() throws -> UInt64 {
+        let version: Int64
+        do {
+            version = try changeWatch.inDatabase { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        } catch {
+            throw storageError("check for changes", error)
+        }
+        return cache.withLock { cache in
+            if cache.observe(dataVersion: version) { counters.update { $0.invalidations += 1 } }
+            counters.update { $0.changeChecks += 1 }
+            return cache.generation
+        }
+    }
+
+    /// Drops the caches after a write by this instance.
+    func invalidateCache() {
+        cache.withLock { $0.invalidate() }
+        counters.update { $0.invalidations += 1 }
+    }
+
+    /// Whether `token` matches a stored salted hash (constant time), counted in ``counters``.
+    func matches(token: String, salt: [UInt8], hash: [UInt8]) -> Bool {
+        counters.update { $0.tokenHashes += 1 }
+        return TokenHasher.matches(token: token, salt: salt, expectedHash: hash)
     }
 
     private func notFound(_ id: DeviceID) -> RegistryError {
@@ -270,7 +299,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier {
         }
     }
 
-    private func storageError(_ what: String, _ error: any Error) -> RegistryError {
+    func storageError(_ what: String, _ error: any Error) -> RegistryError {
         RegistryError(
             code: .storage,
             message: "cannot \(what) in the device registry \(path): \(error); "

@@ -48,6 +48,35 @@ package enum TokenHasher {
         constantTimeEquals(hash(token: token, salt: salt), expectedHash)
     }
 
+    /// A 64-bit index key for a token: the first 8 bytes of `SHA-256("reflex-token-lookup-v1\0" ‖ token)`.
+    ///
+    /// Stored beside an operator token's salted hash so that a check hashes the presented token
+    /// once to find its candidate record, instead of once per stored token. It is not a secret
+    /// and reveals nothing useful: finding a token from 64 bits of its hash means searching
+    /// 256-bit random tokens. The salted hash is still what accepts a token.
+    package static func lookupKey(token: String) -> Int64 {
+        var hasher = SHA256()
+        hasher.update(data: Array("reflex-token-lookup-v1\u{0}".utf8))
+        hasher.update(data: Array(token.utf8))
+        var key: UInt64 = 0
+        for byte in hasher.finalize().prefix(8) { key = key << 8 | UInt64(byte) }
+        return Int64(bitPattern: key)
+    }
+
+    /// A short, non-secret name for a stored credential (salt and hash) that changes whenever
+    /// the token is replaced: 16 hex digits of `SHA-256("reflex-credential-v1\0" ‖ salt ‖ hash)`.
+    /// Open connections remember it, so that a rotated token can be told from the one they used.
+    package static func fingerprint(salt: [UInt8], hash: [UInt8]) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Array("reflex-credential-v1\u{0}".utf8))
+        hasher.update(data: salt)
+        hasher.update(data: hash)
+        return hasher.finalize().prefix(8).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
     /// Compares two byte strings without an early exit, so the time taken does not reveal how
     /// many leading bytes match. Different lengths compare unequal (lengths are not secret).
     package static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {

@@ -95,7 +95,7 @@ struct TokenList: AsyncParsableCommand {
 struct TokenRevoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
-        abstract: "Revoke an operator token; it stops working at once."
+        abstract: "Revoke an operator token; it stops working at once, open connections and streams included."
     )
 
     @OptionGroup var options: RegistryOptions
@@ -104,6 +104,9 @@ struct TokenRevoke: AsyncParsableCommand {
     func run() async throws {
         let registry = try options.openRegistry()
         try await reportingErrors { try await registry.revokeOperatorToken(id: id) }
-        print("Revoked operator token \(id).")
+        print(
+            "Revoked operator token \(id): it is refused from now on, and a node running on this data directory "
+                + "closes the MQTT connections and live event streams opened with it within a second."
+        )
     }
 }
