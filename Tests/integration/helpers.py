@@ -684,3 +684,24 @@ class MosquittoSub:
 
 def mqtt_version_ids(v: int) -> str:
     return vname(v)
+
+
+def expect_across(members: list["MqttClient"], n: int, timeout: float = 5.0,
+                  settle: float = 0.3) -> list[list[Msg]]:
+    """Waits until `members` together have received `n` messages (AssertionError at the deadline),
+    then waits `settle` more seconds for any extra copies (which a caller checking duplicates must
+    see). Returns each member's messages, in the order it received them."""
+    got: list[list[Msg]] = [[] for _ in members]
+    deadline = time.monotonic() + timeout
+    while sum(map(len, got)) < n:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"members got {sum(map(len, got))} of {n} messages within {timeout}s "
+                                 f"({[len(g) for g in got]} each)")
+        for i, member in enumerate(members):
+            try:
+                got[i].append(member.messages.get(timeout=0.01))
+            except queue.Empty:
+                pass
+    for i, member in enumerate(members):
+        got[i].extend(member.drain(settle if i == 0 else 0.0))
+    return got

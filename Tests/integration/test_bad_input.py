@@ -49,6 +49,15 @@ class HealthyTraffic:
             assert n == self.next_expected, f"healthy traffic out of order or lost: expected {self.next_expected}, got {n}"
             self.next_expected += 1
 
+    def wait_for_more(self, count: int = 5, timeout: float = 5.0):
+        """Waits until `count` more messages have been published (the traffic flows after what a
+        test did), so that the next checkpoint covers traffic from after it."""
+        target = self.published + count
+        deadline = time.monotonic() + timeout
+        while self.published < target:
+            assert time.monotonic() < deadline, f"healthy publisher stalled at {self.published}"
+            time.sleep(0.005)
+
     def stop(self):
         self.stop_flag.set()
         self.thread.join(2)
@@ -60,7 +69,7 @@ class HealthyTraffic:
 @pytest.fixture(scope="module")
 def healthy(broker):
     h = HealthyTraffic(broker)
-    time.sleep(0.2)
+    h.wait_for_more()
     yield h
     h.stop()
 
@@ -69,7 +78,7 @@ def healthy(broker):
 def _check_healthy_after_each(healthy):
     healthy.checkpoint()
     yield
-    time.sleep(0.1)
+    healthy.wait_for_more()
     healthy.checkpoint()
 
 

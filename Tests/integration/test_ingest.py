@@ -109,7 +109,10 @@ def test_ten_thousand_values_in_one_message_are_refused_whole(ingest_broker):
 
 def test_acknowledged_samples_survive_kill9(ingest_broker):
     """Publish QoS 1 continuously; SIGKILL the server 3 times at random moments; every acknowledged
-    sample must be stored, and none twice."""
+    sample must be stored, with the value it was published with, and nothing that was never
+    published may appear. (A sample cannot be stored twice: (device, metric, timestamp) is the
+    primary key, so a redelivery overwrites the same row; what is checked per key is that the
+    row holds exactly the value that was sent.)"""
     rng = random.Random(7)
     base = int(time.time() * 1000) - 3_600_000
     acked: set[int] = set()
@@ -167,10 +170,17 @@ def test_acknowledged_samples_survive_kill9(ingest_broker):
     timestamps = [s["timestamp"] for s in stored]
     print(f"kill -9 x3: published {sent}, acknowledged {len(acked)}, stored {len(timestamps)}")
     assert len(acked) > 100, "the publisher should have got acknowledgements before each kill"
-    assert len(timestamps) == len(set(timestamps)), "a sample is stored twice"
+    published = range(base, base + sent)
+    invented = [ts for ts in timestamps if ts not in published]
+    assert not invented, f"{len(invented)} stored samples were never published, e.g. {invented[:5]}"
     missing = acked - set(timestamps)
     assert not missing, f"{len(missing)} acknowledged samples lost, e.g. {sorted(missing)[:5]}"
-    assert all(s["value"] == s["timestamp"] - base for s in stored)
+    wrong = [s for s in stored if s["value"] != s["timestamp"] - base]
+    assert not wrong, f"{len(wrong)} stored samples hold another value than was sent, e.g. {wrong[:3]}"
+    # Acknowledged versus stored per key: every key is acknowledged-and-stored or only stored
+    # (committed, the PUBACK lost in the kill); the counts say how many of each.
+    print(f"stored and acknowledged {len(acked & set(timestamps))}, stored unacknowledged "
+          f"{len(set(timestamps) - acked)}")
 
 
 def test_status_and_state_are_recorded(ingest_broker):

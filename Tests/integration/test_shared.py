@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from helpers import V5
+from helpers import V5, expect_across
 
 
 @pytest.mark.parametrize("members", [2, 3])
@@ -22,7 +22,7 @@ def test_shared_subscription_delivers_each_message_to_exactly_one_member(clients
     everything = plain.expect_messages(n, timeout=10)
     assert sorted(m.payload for m in everything) == sorted(f"job-{i}".encode() for i in range(n)), \
         "a non-shared subscriber still gets every message"
-    per_member = [[m.payload.decode() for m in c.drain(0.5)] for c in group]
+    per_member = [[m.payload.decode() for m in got] for got in expect_across(group, n, timeout=10)]
     counts = Counter(p for got in per_member for p in got)
     assert set(counts) == {f"job-{i}" for i in range(n)}, "every message reaches the group"
     dup = {p: k for p, k in counts.items() if k > 1}
@@ -44,7 +44,7 @@ def test_two_groups_each_get_every_message(clients, topic):
     for i in range(20):
         pub.publish(f"{topic}/t", str(i), qos=1)
     for grp in (a, b):
-        got = sorted(int(m.payload) for c in grp for m in c.drain(0.5))
+        got = sorted(int(m.payload) for member in expect_across(grp, 20) for m in member)
         assert got == list(range(20))
 
 
