@@ -1,4 +1,3 @@
-import CompressNIO
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -6,8 +5,9 @@ import NIOCore
 /// Reads a write request's body: `Content-Encoding: gzip` or identity, at most `limit` bytes
 /// both on the wire and after decompression.
 ///
-/// The decompressed size is bounded while inflating (CompressNIO stops at `maxSize`), so a
-/// small gzip bomb cannot make the node allocate more than `limit` bytes.
+/// The decompressed size is bounded while inflating (``GzipInflater`` stops at `limit`), so a
+/// small gzip bomb cannot make the node allocate more than `limit` bytes; concatenated gzip
+/// members are decoded in order, as gzip and Telegraf do.
 enum WriteBody {
     /// The body's bytes, decompressed.
     /// - Throws: ``APIError`` 413 past the limit, 415 for another content encoding, 400 for a
@@ -31,26 +31,26 @@ enum WriteBody {
         return try gunzip(&body, limit: limit)
     }
 
-    /// Inflates `body` through a 64 KiB window, counting the output: at most `limit` bytes are
-    /// ever kept, however well the input compresses.
-    static func gunzip(_ body: inout ByteBuffer, limit: Int) throws -> ByteBuffer {
-        let decompressor = CompressionAlgorithm.gzip().decompressor
-        decompressor.window = ByteBufferAllocator().buffer(capacity: 64 * 1024)
-        var output = ByteBufferAllocator().buffer(capacity: min(limit, body.readableBytes * 4))
+    /// Inflates `body`, every gzip member of it in order, keeping at most `limit` bytes however
+    /// well the input compresses, within `timeBudget` (see ``GzipInflater``).
+    /// - Throws: ``APIError`` 413 past the limit, 400 for a corrupt or truncated member or bytes
+    ///   after the end of the stream that are not another member (the message names the byte
+    ///   offset), 503 past the time budget.
+    static func gunzip(_ body: inout ByteBuffer, limit: Int, timeBudget: Duration = .seconds(5)) throws -> ByteBuffer {
         do {
-            try decompressor.startStream()
-            try body.decompressStream(with: decompressor) { window in
-                guard output.readableBytes + window.readableBytes <= limit else { throw tooLarge(limit) }
-                var window = window
-                output.writeBuffer(&window)
-            }
-            try decompressor.finishStream()
-        } catch let error as APIError {
-            throw error
+            let output = try GzipInflater(limit: limit, timeBudget: timeBudget).inflate(body)
+            body.moveReaderIndex(forwardBy: body.readableBytes)
+            return output
         } catch {
-            throw APIError(.badRequest, code: "invalid", message: "the gzip body is corrupt or truncated")
+            switch error {
+            case .tooLarge:
+                throw tooLarge(limit)
+            case .timeBudgetExceeded:
+                throw APIError(.serviceUnavailable, code: "unavailable", message: "\(error); send smaller batches")
+            case .corrupt, .truncated, .trailingBytes, .internalError:
+                throw APIError(.badRequest, code: "invalid", message: "\(error)")
+            }
         }
-        return output
     }
 
     private static func tooLarge(_ limit: Int) -> APIError {
