@@ -51,7 +51,8 @@ final class BrokerHarness {
         cleanStart: Bool = true,
         keepAlive: UInt16 = 0,
         will: Will? = nil,
-        properties: Properties = Properties()
+        properties: Properties = Properties(),
+        username: String? = nil
     ) throws -> (TestClient, ConnAck) {
         let client = try open(version: version)
         try client.send(
@@ -62,6 +63,7 @@ final class BrokerHarness {
                     keepAliveSeconds: keepAlive,
                     clientID: clientID,
                     will: will,
+                    username: username,
                     properties: properties
                 )
             )

@@ -16,6 +16,9 @@ public final class ApplicationMessage: Sendable {
     public let expiresAt: NIODeadline?
     /// The client that published it, for the v5 no-local option; nil for broker-made messages.
     public let publisherClientID: String?
+    /// The identity that published it (the owner of a retained message, for its quota); nil for
+    /// broker-made messages and retained messages restored without a recorded owner.
+    public let publisher: ClientIdentity?
 
     public init(
         topic: String,
@@ -24,7 +27,8 @@ public final class ApplicationMessage: Sendable {
         retain: Bool,
         properties: Properties,
         expiresAt: NIODeadline?,
-        publisherClientID: String?
+        publisherClientID: String?,
+        publisher: ClientIdentity? = nil
     ) {
         self.topic = topic
         self.payload = payload
@@ -33,6 +37,7 @@ public final class ApplicationMessage: Sendable {
         self.properties = properties
         self.expiresAt = expiresAt
         self.publisherClientID = publisherClientID
+        self.publisher = publisher
     }
 
     /// Whether the message's expiry has passed at `now`.
@@ -51,7 +56,8 @@ public final class ApplicationMessage: Sendable {
             retain: retain,
             properties: properties,
             expiresAt: expiresAt,
-            publisherClientID: publisherClientID
+            publisherClientID: publisherClientID,
+            publisher: publisher
         )
     }
 }

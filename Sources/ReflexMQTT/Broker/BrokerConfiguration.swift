@@ -14,6 +14,9 @@
 /// - `maxKeepAliveSeconds` (default 65_535), `defaultSessionExpirySeconds`, `maxSessionExpirySeconds`
 /// - `topicAliasMaximum` (default 64): aliases a v5 client may use toward the broker
 /// - `sysInterval` (seconds, default 10): how often `$SYS/` topics are refreshed; 0 disables
+/// - `retained.maxMessagesPerClient` (default 1_000), `retained.maxBytesPerClient` (default
+///   16 MiB) and `retained.maxBytes` (node-wide, default 1 GiB): retained-message quotas, see
+///   ``maxRetainedMessagesPerClient``
 public struct BrokerConfiguration: Sendable, Equatable {
     /// A TCP address to listen on.
     public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
@@ -65,6 +68,23 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var sysIntervalSeconds: Int = 10
     /// How often the session store is written while running (sessions are also saved at shutdown).
     public var sessionSaveIntervalSeconds: Int = 5
+    /// Retained messages one identity (the publisher's principal; all anonymous clients share
+    /// one) may keep. Past it a retained PUBLISH is refused: MQTT 5 PUBACK/PUBREC 0x97 quota
+    /// exceeded, and on QoS 0 and 3.1.1 it is dropped (neither stored nor routed), logged and
+    /// counted. Deleting (empty payload) always works. Default 1,000.
+    public var maxRetainedMessagesPerClient: Int = 1_000
+    /// Bytes (topic + payload) of retained messages one identity may keep; default 16 MiB.
+    public var maxRetainedBytesPerClient: Int = 16 * 1_048_576
+    /// Bytes of retained messages the whole node keeps, broker-made ones included; default 1 GiB.
+    public var maxRetainedBytes: Int = 1_073_741_824
+
+    var retainedLimits: RetainedQuota.Limits {
+        RetainedQuota.Limits(
+            maxMessagesPerClient: maxRetainedMessagesPerClient,
+            maxBytesPerClient: maxRetainedBytesPerClient,
+            maxBytes: maxRetainedBytes
+        )
+    }
 
     public init() {}
 }

@@ -31,9 +31,15 @@ final class BrokerCore: @unchecked Sendable {
     var openConnections = 0
     /// Connections whose CONNECT was accepted.
     var connectedClients = 0
-    /// Set when sessions or retained messages changed since the last save.
+    /// Set when sessions changed since the last save.
     var isDirty = false
+    /// Topics whose retained message was set, replaced or deleted since the last save, in order:
+    /// the save writes just these rows (see ``BrokerSnapshot``), not the whole retained set.
+    var retainedChanges = OrderedSet<String>()
+    /// Retained messages per owner and node-wide, against the configured limits.
+    var retainedQuota: RetainedQuota
     private var dropLogLimiter = RateLimiter(interval: .seconds(10))
+    private var retainedQuotaLogLimiter = RateLimiter(interval: .seconds(10))
     /// Reused between routings to avoid an allocation per message (re-entrant routing, e.g. a
     /// will published during a delivery, simply uses a fresh array).
     private var routeScratch: [(Session, SubscriptionOptions)] = []
@@ -52,7 +58,11 @@ final class BrokerCore: @unchecked Sendable {
         self.authorizer = authorizer
         self.logger = logger
         self.startedAt = eventLoop.now
+        self.retainedQuota = RetainedQuota(limits: configuration.retainedLimits)
     }
+
+    /// Whether there is anything to save.
+    var hasUnsavedChanges: Bool { isDirty || !retainedChanges.isEmpty }
 
     // MARK: - Connections
 
@@ -174,12 +184,30 @@ final class BrokerCore: @unchecked Sendable {
     }
 
     /// Sets, replaces or (empty payload) deletes the retained message of a topic. The payload
-    /// is copied so that a long-lived retained message does not pin a large read buffer.
+    /// is copied so that a long-lived retained message does not pin a large read buffer. A
+    /// client's message over its quota is not retained (PUBLISH refuses it before routing; this
+    /// catches retained wills, which were authorized at CONNECT).
     private func updateRetained(_ message: ApplicationMessage) {
         let persistent = !message.topic.hasPrefix("$SYS")
         if message.payload.readableBytes == 0 {
-            if retained.remove(topic: message.topic) != nil, persistent { isDirty = true }
+            if let removed = retained.remove(topic: message.topic), persistent {
+                retainedQuota.recordRemoved(Self.quotaEntry(removed))
+                retainedChanges.append(message.topic)
+            }
             return
+        }
+        let entry = RetainedQuota.Entry(
+            owner: message.publisher,
+            bytes: RetainedQuota.size(topic: message.topic, payloadBytes: message.payload.readableBytes)
+        )
+        let previous = retained.message(for: message.topic).map(Self.quotaEntry)
+        if persistent {
+            do {
+                try retainedQuota.check(entry, replacing: previous)
+            } catch {
+                retainedQuotaRefused(topic: message.topic, publisher: message.publisher, error)
+                return
+            }
         }
         var payload = ByteBufferAllocator().buffer(capacity: message.payload.readableBytes)
         payload.writeImmutableBuffer(message.payload)
@@ -192,10 +220,65 @@ final class BrokerCore: @unchecked Sendable {
                 retain: true,
                 properties: message.properties,
                 expiresAt: message.expiresAt,
-                publisherClientID: message.publisherClientID
+                publisherClientID: message.publisherClientID,
+                publisher: message.publisher
             )
         )
-        if persistent { isDirty = true }
+        if persistent {
+            retainedQuota.recordSet(entry, replacing: previous)
+            retainedChanges.append(message.topic)
+        }
+    }
+
+    /// Checks a client's retained PUBLISH against its quota before it is routed. Deleting (empty
+    /// payload) and `$SYS` are never refused. Logs and counts a refusal.
+    /// - Throws: which limit it would pass.
+    func checkRetainedQuota(topic: String, payloadBytes: Int, publisher: ClientIdentity) throws(RetainedQuota.Exceeded)
+    {
+        guard payloadBytes > 0, !topic.hasPrefix("$SYS") else { return }
+        let entry = RetainedQuota.Entry(
+            owner: publisher,
+            bytes: RetainedQuota.size(topic: topic, payloadBytes: payloadBytes)
+        )
+        do {
+            try retainedQuota.check(entry, replacing: retained.message(for: topic).map(Self.quotaEntry))
+        } catch {
+            retainedQuotaRefused(topic: topic, publisher: publisher, error)
+            throw error
+        }
+    }
+
+    private func retainedQuotaRefused(topic: String, publisher: ClientIdentity?, _ error: RetainedQuota.Exceeded) {
+        statistics.retainedQuotaRefusals += 1
+        if retainedQuotaLogLimiter.allow(now: eventLoop.now) {
+            let usage = publisher.map { retainedQuota.usage(of: $0) } ?? RetainedQuota.Usage()
+            logger.notice(
+                "Refused a retained message over quota",
+                metadata: [
+                    "mqtt.principal": "\(publisher?.description ?? "none")",
+                    "mqtt.topic": "\(topic)",
+                    "mqtt.reason": "\(error)",
+                    "mqtt.retained_messages": "\(usage.messages)",
+                    "mqtt.retained_bytes": "\(usage.bytes)",
+                    "mqtt.refused_total": "\(statistics.retainedQuotaRefusals)",
+                ]
+            )
+        }
+    }
+
+    /// Retains a message read from the session store, counting it toward its owner's quota
+    /// without checking it (limits may have been lowered since; the owner then cannot add more).
+    func restoreRetained(_ message: ApplicationMessage) {
+        let previous = retained.message(for: message.topic).map(Self.quotaEntry)
+        retained.set(topic: message.topic, message: message)
+        retainedQuota.recordSet(Self.quotaEntry(message), replacing: previous)
+    }
+
+    private static func quotaEntry(_ message: ApplicationMessage) -> RetainedQuota.Entry {
+        RetainedQuota.Entry(
+            owner: message.publisher,
+            bytes: RetainedQuota.size(topic: message.topic, payloadBytes: message.payload.readableBytes)
+        )
     }
 
     func deliver(
@@ -347,7 +430,12 @@ final class BrokerCore: @unchecked Sendable {
             for message in matching {
                 deliver(message, to: session, options: options, retainedOnSubscribe: true)
             }
-            for topic in expired { retained.remove(topic: topic) }
+            for topic in expired {
+                if let removed = retained.remove(topic: topic) {
+                    retainedQuota.recordRemoved(Self.quotaEntry(removed))
+                    retainedChanges.append(topic)
+                }
+            }
         }
         return existed
     }
@@ -359,6 +447,38 @@ final class BrokerCore: @unchecked Sendable {
         subscriptions.remove(entry.filter, subscriber: SessionRef(session: session))
         if session.isPersistent { isDirty = true }
         return true
+    }
+
+    /// Drops the subscriptions of `session` that `identity` may no longer make (a resumed or
+    /// restored session: permissions may have changed since they were made), and the queued or
+    /// unacknowledged messages that no remaining subscription matches, so that nothing they
+    /// brought reaches the client. Logs the dropped filters at notice.
+    /// - Returns: the dropped filters.
+    @discardableResult
+    func recheckSubscriptions(of session: Session, for identity: ClientIdentity) -> [String] {
+        let dropped = session.subscriptions.keys.filter {
+            !authorizer.maySubscribe(identity, clientID: session.clientID, filter: $0)
+        }.sorted()
+        guard !dropped.isEmpty else { return [] }
+        for filter in dropped { unsubscribe(session, filterString: filter) }
+        let remaining = session.subscriptions.values.map(\.filter)
+        let isWanted = { (delivery: Delivery) in remaining.contains { $0.matches(delivery.message.topic) } }
+        let queued = session.queue.count
+        session.queue.removeAll { !isWanted($0) }
+        let inflight = session.inflight.count
+        session.inflight.removeAll { $0.value.phase == .awaitingAck && !isWanted($0.value.delivery) }
+        statistics.droppedRestoredSubscriptions += dropped.count
+        logger.notice(
+            "Dropped restored subscriptions the identity may no longer make",
+            metadata: [
+                "mqtt.client_id": "\(session.clientID)",
+                "mqtt.principal": "\(identity)",
+                "mqtt.filters": "\(dropped.joined(separator: " "))",
+                "mqtt.discarded": "\(queued - session.queue.count + inflight - session.inflight.count)",
+            ]
+        )
+        if session.isPersistent { isDirty = true }
+        return dropped
     }
 
     // MARK: - Session lifecycle

@@ -15,7 +15,8 @@ struct BrokerMetrics: Sendable {
         "remaining_length", "too_large", "unknown_type", "reserved_flags", "truncated", "trailing_bytes",
         "invalid_utf8", "invalid_property", "invalid_value", "protocol_name", "protocol_version",
         "protocol_violation", "topic_invalid", "topic_alias_invalid", "receive_maximum", "not_authorized",
-        "payload_format", "second_connect", "unexpected_packet", "auth_unsupported",
+        "payload_format", "second_connect", "unexpected_packet", "auth_unsupported", "session_owner",
+        "retained_quota",
     ]
 
     init() {

@@ -18,6 +18,12 @@ struct BrokerStatistics: Sendable {
     var keepAliveTimeouts = 0
     var unauthorizedPublishes = 0
     var unauthorizedSubscribes = 0
+    /// CONNECTs refused because the client id's session belongs to another identity.
+    var sessionOwnerRefusals = 0
+    /// Restored subscriptions dropped because their identity may no longer make them.
+    var droppedRestoredSubscriptions = 0
+    /// Retained messages refused because their publisher's (or the node's) quota was full.
+    var retainedQuotaRefusals = 0
     /// Clients disconnected because their credential was revoked (MQTTBroker+Revocation).
     var revokedDisconnects = 0
 }

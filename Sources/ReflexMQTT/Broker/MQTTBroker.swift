@@ -2,6 +2,7 @@ public import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import OrderedCollections
 public import ServiceLifecycle
 import Synchronization
 
@@ -234,14 +235,21 @@ public final class MQTTBroker: Service {
             let logger = self.logger
             tasks.append(
                 loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
-                    guard core.isDirty else { return loop.makeSucceededVoidFuture() }
+                    guard core.hasUnsavedChanges else { return loop.makeSucceededVoidFuture() }
+                    let snapshot = BrokerSnapshot(core: core, includeSessions: core.isDirty)
                     core.isDirty = false
-                    let snapshot = BrokerSnapshot(core: core)
+                    core.retainedChanges.removeAll()
                     return loop.makeFutureWithTask {
                         do {
                             try await snapshot.save(to: sessionStore)
                         } catch {
                             logger.error("Saving MQTT sessions failed", metadata: ["error": "\(error)"])
+                            // Written again at the next save: the retained rows are incremental, so a
+                            // lost change would otherwise stay lost.
+                            loop.execute {
+                                if snapshot.sessions != nil { core.isDirty = true }
+                                for topic in snapshot.retainedTopics { core.retainedChanges.append(topic) }
+                            }
                         }
                     }
                 }
@@ -267,11 +275,19 @@ public final class MQTTBroker: Service {
 
     private func save(_ core: BrokerCore) async throws {
         guard let sessionStore else { return }
-        let snapshot = try await core.eventLoop.submit { BrokerSnapshot(core: core) }.get()
+        let (snapshot, retainedCount) = try await core.eventLoop.submit {
+            let snapshot = BrokerSnapshot(core: core)
+            core.isDirty = false
+            core.retainedChanges.removeAll()
+            return (snapshot, core.retained.count)
+        }.get()
         try await snapshot.save(to: sessionStore)
         logger.info(
             "Saved MQTT sessions",
-            metadata: ["mqtt.sessions": "\(snapshot.sessions.count)", "mqtt.retained": "\(snapshot.retained.count)"]
+            metadata: [
+                "mqtt.sessions": "\(snapshot.sessions?.count ?? 0)", "mqtt.retained": "\(retainedCount)",
+                "mqtt.retained_changed": "\(snapshot.retainedTopics.count)",
+            ]
         )
     }
 }

@@ -216,19 +216,51 @@ extension MQTTConnectionHandler {
         }
         let expiry = min(requestedExpiry, configuration.maxSessionExpirySeconds)
 
+        let existing = core.sessions[clientID]
+        let decision = SessionOwnership.decide(
+            existing: existing.map { SessionOwnership.Existing(owner: $0.owner, isConnected: $0.connection != nil) },
+            identity: identity,
+            cleanStart: connect.cleanStart
+        )
         var sessionPresent = false
         let session: Session
-        if let existing = core.sessions[clientID] {
+        switch decision {
+        case .refuse(let owner):
+            core.statistics.sessionOwnerRefusals += 1
+            metrics.countRejected("session_owner")
+            log.notice(
+                "Refused connection: the client id belongs to another identity's session",
+                metadata: ["mqtt.principal": "\(identity)", "mqtt.session_owner": "\(owner?.description ?? "unknown")"]
+            )
+            refuseConnect(.notAuthorized, "client id '\(clientID)' is in use by another identity")
+            return
+        case .startNew:
+            session = Session(clientID: clientID, owner: identity, version: version, expiryIntervalSeconds: expiry)
+            core.sessions[clientID] = session
+        case .discardOwnerless:
+            log.notice(
+                "Discarded a restored session without a recorded owner",
+                metadata: ["mqtt.principal": "\(identity)"]
+            )
+            if let existing { core.endSession(existing) }
+            session = Session(clientID: clientID, owner: identity, version: version, expiryIntervalSeconds: expiry)
+            core.sessions[clientID] = session
+        case .startOver, .resume:
+            guard let existing else { preconditionFailure("SessionOwnership resumed a session that does not exist") }
             if let previous = existing.connection {
                 previous.closeForTakeover()
             }
-            if connect.cleanStart || core.sessions[clientID] !== existing {
+            var resumes = false
+            if case .resume = decision { resumes = true }
+            // The takeover may have ended the session (it was not persistent).
+            if !resumes || core.sessions[clientID] !== existing {
                 if core.sessions[clientID] === existing { core.endSession(existing) }
-                session = Session(clientID: clientID, version: version, expiryIntervalSeconds: expiry)
+                session = Session(clientID: clientID, owner: identity, version: version, expiryIntervalSeconds: expiry)
                 core.sessions[clientID] = session
             } else {
                 session = existing
                 sessionPresent = true
+                session.owner = identity
                 session.expiryTask?.cancel()
                 session.expiryTask = nil
                 if let pending = session.pendingWill {
@@ -237,10 +269,8 @@ extension MQTTConnectionHandler {
                 }
                 session.version = version
                 session.expiryIntervalSeconds = expiry
+                core.recheckSubscriptions(of: session, for: identity)
             }
-        } else {
-            session = Session(clientID: clientID, version: version, expiryIntervalSeconds: expiry)
-            core.sessions[clientID] = session
         }
         session.connection = self
         session.disconnectedAt = nil
@@ -359,7 +389,8 @@ extension MQTTConnectionHandler {
             retain: retain,
             properties: forwarded,
             expiresAt: expiresAt,
-            publisherClientID: clientID
+            publisherClientID: clientID,
+            publisher: identity
         )
     }
 
@@ -425,6 +456,17 @@ extension MQTTConnectionHandler {
             metrics.countRejected("not_authorized")
             log.debug("Rejected publish: not authorized", metadata: ["mqtt.topic": "\(topic)"])
             refusal = .notAuthorized
+        } else if publish.retain {
+            do {
+                try core.checkRetainedQuota(
+                    topic: topic,
+                    payloadBytes: publish.payload.readableBytes,
+                    publisher: identity
+                )
+            } catch {
+                metrics.countRejected("retained_quota")
+                refusal = .quotaExceeded
+            }
         }
         // A QoS 2 PUBLISH sent again before PUBREL is acknowledged again and never routed twice.
         if publish.qos == .exactlyOnce, let id = publish.packetID, session.incomingQoS2.contains(id) {

@@ -37,6 +37,10 @@ struct SystemTopicsPublisher: Sendable {
             ("$SYS/broker/publish/unauthorized", "\(stats.unauthorizedPublishes)"),
             ("$SYS/broker/subscriptions/count", "\(core.subscriptions.count)"),
             ("$SYS/broker/retained messages/count", "\(core.retained.count)"),
+            ("$SYS/broker/retained messages/bytes", "\(core.retainedQuota.total.bytes)"),
+            ("$SYS/broker/retained messages/refused_quota", "\(stats.retainedQuotaRefusals)"),
+            ("$SYS/broker/connections/refused/session_owner", "\(stats.sessionOwnerRefusals)"),
+            ("$SYS/broker/subscriptions/dropped_on_restore", "\(stats.droppedRestoredSubscriptions)"),
             ("$SYS/broker/clients/revoked", "\(stats.revokedDisconnects)"),
             ("$SYS/broker/clients/dropped", droppedByClient()),
         ]

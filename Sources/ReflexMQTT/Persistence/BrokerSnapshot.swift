@@ -4,16 +4,41 @@ import Logging
 import NIOCore
 import OrderedCollections
 
-/// A copy of the broker's durable state taken on the event loop, to be written elsewhere.
+/// A copy of the broker's durable state taken on the event loop, to be written elsewhere: every
+/// persistent session (when they changed) and the retained messages changed since the last save.
 struct BrokerSnapshot: Sendable {
-    var sessions: [PersistedSession]
-    var retained: [PersistedMessage]
+    /// Every persistent session; nil when the sessions did not change and need no write.
+    var sessions: [PersistedSession]?
+    /// The retained messages of the topics in ``BrokerCore/retainedChanges``: the current message
+    /// of each (upsert) or, if there is none, a deletion.
+    var retained: RetainedChanges
+    /// The topics ``retained`` covers, to mark them changed again if the save fails.
+    var retainedTopics: [String]
 
-    /// Takes the snapshot. Must run on the core's event loop.
-    init(core: BrokerCore) {
+    /// Takes the snapshot. Must run on the core's event loop; it does not clear the core's change
+    /// marks (the caller does, and restores them if the save fails).
+    /// - Parameter includeSessions: whether to copy the sessions (false: they did not change).
+    init(core: BrokerCore, includeSessions: Bool = true) {
         let now = core.eventLoop.now
         let wallNow = Date()
-        sessions = core.sessions.values.filter(\.isPersistent).map { session in
+        sessions = includeSessions ? Self.persistSessions(of: core, now: now, wallNow: wallNow) : nil
+        var changes = RetainedChanges()
+        for topic in core.retainedChanges {
+            if let message = core.retained.message(for: topic), !message.isExpired(at: now) {
+                let delivery = Delivery(message: message, qos: message.qos, retain: true, subscriptionIdentifiers: [])
+                changes.upserts.append(
+                    Self.persist(delivery, packetID: nil, phase: .queued, now: now, wallNow: wallNow)
+                )
+            } else {
+                changes.deletions.append(topic)
+            }
+        }
+        retained = changes
+        retainedTopics = Array(core.retainedChanges)
+    }
+
+    private static func persistSessions(of core: BrokerCore, now: NIODeadline, wallNow: Date) -> [PersistedSession] {
+        core.sessions.values.filter(\.isPersistent).map { session in
             var messages: [PersistedMessage] = []
             for (id, entry) in session.inflight {
                 let phase: PersistedMessage.Phase = entry.phase == .awaitingAck ? .awaitingAck : .awaitingComplete
@@ -40,22 +65,16 @@ struct BrokerSnapshot: Sendable {
                     )
                 },
                 messages: messages,
-                incomingQoS2PacketIDs: Array(session.incomingQoS2).sorted()
+                incomingQoS2PacketIDs: Array(session.incomingQoS2).sorted(),
+                owner: session.owner.map(PersistedOwner.init)
             )
         }
-        var retained: [PersistedMessage] = []
-        func keep(topic: String, message: ApplicationMessage) {
-            guard !topic.hasPrefix("$SYS"), !message.isExpired(at: now) else { return }
-            let delivery = Delivery(message: message, qos: message.qos, retain: true, subscriptionIdentifiers: [])
-            retained.append(Self.persist(delivery, packetID: nil, phase: .queued, now: now, wallNow: wallNow))
-        }
-        core.retained.forEach(keep)
-        self.retained = retained
     }
 
+    /// Writes the sessions (if taken) and the retained changes.
     func save(to store: any SessionStore) async throws {
-        try await store.saveSessions(sessions)
-        try await store.saveRetainedMessages(retained)
+        if let sessions { try await store.saveSessions(sessions) }
+        try await store.saveRetainedChanges(retained)
     }
 
     private static func seconds(_ deadline: NIODeadline, until now: NIODeadline) -> TimeInterval {
@@ -84,7 +103,8 @@ struct BrokerSnapshot: Sendable {
             correlationData: properties.correlationData.map { Data($0.readableBytesView) },
             payloadFormatIndicator: properties.payloadFormatIndicator,
             userProperties: properties.userProperties,
-            subscriptionIdentifiers: delivery.subscriptionIdentifiers
+            subscriptionIdentifiers: delivery.subscriptionIdentifiers,
+            owner: message.publisher.map(PersistedOwner.init)
         )
     }
 
@@ -104,7 +124,8 @@ struct BrokerSnapshot: Sendable {
             retain: persisted.retain,
             properties: properties,
             expiresAt: expiresAt,
-            publisherClientID: nil
+            publisherClientID: nil,
+            publisher: persisted.owner?.identity
         )
     }
 
@@ -115,12 +136,13 @@ struct BrokerSnapshot: Sendable {
         let wallNow = Date()
         for persisted in retained {
             let message = message(from: persisted, now: now, wallNow: wallNow)
-            if !message.isExpired(at: now) { core.retained.set(topic: persisted.topic, message: message) }
+            if !message.isExpired(at: now) { core.restoreRetained(message) }
         }
         for persisted in sessions {
             let version = ProtocolVersion(rawValue: persisted.protocolVersion) ?? .v311
             let session = Session(
                 clientID: persisted.clientID,
+                owner: persisted.owner?.identity,
                 version: version,
                 expiryIntervalSeconds: persisted.expiryIntervalSeconds
             )
@@ -171,6 +193,8 @@ struct BrokerSnapshot: Sendable {
             }
             session.incomingQoS2 = Set(persisted.incomingQoS2PacketIDs)
             session.disconnectedAt = now
+            // Permissions may have changed while the node was down; checked again at reconnect.
+            if let owner = session.owner { core.recheckSubscriptions(of: session, for: owner) }
             core.sessions[persisted.clientID] = session
             core.scheduleExpiry(session)
         }

@@ -17,6 +17,10 @@ public struct PersistedSession: Sendable, Codable, Equatable {
     /// Packet identifiers of QoS 2 messages whose PUBREC was sent and PUBREL not yet received
     /// (incoming exactly-once flow); they must not be delivered twice.
     public var incomingQoS2PacketIDs: [UInt16]
+    /// The identity that created the session. Nil in snapshots written before owners were
+    /// recorded: such a session is discarded when an authenticated identity connects with its
+    /// client id (see the broker's session ownership rules in docs/mqtt.md).
+    public var owner: PersistedOwner?
 
     public init(
         clientID: String,
@@ -25,7 +29,8 @@ public struct PersistedSession: Sendable, Codable, Equatable {
         disconnectedAt: Date?,
         subscriptions: [PersistedSubscription],
         messages: [PersistedMessage],
-        incomingQoS2PacketIDs: [UInt16]
+        incomingQoS2PacketIDs: [UInt16],
+        owner: PersistedOwner? = nil
     ) {
         self.clientID = clientID
         self.protocolVersion = protocolVersion
@@ -34,6 +39,7 @@ public struct PersistedSession: Sendable, Codable, Equatable {
         self.subscriptions = subscriptions
         self.messages = messages
         self.incomingQoS2PacketIDs = incomingQoS2PacketIDs
+        self.owner = owner
     }
 }
 
@@ -88,6 +94,9 @@ public struct PersistedMessage: Sendable, Codable, Equatable {
     public var payloadFormatIndicator: UInt8?
     public var userProperties: [UserProperty]
     public var subscriptionIdentifiers: [Int]
+    /// Who published it, for a retained message (its quota); nil for broker-made messages and in
+    /// snapshots written before owners were recorded.
+    public var owner: PersistedOwner?
 
     public init(
         packetID: UInt16?,
@@ -102,7 +111,8 @@ public struct PersistedMessage: Sendable, Codable, Equatable {
         correlationData: Data?,
         payloadFormatIndicator: UInt8?,
         userProperties: [UserProperty],
-        subscriptionIdentifiers: [Int]
+        subscriptionIdentifiers: [Int],
+        owner: PersistedOwner? = nil
     ) {
         self.packetID = packetID
         self.phase = phase
@@ -117,5 +127,25 @@ public struct PersistedMessage: Sendable, Codable, Equatable {
         self.payloadFormatIndicator = payloadFormatIndicator
         self.userProperties = userProperties
         self.subscriptionIdentifiers = subscriptionIdentifiers
+        self.owner = owner
     }
+}
+
+/// The identity that owns a persisted session or published a retained message.
+public struct PersistedOwner: Sendable, Codable, Equatable {
+    /// The principal (device id, `operator:<name>`); nil for the anonymous identity.
+    public var principal: String?
+    /// Its roles when it was recorded, sorted.
+    public var roles: [String]
+
+    public init(principal: String?, roles: [String]) {
+        self.principal = principal
+        self.roles = roles
+    }
+
+    init(_ identity: ClientIdentity) {
+        self.init(principal: identity.principal, roles: identity.roles.sorted())
+    }
+
+    var identity: ClientIdentity { ClientIdentity(principal: principal, roles: Set(roles)) }
 }

@@ -2,14 +2,48 @@
 /// queued QoS 1/2 messages of clients that asked for a session to outlive their connection) and
 /// retained messages.
 ///
-/// The broker loads everything once at start and hands a full snapshot to the save methods
-/// periodically (when something changed) and at shutdown. Implementations must write
-/// atomically: a crash during a save leaves the previous snapshot intact. `ReflexStore` will
+/// The broker loads everything once at start and saves periodically (when something changed) and
+/// at shutdown: the sessions as a full snapshot (``saveSessions(_:)``), the retained messages as
+/// the changes since the last save (``saveRetainedChanges(_:)``, one entry per changed topic),
+/// so a tiny retained publish does not rewrite every large retained message. Implementations must
+/// write atomically: a crash during a save leaves the previous state intact. `ReflexStore` will
 /// provide a database-backed implementation; ``FileSessionStore`` keeps JSON snapshots under the
 /// data directory.
 public protocol SessionStore: Sendable {
     func loadSessions() async throws -> [PersistedSession]
     func saveSessions(_ sessions: [PersistedSession]) async throws
     func loadRetainedMessages() async throws -> [PersistedMessage]
+    /// Replaces every retained message.
     func saveRetainedMessages(_ messages: [PersistedMessage]) async throws
+    /// Applies the changes since the last save: upserts replace the message of their topic,
+    /// deletions remove it; the rest stay as they are. The default reads every message, applies
+    /// the changes and saves them all (fine for a one-document store); row stores override it.
+    func saveRetainedChanges(_ changes: RetainedChanges) async throws
+}
+
+extension SessionStore {
+    public func saveRetainedChanges(_ changes: RetainedChanges) async throws {
+        guard !changes.isEmpty else { return }
+        var messages = try await loadRetainedMessages()
+        let replaced = Set(changes.upserts.map(\.topic)).union(changes.deletions)
+        messages.removeAll { replaced.contains($0.topic) }
+        messages += changes.upserts
+        try await saveRetainedMessages(messages)
+    }
+}
+
+/// Retained messages changed since the last save, at most one entry per topic.
+public struct RetainedChanges: Sendable, Equatable {
+    /// Messages to store, replacing the one of their topic.
+    public var upserts: [PersistedMessage]
+    /// Topics whose retained message was deleted (or expired).
+    public var deletions: [String]
+
+    public init(upserts: [PersistedMessage] = [], deletions: [String] = []) {
+        self.upserts = upserts
+        self.deletions = deletions
+    }
+
+    /// Whether there is nothing to write.
+    public var isEmpty: Bool { upserts.isEmpty && deletions.isEmpty }
 }

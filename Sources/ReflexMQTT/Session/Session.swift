@@ -23,6 +23,9 @@ final class Session: @unchecked Sendable {
     }
 
     let clientID: String
+    /// The identity that created the session (see ``SessionOwnership``); nil only for a session
+    /// restored from a snapshot written before owners were recorded.
+    var owner: ClientIdentity?
     var version: ProtocolVersion
     /// Seconds the session outlives its connection; 0 ends it at disconnect; `UInt32.max` never.
     var expiryIntervalSeconds: UInt32
@@ -53,8 +56,9 @@ final class Session: @unchecked Sendable {
     /// Messages discarded because they expired before delivery.
     var expiredMessages = 0
 
-    init(clientID: String, version: ProtocolVersion, expiryIntervalSeconds: UInt32) {
+    init(clientID: String, owner: ClientIdentity?, version: ProtocolVersion, expiryIntervalSeconds: UInt32) {
         self.clientID = clientID
+        self.owner = owner
         self.version = version
         self.expiryIntervalSeconds = expiryIntervalSeconds
     }

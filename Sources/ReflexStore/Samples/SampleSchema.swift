@@ -10,8 +10,10 @@ import GRDB
 /// - `dead_letters`: rejected messages with a bounded copy of the payload.
 /// - `device_state`: per device, the last reported attributes (`devices/{id}/state`) and the
 ///   last online/offline status with when and why.
-/// - `broker_state`: documents the MQTT broker keeps across restarts (persistent sessions,
-///   retained messages), one row per key, replaced whole.
+/// - `broker_state`: documents the MQTT broker keeps across restarts (persistent sessions), one
+///   row per key, replaced whole.
+/// - `retained_messages`: the broker's retained messages, one row per topic (metadata JSON and
+///   payload), written incrementally.
 /// - `detector_checkpoints`: per series, the JSON state of its live detector and data-quality
 ///   monitor, replaced at every checkpoint (see `SQLiteSampleStore+Detection.swift`).
 /// - `anomaly_bands`: per scored sample, its value, score and the detector's expected band,
@@ -114,6 +116,20 @@ enum SampleSchema {
                         upper REAL,
                         PRIMARY KEY (series, ts)
                     ) WITHOUT ROWID;
+                    """
+            )
+        }
+        migrator.registerMigration("v5: retained messages, one row per topic") { db in
+            // A rowid table (not WITHOUT ROWID): payloads may be large, and a retained change
+            // then rewrites its own row only.
+            try db.execute(
+                sql: """
+                    CREATE TABLE retained_messages (
+                        topic TEXT PRIMARY KEY,
+                        metadata BLOB NOT NULL,
+                        payload BLOB NOT NULL,
+                        saved_at INTEGER NOT NULL
+                    );
                     """
             )
         }
