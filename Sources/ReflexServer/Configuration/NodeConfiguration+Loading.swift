@@ -73,6 +73,12 @@ extension NodeConfiguration {
     /// - `mqtt.sysInterval`, `REFLEX_MQTT_SYS_INTERVAL`; 10 seconds (0 disables `$SYS`)
     /// - `mqtt.allowAnonymous`, `REFLEX_ALLOW_ANONYMOUS`, `--allow-anonymous`; false (true/false,
     ///   yes/no, on/off, 1/0)
+    /// - `mqtt.retained.maxMessagesPerClient`, `REFLEX_MQTT_RETAINED_MAX_MESSAGES_PER_CLIENT`,
+    ///   `--max-retained-per-client`; 1000
+    /// - `mqtt.retained.maxBytesPerClient`, `REFLEX_MQTT_RETAINED_MAX_BYTES_PER_CLIENT`,
+    ///   `--max-retained-bytes-per-client`; 16MiB
+    /// - `mqtt.retained.maxBytes`, `REFLEX_MQTT_RETAINED_MAX_BYTES`, `--max-retained-bytes`; 1024MiB
+    ///   (the whole node)
     /// - `http.listen`, `REFLEX_HTTP_LISTEN`, `--http-listen`; `0.0.0.0:8080` (`off` or empty disables)
     /// - `automation.rulesDirectory`, `REFLEX_RULES_DIR`, `--rules-dir`; `<dataDirectory>/rules`
     /// - file only: `automation.webhookTimeout` (5 s), `automation.ackTimeout` (10 s).
@@ -242,6 +248,18 @@ private struct Builder {
             value(.mqttSessionSaveInterval) { (text) throws(ValueProblem) in
                 try V.seconds(text, in: 1...86_400)
             } ?? mqtt.sessionSaveIntervalSeconds
+        mqtt.maxRetainedMessagesPerClient =
+            value(.mqttRetainedMaxMessagesPerClient) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...10_000_000, of: "messages")
+            } ?? mqtt.maxRetainedMessagesPerClient
+        mqtt.maxRetainedBytesPerClient =
+            value(.mqttRetainedMaxBytesPerClient) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...Int(Int32.max), of: "bytes", suffixes: V.byteSuffixes)
+            } ?? mqtt.maxRetainedBytesPerClient
+        mqtt.maxRetainedBytes =
+            value(.mqttRetainedMaxBytes) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...(1 << 40), of: "bytes", suffixes: V.byteSuffixes)
+            } ?? mqtt.maxRetainedBytes
         configuration.mqtt = mqtt
         if let listen = value(.httpListen, { (text) throws(ValueProblem) in try Endpoint.parse(listener: text) }) {
             configuration.http.listen = listen

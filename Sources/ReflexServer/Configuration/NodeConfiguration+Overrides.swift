@@ -28,6 +28,12 @@ extension NodeConfiguration {
         public var maxQueuedMessages: String?
         /// `--allow-anonymous` (a flag: pass `"true"` when it is given, nil otherwise)
         public var allowAnonymous: String?
+        /// `--max-retained-per-client`
+        public var maxRetainedPerClient: String?
+        /// `--max-retained-bytes-per-client`
+        public var maxRetainedBytesPerClient: String?
+        /// `--max-retained-bytes`
+        public var maxRetainedBytes: String?
         /// `--http-listen` (`host:port`, or `off`)
         public var httpListen: String?
         /// `--rules-dir`
@@ -55,6 +61,9 @@ extension NodeConfiguration {
             case .mqttMaxInflight: maxInflight
             case .mqttMaxQueuedMessages: maxQueuedMessages
             case .mqttAllowAnonymous: allowAnonymous
+            case .mqttRetainedMaxMessagesPerClient: maxRetainedPerClient
+            case .mqttRetainedMaxBytesPerClient: maxRetainedBytesPerClient
+            case .mqttRetainedMaxBytes: maxRetainedBytes
             case .httpListen: httpListen
             case .automationRulesDirectory: rulesDirectory
             case .automationWebhookTimeout, .automationAckTimeout: nil

@@ -58,6 +58,7 @@ struct Serve: AsyncParsableCommand {
                 topicAliasMaximum: 64
                 sysInterval: 10s        # 0 turns $SYS topics off
                 sessionSaveInterval: 5s
+                retained: {maxMessagesPerClient: 1000, maxBytesPerClient: 16MiB, maxBytes: 1024MiB}
                 allowAnonymous: false   # true lets clients connect without
                                         # credentials (development only)
               http:
@@ -182,6 +183,33 @@ struct Serve: AsyncParsableCommand {
     var maxQueuedMessages: String?
 
     @Option(
+        name: .customLong("max-retained-per-client"),
+        help: ArgumentHelp(
+            "Retained messages one identity may keep; more are refused with 0x97 (env REFLEX_MQTT_RETAINED_MAX_MESSAGES_PER_CLIENT; default: 1000).",
+            valueName: "count"
+        )
+    )
+    var maxRetainedPerClient: String?
+
+    @Option(
+        name: .customLong("max-retained-bytes-per-client"),
+        help: ArgumentHelp(
+            "Bytes of retained messages one identity may keep (env REFLEX_MQTT_RETAINED_MAX_BYTES_PER_CLIENT; default: 16MiB).",
+            valueName: "bytes"
+        )
+    )
+    var maxRetainedBytesPerClient: String?
+
+    @Option(
+        name: .customLong("max-retained-bytes"),
+        help: ArgumentHelp(
+            "Bytes of retained messages the node keeps in all (env REFLEX_MQTT_RETAINED_MAX_BYTES; default: 1024MiB).",
+            valueName: "bytes"
+        )
+    )
+    var maxRetainedBytes: String?
+
+    @Option(
         name: .customLong("http-listen"),
         help: ArgumentHelp(
             "HTTP API address, e.g. 127.0.0.1:8080 or [::]:8080; off disables it (env REFLEX_HTTP_LISTEN; default: 0.0.0.0:8080).",
@@ -275,6 +303,9 @@ struct Serve: AsyncParsableCommand {
         overrides.maxPacketSize = maxPacketSize
         overrides.maxInflight = maxInflight
         overrides.maxQueuedMessages = maxQueuedMessages
+        overrides.maxRetainedPerClient = maxRetainedPerClient
+        overrides.maxRetainedBytesPerClient = maxRetainedBytesPerClient
+        overrides.maxRetainedBytes = maxRetainedBytes
         overrides.allowAnonymous = allowAnonymous ? "true" : nil
         overrides.httpListen = httpListen
         overrides.rulesDirectory = rulesDirectory
