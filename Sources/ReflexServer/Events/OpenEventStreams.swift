@@ -32,7 +32,7 @@ public final class OpenEventStreams: Sendable {
     public init() {}
 
     /// Records an open stream; call ``unregister(_:)`` with the returned id when it stops.
-    func register(tokenID: Int64, tokenName: String, end: @escaping @Sendable () -> Void) -> Int {
+    package func register(tokenID: Int64, tokenName: String, end: @escaping @Sendable () -> Void) -> Int {
         state.withLock { state in
             let id = state.nextID
             state.nextID += 1
@@ -41,7 +41,7 @@ public final class OpenEventStreams: Sendable {
         }
     }
 
-    func unregister(_ id: Int) {
+    package func unregister(_ id: Int) {
         state.withLock { _ = $0.entries.removeValue(forKey: id) }
     }
 
