@@ -1,7 +1,6 @@
 import Foundation
 import ReflexAutomation
 import ReflexCore
-import Synchronization
 import Testing
 
 @Suite struct EngineTests {
@@ -266,48 +265,6 @@ import Testing
         #expect(rejected.state == .cancelled)
     }
 
-    @Test("10,000 concurrent triggers give exactly one active alarm per episode")
-    func concurrentTriggers() async throws {
-        final class Shared: Sendable {
-            let engine: Mutex<AutomationEngine>
-            init(_ engine: AutomationEngine) { self.engine = Mutex(engine) }
-        }
-        let shared = Shared(
-            EngineFixture(
-                rules: "rule: r\nscope: { type: pump }\nwhen: vibration > 5\ndo:\n  - alarm: { type: shaking }\n"
-            ).engine
-        )
-        await withTaskGroup(of: Void.self) { group in
-            for i in 0..<10_000 {
-                group.addTask {
-                    let batch = TelemetryBatch(
-                        device: EngineFixture.pump1,
-                        samples: [
-                            Sample(
-                                metric: MetricName(unchecked: "vibration"),
-                                timestamp: Int64(i),
-                                value: 6 + Double(i % 7)
-                            )
-                        ]
-                    )
-                    _ = shared.engine.withLock { $0.handle(.telemetry(batch), at: 1_000 + Int64(i)) }
-                    _ = shared.engine.withLock {
-                        $0.raiseAlarm(
-                            device: EngineFixture.pump1,
-                            type: "shaking",
-                            severity: .major,
-                            message: "direct",
-                            at: 2_000
-                        )
-                    }
-                }
-            }
-        }
-        let alarms = shared.engine.withLock { $0.alarms }
-        #expect(alarms.open.count == 1)
-        #expect(alarms.cleared.isEmpty)
-    }
-
     @Test("flapping: more than four raise/clear cycles in ten minutes marks the alarm")
     func flapping() {
         var f = EngineFixture(
@@ -320,6 +277,36 @@ import Testing
         }
         f.send(["vibration": 6])
         #expect(f.openAlarms.first?.flapping == true)
+    }
+
+    /// Raises `count` times, `spacing` ms apart (each followed by a clear), and returns whether the
+    /// last alarm is marked flapping.
+    static func flappingAfter(raises count: Int, spacing: Int64) -> Bool? {
+        var f = EngineFixture(
+            rules: "rule: r\nscope: { type: pump }\nwhen: vibration > 5\ndo:\n  - alarm: { type: shaking }\n"
+        )
+        for index in 0..<count {
+            f.send(["vibration": 6])
+            if index < count - 1 {
+                f.send(["vibration": 1])
+                f.advance(spacing)
+            }
+        }
+        return f.openAlarms.first?.flapping
+    }
+
+    @Test("flapping: four raises in ten minutes are not flapping, the fifth is")
+    func flappingThreshold() {
+        #expect(Self.flappingAfter(raises: 4, spacing: 10_000) == false)
+        #expect(Self.flappingAfter(raises: 5, spacing: 10_000) == true)
+    }
+
+    @Test("flapping: the ten-minute window excludes a raise exactly ten minutes old")
+    func flappingWindowBoundary() {
+        // Five raises; the first is 4 × spacing before the last.
+        #expect(Self.flappingAfter(raises: 5, spacing: 150_000) == false)  // 600,000 ms: outside
+        #expect(Self.flappingAfter(raises: 5, spacing: 149_999) == true)  // 599,996 ms: inside
+        #expect(Self.flappingAfter(raises: 5, spacing: 600_000) == false)
     }
 
     @Test("alarm operator actions: acknowledge, shelve with expiry, notes, history")
