@@ -58,7 +58,10 @@ struct Serve: AsyncParsableCommand {
                 topicAliasMaximum: 64
                 sysInterval: 10s        # 0 turns $SYS topics off
                 sessionSaveInterval: 5s
-                retained: {maxMessagesPerClient: 1000, maxBytesPerClient: 16MiB, maxBytes: 1024MiB}
+                retained:               # quotas per publishing identity
+                  maxMessagesPerClient: 1000
+                  maxBytesPerClient: 16MiB
+                  maxBytes: 1024MiB     # all retained messages of the node
                 allowAnonymous: false   # true lets clients connect without
                                         # credentials (development only)
               http:
@@ -76,6 +79,8 @@ struct Serve: AsyncParsableCommand {
             REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
             REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
             REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL, \
+            REFLEX_MQTT_RETAINED_MAX_MESSAGES_PER_CLIENT, REFLEX_MQTT_RETAINED_MAX_BYTES_PER_CLIENT, \
+            REFLEX_MQTT_RETAINED_MAX_BYTES, \
             REFLEX_ALLOW_ANONYMOUS, REFLEX_HTTP_LISTEN, REFLEX_DETECTION_ENABLED, \
             REFLEX_DETECTION_CHECKPOINT_INTERVAL, REFLEX_DETECTION_SENSITIVITY.
 
