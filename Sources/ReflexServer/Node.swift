@@ -125,6 +125,19 @@ public struct Node: Service {
             logger.error("Reflex node failed", metadata: ["error": "\(error)"])
             throw error
         }
+        // After the databases are open, so that files SQLite just made are covered too (`reflex
+        // serve` also sets umask 077 first thing; an embedding process may not have).
+        let tightened = PrivateDataDirectory.tighten(configuration.dataDirectory)
+        if !tightened.isEmpty {
+            let changes = tightened.map { "\($0.path) was 0\(String($0.oldMode, radix: 8))" }
+            logger.notice(
+                "Restricted the data directory to its owner (directory 0700, files 0600)",
+                metadata: [
+                    "node.dataDirectory": "\(absolutePath(configuration.dataDirectory))",
+                    "node.tightened": "\(changes.joined(separator: ", "))",
+                ]
+            )
+        }
         let retention = SampleRetentionService(
             store: samples,
             clock: ContinuousClock(),
@@ -134,7 +147,19 @@ public struct Node: Service {
         let events = NodeEvents()
         let committedSamples = PublishingSampleStore(base: samples, committed: events.telemetry)
         let stateRecorder = DeviceStateRecorder(store: samples, statusChanges: events.deviceStatus)
-        let ingestor = TelemetryIngestor(store: committedSamples, deadLetters: samples, stateRecorder: stateRecorder)
+        var ingestLogger = logger
+        ingestLogger[metadataKey: "component"] = "ingest"
+        let seriesGate = SeriesGate(
+            limits: configuration.seriesLimits,
+            existing: samples.seriesKeys(),
+            logger: ingestLogger
+        )
+        let ingestor = TelemetryIngestor(
+            store: committedSamples,
+            deadLetters: samples,
+            stateRecorder: stateRecorder,
+            seriesGate: seriesGate
+        )
         // Command acks go to automation; everything else to the ingestor.
         let (acks, ackInput) = AsyncStream.makeStream(
             of: ReceivedCommandAck.self,
@@ -200,11 +225,13 @@ public struct Node: Service {
         let detection = makeDetection(store: samples, devices: registry, events: events)
         if let detection { services.append(.init(service: detection, serviceName: "detection")) }
         services.append(.init(service: automation, serviceName: "automation"))
+        let seriesAlarms = SeriesLimitAlarmService(gate: seriesGate, automation: automation)
+        services.append(.init(service: seriesAlarms, serviceName: "series-limits"))
         services += attach(NodeParts(automation: automation, events: events))
         if let listen = configuration.http.listen {
             var httpLogger = logger
             httpLogger[metadataKey: "component"] = "http"
-            let api = HTTPAPI(
+            var api = HTTPAPI(
                 samples: committedSamples,
                 queries: samples,
                 deadLetters: samples,
@@ -220,6 +247,7 @@ public struct Node: Service {
                 detection: detection,
                 logger: httpLogger
             )
+            api.seriesGate = seriesGate
             services.append(.init(service: HTTPAPIService(api: api, listen: listen), serviceName: "http-api"))
         } else {
             logger.info("HTTP API is off", metadata: ["http.listen": "off"])

@@ -61,14 +61,14 @@ import Testing
             name: "U+0000 in a topic",
             hex: "30 04 0002 6100",
             version: .v5,
-            error: .invalidUTF8(field: "topic name"),
+            error: .nullCharacter(field: "topic name", offset: 1),
             reasonCode: .malformedPacket
         ),
         Case(
             name: "U+0000 in a client identifier",
             hex: "10 0f \(connectHeader311) 02 003c 0003 610062",
             version: nil,
-            error: .invalidUTF8(field: "client identifier"),
+            error: .nullCharacter(field: "client identifier", offset: 1),
             reasonCode: .malformedPacket
         ),
         Case(

@@ -194,7 +194,7 @@ import Testing
             ),
             (
                 "metrics:\n  port: 80\n",
-                "unknown key 'metrics' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, log, mqtt, http, automation, detection"
+                "unknown key 'metrics' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, log, mqtt, http, automation, detection, ingest"
             ),
             (
                 "http:\n  port: 80\n",

@@ -37,6 +37,9 @@ public enum TelemetryDecodingError: Error, Equatable, Sendable, CustomStringConv
     case wrongValueType(metric: String, found: String, Location)
     /// A metric name breaks ``MetricName``'s rules.
     case badMetricName(String, reason: String, Location)
+    /// A metric name starts with a prefix reserved for the node (``ReservedMetricNames``, such
+    /// as `anomaly:`, the detector's score series).
+    case reservedMetricName(String, prefix: String, Location)
     /// A device id (from a line protocol tag) breaks ``DeviceID``'s rules.
     case badDeviceID(String, reason: String, Location)
     /// A line protocol line has no device tag and no default device was given.
@@ -58,6 +61,7 @@ public enum TelemetryDecodingError: Error, Equatable, Sendable, CustomStringConv
         case .notFinite: "not_finite"
         case .wrongValueType: "wrong_value_type"
         case .badMetricName: "bad_metric_name"
+        case .reservedMetricName: "reserved_metric_name"
         case .badDeviceID: "bad_device_id"
         case .missingDevice: "missing_device"
         case .badTimestamp: "bad_timestamp"
@@ -72,6 +76,7 @@ public enum TelemetryDecodingError: Error, Equatable, Sendable, CustomStringConv
         case .malformedJSON(let location, _), .malformedLine(let location, _): location
         case .notFinite(_, _, let location), .wrongValueType(_, _, let location): location
         case .badMetricName(_, _, let location), .badDeviceID(_, _, let location): location
+        case .reservedMetricName(_, _, let location): location
         case .missingDevice(let location), .badTimestamp(_, _, let location): location
         case .timestampInFuture(_, _, _, let location), .timestampTooOld(_, _, _, let location): location
         }
@@ -92,6 +97,9 @@ public enum TelemetryDecodingError: Error, Equatable, Sendable, CustomStringConv
             return "\(location): value of '\(metric)' is \(found); only numbers and booleans are stored"
         case .badMetricName(_, let reason, let location):
             return "\(location): \(reason)"
+        case .reservedMetricName(let name, let prefix, let location):
+            return "\(location): metric name '\(name)' starts with '\(prefix)', a prefix reserved for the "
+                + "series the node writes itself (anomaly scores); rename the metric"
         case .badDeviceID(_, let reason, let location):
             return "\(location): \(reason)"
         case .missingDevice(let location):
@@ -99,9 +107,12 @@ public enum TelemetryDecodingError: Error, Equatable, Sendable, CustomStringConv
         case .badTimestamp(let text, let reason, let location):
             return "\(location): timestamp '\(text)' \(reason)"
         case .timestampInFuture(let timestamp, let receivedAt, let allowed, let location):
+            let (ahead, limit) = TimeText.spans(
+                amount: timestamp.subtractingReportingOverflow(receivedAt).overflow ? .max : timestamp - receivedAt,
+                limit: allowed
+            )
             return "\(location): timestamp \(TimeText.rfc3339(milliseconds: timestamp)) is "
-                + "\(TimeText.span(milliseconds: timestamp - receivedAt)) ahead of the receive time; "
-                + "at most \(TimeText.span(milliseconds: allowed)) is allowed"
+                + "\(ahead) ahead of the receive time; at most \(limit) is allowed"
         case .timestampTooOld(let timestamp, let receivedAt, let allowed, let location):
             // Seconds sent as milliseconds land in January 1970; say so when the value read as
             // seconds is within a year of the receive time.
@@ -110,9 +121,12 @@ public enum TelemetryDecodingError: Error, Equatable, Sendable, CustomStringConv
                 !overflow
                 && abs(asMilliseconds.subtractingReportingOverflow(receivedAt).partialValue) < 366 * 86_400_000
             let hint = looksLikeSeconds ? " (it looks like seconds; telemetry timestamps are milliseconds)" : ""
+            let (behind, limit) = TimeText.spans(
+                amount: receivedAt.subtractingReportingOverflow(timestamp).overflow ? .max : receivedAt - timestamp,
+                limit: allowed
+            )
             return "\(location): timestamp \(TimeText.rfc3339(milliseconds: timestamp)) is "
-                + "\(TimeText.span(milliseconds: receivedAt - timestamp)) before the receive time; "
-                + "at most \(TimeText.span(milliseconds: allowed)) is allowed\(hint)"
+                + "\(behind) before the receive time; at most \(limit) is allowed\(hint)"
         }
     }
 }

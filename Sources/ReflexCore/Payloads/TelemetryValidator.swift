@@ -58,15 +58,22 @@ public struct TelemetryValidator: Sendable {
         }
     }
 
-    /// Validates a metric name, naming the place on failure.
+    /// Validates a metric name, naming the place on failure. Names in the node's reserved
+    /// namespaces (``ReservedMetricNames``, e.g. `anomaly:`) are refused: devices cannot write
+    /// the detector's score series.
     public func metricName(
         _ raw: String,
         at location: @autoclosure () -> TelemetryDecodingError.Location
     ) throws(TelemetryDecodingError) -> MetricName {
+        let name: MetricName
         do {
-            return try MetricName(validating: raw)
+            name = try MetricName(validating: raw)
         } catch {
             throw .badMetricName(raw, reason: error.message, location())
         }
+        if let prefix = ReservedMetricNames.reservedPrefix(of: raw) {
+            throw .reservedMetricName(raw, prefix: prefix, location())
+        }
+        return name
     }
 }

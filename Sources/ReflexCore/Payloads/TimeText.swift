@@ -15,14 +15,40 @@ enum TimeText {
         return text + "Z"
     }
 
-    /// "1423 days", "1 day", "5 hours", "90 seconds", "250 ms": whole units, rounded down.
+    /// "1423 days", "1.5 days", "2 days", "5 hours", "90 seconds", "250 ms": in the largest unit
+    /// that fits, to the nearest tenth below 10 of it (so 1 day 23 h 59 min reads "2 days", not
+    /// "1 day"), in whole units rounded down from 10 up (off by less than a tenth).
     static func span(milliseconds: Int64) -> String {
         let units: [(Int64, String)] = [(86_400_000, "day"), (3_600_000, "hour"), (60_000, "minute"), (1000, "second")]
         for (size, name) in units where milliseconds >= size {
+            if milliseconds < 10 * size {
+                let tenths = (milliseconds * 10 + size / 2) / size
+                let whole = tenths / 10
+                let text = tenths % 10 == 0 ? "\(whole)" : "\(whole).\(tenths % 10)"
+                return "\(text) \(name)\(tenths == 10 ? "" : "s")"
+            }
             let count = milliseconds / size
             return "\(count) \(name)\(count == 1 ? "" : "s")"
         }
         return "\(milliseconds) ms"
+    }
+
+    /// An amount over a limit and the limit, as ``span(milliseconds:)`` gives them, unless both
+    /// would read the same ("1 day ahead; at most 1 day"): then both in seconds with their
+    /// milliseconds ("86400.001 seconds"; "86400 seconds"), so the message never contradicts itself.
+    static func spans(amount: Int64, limit: Int64) -> (amount: String, limit: String) {
+        let (text, limitText) = (span(milliseconds: amount), span(milliseconds: limit))
+        guard text == limitText, amount != limit else { return (text, limitText) }
+        return (exactSeconds(amount), exactSeconds(limit))
+    }
+
+    /// "86400.001 seconds", "86400 seconds", "0.25 seconds".
+    static func exactSeconds(_ milliseconds: Int64) -> String {
+        let (seconds, millis) = floorDivide(milliseconds, 1000)
+        guard millis != 0 else { return "\(seconds) seconds" }
+        var fraction = pad(Int(millis), 3)
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(seconds).\(fraction) seconds"
     }
 
     static func floorDivide(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {

@@ -116,16 +116,18 @@ extension ByteBuffer {
     ///
     /// The bytes must be well-formed UTF-8 (which excludes surrogates, MQTT-1.5.4-1) and must not
     /// contain U+0000 (MQTT-1.5.4-2). Non-characters are accepted (MQTT-1.5.4-3).
-    /// - Throws: ``PacketDecodingError/truncated(field:)`` or ``PacketDecodingError/invalidUTF8(field:)``.
+    /// - Throws: ``PacketDecodingError/truncated(field:)``, ``PacketDecodingError/nullCharacter(field:offset:)``
+    ///   or ``PacketDecodingError/invalidUTF8(field:)``.
     mutating func readMQTTString(field: String) throws(PacketDecodingError) -> String {
         let length = Int(try self.readTwoByteInteger(field: field))
         guard self.readableBytes >= length else { throw .truncated(field: field) }
-        let string = self.withUnsafeReadableBytes { raw -> String? in
+        let decoded = self.withUnsafeReadableBytes { raw -> Result<String, PacketDecodingError> in
             let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<length])
-            if bytes.contains(0) { return nil }
-            return bytes.withMemoryRebound(to: UInt8.self) { String(validating: $0, as: UTF8.self) }
+            if let offset = bytes.firstIndex(of: 0) { return .failure(.nullCharacter(field: field, offset: offset)) }
+            let string = bytes.withMemoryRebound(to: UInt8.self) { String(validating: $0, as: UTF8.self) }
+            return string.map { .success($0) } ?? .failure(.invalidUTF8(field: field))
         }
-        guard let string else { throw .invalidUTF8(field: field) }
+        let string = try decoded.get()
         self.moveReaderIndex(forwardBy: length)
         return string
     }

@@ -13,8 +13,11 @@ public enum PacketDecodingError: Error, Equatable, Sendable, CustomStringConvert
     case truncated(field: String)
     /// Bytes were left after the last field.
     case trailingBytes(count: Int)
-    /// A string is not well-formed UTF-8 or contains U+0000.
+    /// A string is not well-formed UTF-8 (MQTT-1.5.4-1).
     case invalidUTF8(field: String)
+    /// A string contains U+0000, which MQTT forbids in UTF-8 strings (MQTT-1.5.4-2); `offset`
+    /// counts bytes from the start of the string.
+    case nullCharacter(field: String, offset: Int)
     /// A property identifier is unknown or not allowed in this packet (MQTT 5.0 §2.2.2.2 calls
     /// that a malformed packet). A repeated property, or a property value the specification calls
     /// a protocol error (receive maximum 0, subscription identifier 0...), is reported as
@@ -49,6 +52,7 @@ public enum PacketDecodingError: Error, Equatable, Sendable, CustomStringConvert
         case .truncated: "truncated"
         case .trailingBytes: "trailing_bytes"
         case .invalidUTF8: "invalid_utf8"
+        case .nullCharacter: "null_character"
         case .invalidProperty: "invalid_property"
         case .invalidValue: "invalid_value"
         case .invalidProtocolName: "protocol_name"
@@ -67,6 +71,8 @@ public enum PacketDecodingError: Error, Equatable, Sendable, CustomStringConvert
         case .truncated(let field): "packet ends inside \(field)"
         case .trailingBytes(let n): "\(n) unexpected bytes after the last field"
         case .invalidUTF8(let field): "\(field) is not valid UTF-8"
+        case .nullCharacter(let field, let offset):
+            "\(field) contains U+0000 at byte \(offset); MQTT forbids the null character in strings (MQTT-1.5.4-2)"
         case .invalidProperty(let id, let t):
             "property 0x\(String(id, radix: 16)) is not allowed (or repeated) in \(Packet.name(ofType: t).uppercased())"
         case .invalidValue(let field, let detail): "\(field): \(detail)"

@@ -42,7 +42,8 @@ public enum TopicValidationError: Error, Equatable, Sendable, CustomStringConver
         case .tooManyLevels(let subject, let topic, let levels, let maxLevels):
             "\(subject.rawValue) \(Self.quoted(topic)) has \(levels) levels; the limit is \(maxLevels)"
         case .nullCharacter(let subject, let topic, let offset):
-            "\(subject.rawValue) \(Self.quoted(topic)) contains a null character at byte \(offset)"
+            "\(subject.rawValue) \(Self.quoted(topic.replacingNullCharacters)) contains U+0000 (the null "
+                + "character, shown as \\0) at byte \(offset); MQTT forbids it in topics (MQTT-4.7.3-2)"
         case .wildcardInTopicName(let topic, let offset):
             "topic name \(Self.quoted(topic)) contains a wildcard at byte \(offset); "
                 + "wildcards are only allowed in topic filters"
@@ -83,5 +84,14 @@ public enum TopicValidationError: Error, Equatable, Sendable, CustomStringConver
         let limit = 80
         if topic.count <= limit { return "'\(topic)'" }
         return "'\(topic.prefix(limit))…' (\(topic.utf8.count) bytes)"
+    }
+}
+
+extension String {
+    /// The string with each U+0000 written as `\0`, so that a message quoting it stays one
+    /// printable line.
+    fileprivate var replacingNullCharacters: String {
+        guard utf8.contains(0) else { return self }
+        return String(decoding: utf8.flatMap { $0 == 0 ? Array(#"\0"#.utf8) : [$0] }, as: UTF8.self)
     }
 }

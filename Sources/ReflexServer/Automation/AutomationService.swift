@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 public import ReflexAutomation
-import ReflexCore
+public import ReflexCore
 import ReflexMQTT
 public import ReflexStore
 public import ServiceLifecycle
@@ -198,6 +198,21 @@ public final class AutomationService: Service, Sendable {
             engine.loadFile(file, text: text, at: time)
         }
         return errors
+    }
+
+    // MARK: - System alarms
+
+    /// Raises an alarm on behalf of the node itself (not a rule), such as a series limit that
+    /// refused a device's samples; it is persisted, audited as `system` and shown in
+    /// `GET /api/v1/alarms` like any other. One open alarm per (device, type): while it is open,
+    /// raising it again does nothing. Returns whether a new alarm was raised.
+    @discardableResult
+    public func raiseSystemAlarm(device: DeviceID, type: String, severity: AlarmSeverity, message: String) -> Bool {
+        let (raised, _) = update { (engine: inout AutomationEngine, time: Int64) in
+            let actions = engine.raiseAlarm(device: device, type: type, severity: severity, message: message, at: time)
+            return (!actions.isEmpty, actions)
+        }
+        return raised
     }
 
     // MARK: - Observing

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReflexMQTT
+import ReflexStore
 
 extension NodeConfiguration {
     /// The environment variable that names the configuration file when `--config` is not given.
@@ -92,6 +93,12 @@ extension NodeConfiguration {
     ///   (65535 s), `mqtt.v311SessionExpiry` (7d), `mqtt.maxSessionExpiry` (30d),
     ///   `mqtt.topicAliasMaximum` (64), `mqtt.sessionSaveInterval` (5 s).
     ///
+    /// - `ingest.maxSeriesPerDevice`, `REFLEX_INGEST_MAX_SERIES_PER_DEVICE`, `--max-series-per-device`; 1000
+    /// - `ingest.maxSeries`, `REFLEX_INGEST_MAX_SERIES`, `--max-series`; 100000
+    /// - `ingest.maxNewSeriesPerMinute`, `REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE`,
+    ///   `--max-new-series-per-minute`; 100
+    /// - `detection.maxSeries`, `REFLEX_DETECTION_MAX_SERIES`, `--detection-max-series`; the value
+    ///   of `ingest.maxSeries`
     /// Durations are seconds or take a unit (`90s`, `5m`, `2h`, `7d`); byte sizes take `KiB`/`MiB`.
     ///
     /// Checks: every value parses and is in range; unknown YAML keys are rejected with a
@@ -284,10 +291,31 @@ private struct Builder {
     }
 
     mutating func buildDetection(into detection: inout DetectionConfiguration) {
+        buildSeriesLimits(into: &configuration.seriesLimits)
         typealias V = ValueParsers
+        configuration.detection.maxSeries =
+            value(.detectionMaxSeries) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...10_000_000, of: "series")
+            } ?? configuration.seriesLimits.maxSeries
         detection.isEnabled =
             value(.detectionEnabled) { (text) throws(ValueProblem) in try V.boolean(text) } ?? detection.isEnabled
         if let seconds = value(
+    mutating func buildSeriesLimits(into limits: inout SeriesLimits) {
+        typealias V = ValueParsers
+        limits.maxSeriesPerDevice =
+            value(.ingestMaxSeriesPerDevice) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...10_000_000, of: "series")
+            } ?? limits.maxSeriesPerDevice
+        limits.maxSeries =
+            value(.ingestMaxSeries) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...100_000_000, of: "series")
+            } ?? limits.maxSeries
+        limits.maxNewSeriesPerMinute =
+            value(.ingestMaxNewSeriesPerMinute) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...10_000_000, of: "series")
+            } ?? limits.maxNewSeriesPerMinute
+    }
+
             .detectionCheckpointInterval,
             { (text) throws(ValueProblem) in
                 try V.seconds(text, in: 1...86_400)

@@ -50,6 +50,14 @@ extension NodeConfiguration {
         func value(for key: SettingKey) -> String? {
             switch key {
             case .dataDirectory: dataDirectory
+        /// `--detection-max-series`
+        public var detectionMaxSeries: String?
+        /// `--max-series-per-device`
+        public var maxSeriesPerDevice: String?
+        /// `--max-series`
+        public var maxSeries: String?
+        /// `--max-new-series-per-minute`
+        public var maxNewSeriesPerMinute: String?
             case .logLevel: logLevel
             case .logFormat: logFormat
             case .mqttListen: mqttListen
@@ -78,3 +86,7 @@ extension NodeConfiguration {
         }
     }
 }
+            case .detectionMaxSeries: detectionMaxSeries
+            case .ingestMaxSeriesPerDevice: maxSeriesPerDevice
+            case .ingestMaxSeries: maxSeries
+            case .ingestMaxNewSeriesPerMinute: maxNewSeriesPerMinute

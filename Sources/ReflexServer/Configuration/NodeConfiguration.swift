@@ -1,5 +1,6 @@
 public import Logging
 public import ReflexMQTT
+public import ReflexStore
 
 /// Everything `reflex serve` needs to run a node. The defaults make `reflex serve` work with no
 /// file, no environment and no flags: a broker on `0.0.0.0:1883`, data under `./reflex-data`.
@@ -55,6 +56,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Live anomaly detection and data-quality monitoring (keys `detection.*`); see
     /// ``DetectionConfiguration``.
     public var detection: DetectionConfiguration = DetectionConfiguration()
+
+    /// How many series devices may create (keys `ingest.maxSeriesPerDevice` (1,000),
+    /// `ingest.maxSeries` (100,000), `ingest.maxNewSeriesPerMinute` (100)); see ``SeriesLimits``.
+    public var seriesLimits: SeriesLimits = SeriesLimits()
 
     /// The defaults: see the type's documentation.
     public init() {}

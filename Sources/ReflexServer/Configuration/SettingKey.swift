@@ -37,6 +37,10 @@ enum SettingKey: String, CaseIterable, Sendable {
     /// The YAML path, split at the dots.
     var path: [String] { rawValue.split(separator: ".").map(String.init) }
 
+    case detectionMaxSeries = "detection.maxSeries"
+    case ingestMaxSeriesPerDevice = "ingest.maxSeriesPerDevice"
+    case ingestMaxSeries = "ingest.maxSeries"
+    case ingestMaxNewSeriesPerMinute = "ingest.maxNewSeriesPerMinute"
     /// The environment variable that sets it, if any.
     var environmentVariable: String? {
         switch self {
@@ -72,6 +76,10 @@ enum SettingKey: String, CaseIterable, Sendable {
 
     /// The `reflex serve` flag that sets it, if any.
     var flag: String? {
+        case .detectionMaxSeries: "REFLEX_DETECTION_MAX_SERIES"
+        case .ingestMaxSeriesPerDevice: "REFLEX_INGEST_MAX_SERIES_PER_DEVICE"
+        case .ingestMaxSeries: "REFLEX_INGEST_MAX_SERIES"
+        case .ingestMaxNewSeriesPerMinute: "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE"
         switch self {
         case .dataDirectory: "--data-dir"
         case .logLevel: "--log-level"
@@ -106,6 +114,10 @@ enum SettingKey: String, CaseIterable, Sendable {
         var ways = ["`\(rawValue)` in the config file"]
         if let environmentVariable { ways.append(environmentVariable) }
         if let flag { ways.append(flag) }
+        case .detectionMaxSeries: "--detection-max-series"
+        case .ingestMaxSeriesPerDevice: "--max-series-per-device"
+        case .ingestMaxSeries: "--max-series"
+        case .ingestMaxNewSeriesPerMinute: "--max-new-series-per-minute"
         switch ways.count {
         case 1: return ways[0]
         case 2: return "\(ways[0]) or \(ways[1])"

@@ -11,6 +11,10 @@ public import ReflexCore
 /// - `detection.checkInterval` (file only): how often silence is checked; 5 s
 /// - `detection.defaults.sensitivity`, `REFLEX_DETECTION_SENSITIVITY`; 0.5 (0 to 1)
 /// - `detection.defaults.seasonality` (file only): a duration such as `1d`; none
+/// - `detection.maxSeries`, `REFLEX_DETECTION_MAX_SERIES`, `--detection-max-series`: most series
+///   with a live detector; default the node's series limit `ingest.maxSeries` (100,000). Past it a
+///   new series is stored but not scored (no detector, no `anomaly:` score series, no data-quality
+///   monitor), counted in ``DetectionStatus/Counters/seriesUntracked`` and logged once.
 /// - `detection.rules` (file only): a list of rules, each with `deviceType` and/or `metric` and any
 ///   of `enabled`, `sensitivity`, `seasonality`, `range: [min, max]`, e.g.
 ///   `{deviceType: pump, metric: vibration, sensitivity: 0.7, seasonality: 1d, range: [0, 50]}`.
@@ -31,6 +35,9 @@ public struct DetectionConfiguration: Sendable, Equatable {
     public var rules: [DetectionRule] = []
     /// How many committed batches may wait for detection before new ones are dropped (counted).
     public var bufferSize = 100_000
+    /// Most series with a live detector and data-quality monitor (memory is about 2 KiB each,
+    /// plus its checkpoint); new series past it are not scored.
+    public var maxSeries = 100_000
 
     /// The defaults: see the type's documentation.
     public init() {}

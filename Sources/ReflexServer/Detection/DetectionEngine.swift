@@ -6,6 +6,9 @@ import ReflexStore
 /// series, fed with committed batches; it returns what to store and publish, and does no I/O.
 ///
 /// Series whose metric starts with ``scorePrefix`` are the scores themselves and are skipped.
+/// At most ``DetectionConfiguration/maxSeries`` series are tracked: samples of further new
+/// series are not scored and are counted in ``samplesUntracked`` (the series already tracked
+/// keep their detectors; nothing is evicted, so no detector loses what it learnt).
 /// - Complexity: O(1) per sample (a dictionary lookup and the detector's own cost).
 struct DetectionEngine: Sendable {
     /// Score series are named `anomaly:<metric>`.
@@ -30,6 +33,11 @@ struct DetectionEngine: Sendable {
     private(set) var samplesScored = 0
     /// Checkpointed states discarded at restore because the configuration or format changed.
     private(set) var statesReset = 0
+    /// Samples of series not tracked because ``DetectionConfiguration/maxSeries`` was reached.
+    private(set) var samplesUntracked = 0
+
+    /// Whether a new series would get a detector now.
+    var hasRoom: Bool { series.count < configuration.maxSeries }
 
     init(configuration: DetectionConfiguration) {
         self.configuration = configuration
@@ -52,7 +60,7 @@ struct DetectionEngine: Sendable {
     mutating func restore(_ state: SeriesDetection, for key: SeriesKey, deviceType: String?) {
         let (settings, rules) = configuration.resolve(deviceType: deviceType, metric: key.metric)
         guard state.version == SeriesDetection.currentVersion, state.settings == settings, state.qualityRules == rules,
-            state.monitor.series == key
+            state.monitor.series == key, series[key] != nil || hasRoom
         else {
             statesReset += 1
             return
@@ -71,6 +79,9 @@ struct DetectionEngine: Sendable {
             var state: SeriesDetection
             if let known = series[key] {
                 state = known
+            } else if !hasRoom {
+                samplesUntracked += 1
+                continue
             } else {
                 let (settings, rules) = configuration.resolve(deviceType: deviceType, metric: sample.metric)
                 state = SeriesDetection(series: key, settings: settings, qualityRules: rules)

@@ -12,6 +12,9 @@ import Synchronization
 ///
 /// Per batch from ``NodeEvents/telemetry`` (subscribed in the initialiser, so nothing committed
 /// after the node is built is missed; bounded buffer, drops counted by the broadcast):
+/// - at most ``DetectionConfiguration/maxSeries`` series have a detector; samples of further new
+///   series are stored but not scored (counted in ``DetectionStatus/Counters/samplesUntracked``,
+///   a warning logged once);
 /// - each sample of a numeric series (not the `anomaly:*` score series) goes through the
 ///   series' ``DefaultAnomalyDetector`` and ``DataQualityMonitor``, created on first sight
 ///   with the settings ``DetectionConfiguration/resolve(deviceType:metric:)`` gives for the
@@ -43,6 +46,8 @@ public final class DetectionService: Service, Sendable {
     private let engine: Mutex<DetectionEngine>
     private let pendingPoints = Mutex<[(series: SeriesKey, point: AnomalyPoint)]>([])
     private let deviceTypes = Mutex<[DeviceID: String?]>([:])
+    /// Whether the "detection is full" warning was logged (once per run).
+    private let warnedFull = Atomic<Bool>(false)
     private let clock: any Clock<Duration>
     private let now: @Sendable () -> Int64
     private let logger: Logger
@@ -146,9 +151,19 @@ public final class DetectionService: Service, Sendable {
             deviceType = await self.deviceType(of: batch.device)
         }
         let receivedAt = now()
-        let (output, scored, seriesCount) = engine.withLock { engine in
+        let (output, scored, seriesCount, untracked) = engine.withLock { engine in
             let output = engine.process(batch, deviceType: deviceType, receivedAt: receivedAt)
-            return (output, engine.samplesScored, engine.series.count)
+            return (output, engine.samplesScored, engine.series.count, engine.samplesUntracked)
+        }
+        if untracked > 0, !warnedFull.exchange(true, ordering: .relaxed) {
+            logger.warning(
+                "Detection is tracking its maximum number of series; new series are stored but not scored",
+                metadata: [
+                    "detection.maxSeries": "\(configuration.maxSeries)",
+                    "device.id": "\(batch.device)",
+                    "hint": "raise detection.maxSeries (REFLEX_DETECTION_MAX_SERIES, --detection-max-series)",
+                ]
+            )
         }
         if !output.scores.isEmpty {
             let count = output.scores.count
@@ -168,6 +183,7 @@ public final class DetectionService: Service, Sendable {
         status.record(output.events)
         status.update { counters in
             counters.samplesScored = scored
+            counters.samplesUntracked = untracked
             counters.batches += 1
         }
         status.setSeriesCount(seriesCount)

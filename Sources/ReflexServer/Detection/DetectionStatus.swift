@@ -33,6 +33,9 @@ public final class DetectionStatus: Sendable {
         public var lastCheckpointAt: Int64?
         /// Series restored from the last checkpoint at start.
         public var restoredSeries = 0
+        /// Samples not scored because their series is new and `detection.maxSeries` series
+        /// already have a detector.
+        public var samplesUntracked = 0
     }
 
     private struct State {

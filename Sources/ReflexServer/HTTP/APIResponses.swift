@@ -137,6 +137,19 @@ struct IngestStatsResponse: ResponseEncodable {
         var messages: Int
         var samples: Int
         var rejectedMessages: Int
+        var samplesOverLimit: Int
+    }
+    /// The series limits (MQTT and HTTP writes together).
+    struct Series: Encodable {
+        var series: Int
+        var newSeries: Int
+        var samplesRefused: Int
+        var messagesRefused: Int
+        var messagesPartlyRefused: Int
+        var refusedByLimit: [String: Int]
+        var maxSeriesPerDevice: Int
+        var maxSeries: Int
+        var maxNewSeriesPerMinute: Int
     }
     struct HTTP: Encodable {
         var requests: Int
@@ -147,3 +160,4 @@ struct IngestStatsResponse: ResponseEncodable {
     var mqtt: MQTT?
     var http: HTTP
 }
+    var series: Series?

@@ -46,14 +46,31 @@ extension HTTPAPI {
                     return .init(
                         messages: value.messages,
                         samples: value.samples,
-                        rejectedMessages: value.rejectedMessages
+                        rejectedMessages: value.rejectedMessages,
+                        samplesOverLimit: value.samplesOverLimit
                     )
                 },
                 http: .init(
                     requests: writes.requests,
                     samples: writes.samples,
                     rejectedRequests: writes.rejectedRequests
-                )
+                ),
+                series: api.seriesGate.map { gate in
+                    let counters = gate.counters
+                    return .init(
+                        series: counters.series,
+                        newSeries: counters.newSeries,
+                        samplesRefused: counters.samplesRefused,
+                        messagesRefused: counters.messagesRefused,
+                        messagesPartlyRefused: counters.messagesPartlyRefused,
+                        refusedByLimit: Dictionary(
+                            uniqueKeysWithValues: counters.refusedByLimit.map { ($0.key.rawValue, $0.value) }
+                        ),
+                        maxSeriesPerDevice: gate.limits.maxSeriesPerDevice,
+                        maxSeries: gate.limits.maxSeries,
+                        maxNewSeriesPerMinute: gate.limits.maxNewSeriesPerMinute
+                    )
+                }
             )
         }
     }

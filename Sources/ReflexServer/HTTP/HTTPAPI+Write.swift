@@ -14,7 +14,10 @@ extension HTTPAPI {
     /// the whole request (as InfluxDB does), is kept as a dead letter, and is answered 400 (422
     /// for a timestamp outside the accepted window, 413 over the size limits) in InfluxDB's
     /// error shape. 204 comes only after the store committed every sample; 503 when it is
-    /// overloaded, so the client retries.
+    /// overloaded, so the client retries. Series limits (``HTTPAPI/seriesGate``) apply as on
+    /// MQTT: samples of new series over a limit are kept as a dead letter per device and the rest
+    /// is stored; the answer is then 422 `series_limit` (InfluxDB's partial-write status, which
+    /// clients such as Telegraf do not retry) saying how many samples were stored and refused.
     func addWriteRoutes(to router: Router<APIRequestContext>) {
         let api = self
         router.post("/api/v2/write") { request, context -> Response in
@@ -64,7 +67,25 @@ extension HTTPAPI {
             context.logger.debug("Rejected line protocol write", metadata: ["ingest.reason": "\(error.reasonLabel)"])
             throw Self.apiError(for: error)
         }
-        let batches = output.batches.filter { !$0.samples.isEmpty }
+        var batches = output.batches.filter { !$0.samples.isEmpty }
+        var refusals: [String] = []
+        var refusedCount = 0
+        if let seriesGate {
+            for (index, batch) in batches.enumerated() {
+                let outcome = seriesGate.admit(batch)
+                guard let reason = outcome.reason else { continue }
+                batches[index] = outcome.admitted
+                refusedCount += outcome.refused.count
+                refusals.append("device '\(batch.device)': \(reason)")
+                await recordDeadLetter(
+                    ByteBuffer(bytes: SeriesGate.payload(of: outcome.refused)),
+                    device: batch.device,
+                    reason: reason,
+                    receivedAt: receivedAt
+                )
+            }
+            batches.removeAll { $0.samples.isEmpty }
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             // All batches are queued at once so that they share one group commit.
             for batch in batches {
@@ -73,6 +94,19 @@ extension HTTPAPI {
             try await group.waitForAll()
         }
         let sampleCount = batches.reduce(0) { $0 + $1.samples.count }
+        guard refusals.isEmpty else {
+            context.logger.debug(
+                "Line protocol write over a series limit",
+                metadata: ["ingest.samples": "\(sampleCount)"]
+            )
+            throw APIError(
+                .unprocessableContent,
+                code: "series_limit",
+                message:
+                    "partial write: \(sampleCount) samples stored, \(refusedCount) refused (kept as dead letters): "
+                    + refusals.joined(separator: "; ")
+            )
+        }
         writeCounters.stored(samples: sampleCount)
         context.logger.debug("Stored line protocol write", metadata: ["ingest.samples": "\(sampleCount)"])
         return Response(status: .noContent)
@@ -93,13 +127,13 @@ extension HTTPAPI {
 
     /// Keeps a refused body as a dead letter, waiting until it is committed so that the client
     /// can see it as soon as it has its answer. A store failure here is only logged.
-    func recordDeadLetter(_ body: ByteBuffer, reason: String, receivedAt: Int64) async {
+    func recordDeadLetter(_ body: ByteBuffer, device: DeviceID? = nil, reason: String, receivedAt: Int64) async {
         let payload = Array(body.readableBytesView)  // the store keeps a bounded prefix and the full size
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
             deadLetters.recordDeadLetter(
                 receivedAt: receivedAt,
-                device: nil,
+                device: device,
                 topic: Self.writeSource,
                 reason: reason,
                 payload: payload,

@@ -50,6 +50,9 @@ public struct HTTPAPI: Sendable {
     public var liveFeedHeartbeat: Duration = .seconds(15)
     /// Live detection, for the detection routes; nil when detection is off.
     public let detection: DetectionService?
+    /// The node's series limits, applied to `POST /api/v2/write` as to MQTT telemetry, and
+    /// counted in `GET /api/v1/ingest/stats`; nil: no limits.
+    public var seriesGate: SeriesGate?
     let logger: Logger
     let writeCounters = HTTPWriteCounterBox()
     let liveFeedCounters = LiveFeedCounters()

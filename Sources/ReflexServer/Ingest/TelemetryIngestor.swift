@@ -13,11 +13,20 @@ import Synchronization
 /// when that commit is durable. A payload that fails validation is kept as a dead letter with
 /// the reason, counted, and refused with PUBACK 0x99 (v5); the connection stays up. Other topics
 /// pass through untouched (they are still routed to subscribers).
+///
+/// Series limits (``SeriesGate``): samples of new series over a limit are refused, the rest of
+/// the message is stored. The refused samples are kept as one dead letter (in the telemetry JSON
+/// shape, so they can be replayed once the limit is raised) whose reason names the limit, its
+/// value and the setting. A message of which nothing was admitted is answered PUBACK 0x97 (quota
+/// exceeded, v5) and not routed; one partly admitted is answered success: what was stored is
+/// acknowledged, and a redelivery would be refused again, so a failure code would only make a
+/// client resend what is already stored.
 public final class TelemetryIngestor: PublishInterceptor, ClientEventObserver {
     let store: any SampleStore
     let deadLetters: any DeadLetterStore
     let stateRecorder: DeviceStateRecorder?
     let limits: TelemetryLimits
+    let seriesGate: SeriesGate?
     let now: @Sendable () -> Int64
     private let counters = Mutex(IngestCounters())
 
@@ -27,6 +36,7 @@ public final class TelemetryIngestor: PublishInterceptor, ClientEventObserver {
     ///   - stateRecorder: records `devices/{id}/state`, `devices/{id}/status` and the connect and
     ///     disconnect of device clients; nil ignores them.
     ///   - limits: payload size, values per message, timestamp skew.
+    ///   - seriesGate: the series limits (shared with the HTTP write route); nil: no limits.
     ///   - now: the receive time in milliseconds since the epoch (default: the system clock; a
     ///     parameter for tests).
     public init(
@@ -34,12 +44,14 @@ public final class TelemetryIngestor: PublishInterceptor, ClientEventObserver {
         deadLetters: any DeadLetterStore,
         stateRecorder: DeviceStateRecorder? = nil,
         limits: TelemetryLimits = .default,
+        seriesGate: SeriesGate? = nil,
         now: (@Sendable () -> Int64)? = nil
     ) {
         self.store = store
         self.deadLetters = deadLetters
         self.stateRecorder = stateRecorder
         self.limits = limits
+        self.seriesGate = seriesGate
         self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
     }
 
@@ -60,12 +72,32 @@ public final class TelemetryIngestor: PublishInterceptor, ClientEventObserver {
         device: DeviceID,
         eventLoop: any EventLoop
     ) -> PublishDisposition {
-        let batch: TelemetryBatch
+        var batch: TelemetryBatch
         do {
             batch = try decode(publish.payload, device: device)
         } catch {
             let reason = (error as? TelemetryDecodingError)?.reasonLabel ?? "invalid"
             return refuse(publish, device: device, reason: "\(reason): \(error)")
+        }
+        if let seriesGate {
+            let outcome = seriesGate.admit(batch)
+            if let reason = outcome.reason {
+                let nothingAdmitted = outcome.admitted.samples.isEmpty
+                counters.withLock {
+                    $0.samplesOverLimit += outcome.refused.count
+                    if nothingAdmitted { $0.rejectedMessages += 1 }
+                }
+                deadLetters.recordDeadLetter(
+                    receivedAt: now(),
+                    device: device,
+                    topic: publish.topic,
+                    reason: reason,
+                    payload: SeriesGate.payload(of: outcome.refused),
+                    completion: { _ in }
+                )
+                if nothingAdmitted { return .reject(.quotaExceeded) }
+                batch = outcome.admitted
+            }
         }
         counters.withLock {
             $0.messages += 1
@@ -207,6 +239,9 @@ public struct IngestCounters: Sendable, Equatable {
     public var messages = 0
     public var samples = 0
     public var rejectedMessages = 0
+    /// Samples refused by a series limit (their messages count in ``rejectedMessages`` when
+    /// nothing of them was admitted).
+    public var samplesOverLimit = 0
 }
 
 /// A refusal of the ingest path that is not a decoding error.

@@ -12,6 +12,12 @@ extension SQLiteSampleStore {
         catalog.withLock { $0.latest[device] ?? [:] }
     }
 
+    /// Every series the store holds (committed), from memory; ``SeriesAdmission`` starts from it.
+    /// - Complexity: O(series).
+    public func seriesKeys() -> [SeriesKey] {
+        catalog.withLock { Array($0.ids.keys) }
+    }
+
     /// The newest sample of `series`, from memory.
     /// - Complexity: O(1).
     public func latest(series: SeriesKey) -> Sample? {

@@ -26,6 +26,9 @@ struct RegistryOptions: ParsableArguments {
 
     /// Opens the registry, or prints why not and exits with status 1.
     func openRegistry() throws -> SQLiteDeviceRegistry {
+        // The registry holds token hashes: a data directory this command creates is the owner's
+        // only (0700, files 0600), as `reflex serve` makes it.
+        PrivateDataDirectory.restrictUmask()
         do {
             return try SQLiteDeviceRegistry(dataDirectory: resolvedDataDirectory)
         } catch {

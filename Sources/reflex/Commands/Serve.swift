@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReflexServer
+import ReflexStore
 import ServiceLifecycle
 
 /// `reflex serve`: run a node. Only turns flags into ``NodeConfiguration/Overrides``; loading,
@@ -74,15 +75,22 @@ struct Serve: AsyncParsableCommand {
                 rules:                  # per device type and/or metric
                   - {deviceType: pump, metric: vibration, sensitivity: 0.7,
                      seasonality: 1d, range: [0, 50], enabled: true}
+                maxSeries: 100000       # series with a detector; default
+                                        # ingest.maxSeries
 
             Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
             REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
             REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
+              ingest:
+                maxSeriesPerDevice: 1000    # metrics one device may have
+                maxSeries: 100000           # device series on the node
+                maxNewSeriesPerMinute: 100  # per device
             REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL, \
             REFLEX_MQTT_RETAINED_MAX_MESSAGES_PER_CLIENT, REFLEX_MQTT_RETAINED_MAX_BYTES_PER_CLIENT, \
             REFLEX_MQTT_RETAINED_MAX_BYTES, \
             REFLEX_ALLOW_ANONYMOUS, REFLEX_HTTP_LISTEN, REFLEX_DETECTION_ENABLED, \
-            REFLEX_DETECTION_CHECKPOINT_INTERVAL, REFLEX_DETECTION_SENSITIVITY.
+            REFLEX_DETECTION_CHECKPOINT_INTERVAL, REFLEX_DETECTION_SENSITIVITY, REFLEX_DETECTION_MAX_SERIES, \
+            REFLEX_INGEST_MAX_SERIES_PER_DEVICE, REFLEX_INGEST_MAX_SERIES, REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE.
 
             SIGTERM or Ctrl-C (SIGINT) shuts the node down gracefully; it then exits with status 0.
             """
@@ -293,6 +301,42 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var overrides = NodeConfiguration.Overrides()
+    @Option(
+        name: .customLong("detection-max-series"),
+        help: ArgumentHelp(
+            "Most series with a live detector; new series past it are not scored (env REFLEX_DETECTION_MAX_SERIES; default: 100000).",
+            valueName: "count"
+        )
+    )
+    var detectionMaxSeries: String?
+
+    @Option(
+        name: .customLong("max-series-per-device"),
+        help: ArgumentHelp(
+            "Most series (metrics) one device may have; samples of more go to dead letters (env REFLEX_INGEST_MAX_SERIES_PER_DEVICE; default: 1000).",
+            valueName: "count"
+        )
+    )
+    var maxSeriesPerDevice: String?
+
+    @Option(
+        name: .customLong("max-series"),
+        help: ArgumentHelp(
+            "Most device series the node keeps (env REFLEX_INGEST_MAX_SERIES; default: 100000).",
+            valueName: "count"
+        )
+    )
+    var maxSeries: String?
+
+    @Option(
+        name: .customLong("max-new-series-per-minute"),
+        help: ArgumentHelp(
+            "Most new series one device may create per minute (env REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE; default: 100).",
+            valueName: "count"
+        )
+    )
+    var maxNewSeriesPerMinute: String?
+
         overrides.dataDirectory = dataDirectory
         let environment = ProcessInfo.processInfo.environment
         if demo, dataDirectory == nil, environment["REFLEX_DATA_DIR"] == nil {
@@ -335,6 +379,8 @@ struct Serve: AsyncParsableCommand {
         }
 
         let logConfiguration = configuration
+        // Before anything is created: the data directory and its databases are the owner's only.
+        PrivateDataDirectory.restrictUmask()
         LoggingSystem.bootstrap { label in logConfiguration.makeLogHandler(label: label) }
         let logger = Logger(label: "reflex")
         do {
@@ -354,3 +400,7 @@ struct Serve: AsyncParsableCommand {
         }
     }
 }
+        overrides.detectionMaxSeries = detectionMaxSeries
+        overrides.maxSeriesPerDevice = maxSeriesPerDevice
+        overrides.maxSeries = maxSeries
+        overrides.maxNewSeriesPerMinute = maxNewSeriesPerMinute
