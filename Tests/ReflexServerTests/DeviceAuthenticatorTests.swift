@@ -71,6 +71,30 @@ import Testing
         }
     }
 
+    @Test("an accepted identity records the credential it used, for revocation, never the token")
+    func credentialRecorded() async throws {
+        try await withFixture { fixture in
+            let id = try DeviceID(validating: "pump-7")
+            let device = await connect(fixture.authenticator, username: "pump-7", password: fixture.token)
+            guard case .accepted(let identity) = device else {
+                Issue.record("expected accepted, got \(device)")
+                return
+            }
+            let state = try #require(try await fixture.registry.credentialState(of: id))
+            #expect(
+                CredentialReference(identity: identity) == .deviceToken(device: id, fingerprint: state.tokenFingerprint)
+            )
+            #expect(identity.credential?.contains(fixture.token) == false)
+            let (record, token) = try await fixture.registry.createOperatorToken(name: "ops", role: .admin)
+            let admin = await connect(fixture.authenticator, username: "operator:ops", password: token)
+            guard case .accepted(let adminIdentity) = admin else {
+                Issue.record("expected accepted, got \(admin)")
+                return
+            }
+            #expect(CredentialReference(identity: adminIdentity) == .operatorToken(id: record.id))
+        }
+    }
+
     @Test("wrong token, unknown device, bad id or no password: bad user name or password")
     func badCredentials() async throws {
         try await withFixture { fixture in
