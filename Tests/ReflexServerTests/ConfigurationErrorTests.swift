@@ -133,7 +133,7 @@ import Testing
             message: "mqtt in /etc/reflex.yaml line 1: expected a section with the keys listen, tlsListen, tls, "
                 + "maxConnections, maxPacketSize, maxInflight, maxQueuedMessages, queueOverflow, maxTopicLength, "
                 + "maxTopicLevels, maxKeepAlive, v311SessionExpiry, maxSessionExpiry, topicAliasMaximum, sysInterval, "
-                + "sessionSaveInterval, allowAnonymous, got the value '5'"
+                + "sessionSaveInterval, allowAnonymous, retained, got the value '5'"
         ),
         ErrorCase(
             yaml: "- listen\n",
