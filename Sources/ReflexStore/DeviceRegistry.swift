@@ -87,6 +87,10 @@ public protocol CredentialRegistry: Sendable {
     /// A device's current credential, or nil if no device has this id.
     func credentialState(of device: DeviceID) async throws -> DeviceCredentialState?
 
+    /// Every device's current credential, in one read: what a re-check of many open
+    /// connections uses instead of one ``credentialState(of:)`` per device.
+    func allCredentialStates() async throws -> [DeviceID: DeviceCredentialState]
+
     /// The operator token with this record id if it is current, nil if it is revoked or unknown.
     func currentOperatorToken(id: Int64) async throws -> OperatorToken?
 }

@@ -202,6 +202,11 @@ final class FakeCredentials: CredentialRegistry {
     func credentialState(of device: DeviceID) async throws -> DeviceCredentialState? {
         try current().devices[device.rawValue]
     }
+    func allCredentialStates() async throws -> [DeviceID: DeviceCredentialState] {
+        var states: [DeviceID: DeviceCredentialState] = [:]
+        for (id, state) in try current().devices { states[try DeviceID(validating: id)] = state }
+        return states
+    }
     func currentOperatorToken(id: Int64) async throws -> OperatorToken? { try current().tokens[id] }
 }
 

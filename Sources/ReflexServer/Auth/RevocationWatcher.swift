@@ -26,7 +26,8 @@ extension MQTTBroker: RevocableConnections {}
 /// Every `interval` it reads the registry's ``ReflexStore/CredentialRegistry/changeGeneration()``
 /// (one `PRAGMA data_version`; the `reflex device` and `reflex token` commands write the same
 /// file from another process). When it moved, it re-checks each open connection's credential
-/// (``CredentialReference``) and each open stream's token against the registry, and closes
+/// (``CredentialReference``; one read of every device row, one cached lookup per operator
+/// token) and each open stream's token against the registry, and closes
 /// those no longer valid (``RevocationVerdict`` says why, and with which MQTT 5 reason). It
 /// re-checks once more on the next poll, for a CONNECT that was being authenticated with the
 /// old data while the first pass ran. Each closure is logged at notice and counted in
@@ -113,30 +114,38 @@ public struct RevocationWatcher<C: Clock>: Service where C.Duration == Duration 
     private func recheck() async throws -> RevocationPass {
         statistics.update { $0.checks += 1 }
         var pass = RevocationPass()
+        let clients = try await connections.connectedClientList()
+        let credentials = Set(clients.compactMap { CredentialReference(identity: $0.identity) })
+        // One read of every device's row when there are devices to check, rather than one each.
+        let hasDevices = credentials.contains { if case .deviceToken = $0 { true } else { false } }
+        let devices = hasDevices ? try await registry.allCredentialStates() : [:]
         var verdicts: [CredentialReference: RevocationVerdict] = [:]
-        for client in try await connections.connectedClientList() {
-            guard let credential = CredentialReference(identity: client.identity), verdicts[credential] == nil
-            else { continue }
-            verdicts[credential] = try await verdict(for: credential)
+        for credential in credentials {
+            switch credential {
+            case .deviceToken(let device, let fingerprint):
+                verdicts[credential] = RevocationVerdict(deviceFingerprint: fingerprint, current: devices[device])
+            case .operatorToken(let id):
+                verdicts[credential] = RevocationVerdict(operatorToken: try await registry.currentOperatorToken(id: id))
+            }
         }
-        for reason in [ReasonCode.notAuthorized, .badAuthenticationMethod] {
-            let closing = verdicts.filter { $0.value.reasonCode == reason }
-            guard !closing.isEmpty else { continue }
+        let revoked = Set(verdicts.values).subtracting([.valid]).sorted { $0.explanation < $1.explanation }
+        for verdict in revoked {
+            guard let reason = verdict.reasonCode else { continue }
+            let closing = Set(verdicts.filter { $0.value == verdict }.keys)
             let closed = try await connections.disconnectClients(
                 reason: reason,
-                reasonString: "your credential is no longer valid",
-                where: { identity in CredentialReference(identity: identity).map { closing[$0] != nil } ?? false }
+                reasonString: verdict.explanation,
+                where: { identity in CredentialReference(identity: identity).map(closing.contains) ?? false }
             )
             for client in closed {
-                let why = CredentialReference(identity: client.identity).flatMap { closing[$0] } ?? .valid
-                pass.disconnected.append(RevocationPass.Disconnected(client: client, verdict: why))
+                pass.disconnected.append(RevocationPass.Disconnected(client: client, verdict: verdict))
                 logger.notice(
                     "Disconnected an MQTT client whose credential is no longer valid",
                     metadata: [
                         "mqtt.client_id": "\(client.clientID)",
                         "mqtt.principal": "\(client.identity)",
                         "mqtt.reason": "\(reason)",
-                        "auth.detail": "\(why.explanation)",
+                        "auth.detail": "\(verdict.explanation)",
                     ]
                 )
             }
@@ -162,15 +171,6 @@ public struct RevocationWatcher<C: Clock>: Service where C.Duration == Duration 
             $0.endedStreams += pass.endedStreams.count
         }
         return pass
-    }
-
-    private func verdict(for credential: CredentialReference) async throws -> RevocationVerdict {
-        switch credential {
-        case .deviceToken(let device, let fingerprint):
-            RevocationVerdict(deviceFingerprint: fingerprint, current: try await registry.credentialState(of: device))
-        case .operatorToken(let id):
-            RevocationVerdict(operatorToken: try await registry.currentOperatorToken(id: id))
-        }
     }
 }
 

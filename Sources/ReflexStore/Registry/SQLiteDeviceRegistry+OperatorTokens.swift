@@ -71,6 +71,26 @@ extension SQLiteDeviceRegistry {
         }
     }
 
+    /// See ``CredentialRegistry/allCredentialStates()``: one read of every device row (not
+    /// cached: it runs only after the registry changed, for the revocation watcher).
+    public func allCredentialStates() async throws -> [DeviceID: DeviceCredentialState] {
+        counters.update { $0.databaseReads += 1 }
+        return try await read("read every device's credential") { db in
+            var states: [DeviceID: DeviceCredentialState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, enabled, token_salt, token_hash FROM devices") {
+                let rawID: String = row["id"]
+                guard let id = try? DeviceID(validating: rawID) else { continue }
+                let salt: Data = row["token_salt"]
+                let hash: Data = row["token_hash"]
+                states[id] = DeviceCredentialState(
+                    isEnabled: row["enabled"],
+                    tokenFingerprint: TokenHasher.fingerprint(salt: Array(salt), hash: Array(hash))
+                )
+            }
+            return states
+        }
+    }
+
     /// The non-revoked tokens as of now: cached until the file changes.
     private func currentOperatorTokens() async throws -> OperatorTokenIndex {
         let generation = try observeChanges()
