@@ -55,6 +55,25 @@ import Testing
         )
     }
 
+    @Test("retained changes apply to the retained file: upserts replace, deletions remove, the rest stays")
+    func retainedChanges() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = FileSessionStore(path: (directory as NSString).appendingPathComponent("sessions.json"))
+            func retained(_ topic: String, _ index: Int) -> PersistedMessage {
+                var message = Self.message("d", index: index)
+                message.topic = topic
+                message.owner = PersistedOwner(principal: "d", roles: ["device"])
+                return message
+            }
+            try await store.saveRetainedMessages([retained("a", 1), retained("b", 2)])
+            try await store.saveRetainedChanges(
+                RetainedChanges(upserts: [retained("b", 3), retained("c", 4)], deletions: ["a"])
+            )
+            let loaded = try await store.loadRetainedMessages().sorted { $0.topic < $1.topic }
+            #expect(loaded == [retained("b", 3), retained("c", 4)])
+        }
+    }
+
     @Test("saved sessions load back exactly") func roundTrip() async throws {
         try await withTemporaryDirectory { (directory: String) async throws in
             let store = FileSessionStore(path: "\(directory)/sessions.json")

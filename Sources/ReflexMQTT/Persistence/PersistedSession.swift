@@ -138,6 +138,9 @@ public struct PersistedOwner: Sendable, Codable, Equatable {
     /// Its roles when it was recorded, sorted.
     public var roles: [String]
 
+    /// - Parameters:
+    ///   - principal: the identity's principal; nil for the anonymous identity.
+    ///   - roles: its roles (any order; kept as given).
     public init(principal: String?, roles: [String]) {
         self.principal = principal
         self.roles = roles

@@ -22,6 +22,8 @@ public protocol SessionStore: Sendable {
 }
 
 extension SessionStore {
+    /// Applies `changes` by reading every retained message, editing the list and saving it whole
+    /// with ``saveRetainedMessages(_:)``: correct for any store, incremental for none.
     public func saveRetainedChanges(_ changes: RetainedChanges) async throws {
         guard !changes.isEmpty else { return }
         var messages = try await loadRetainedMessages()
@@ -39,6 +41,9 @@ public struct RetainedChanges: Sendable, Equatable {
     /// Topics whose retained message was deleted (or expired).
     public var deletions: [String]
 
+    /// - Parameters:
+    ///   - upserts: messages to store, at most one per topic.
+    ///   - deletions: topics whose retained message is gone; none of them among `upserts`.
     public init(upserts: [PersistedMessage] = [], deletions: [String] = []) {
         self.upserts = upserts
         self.deletions = deletions

@@ -27,10 +27,17 @@ extension SQLiteSampleStore {
 
     /// One retained message as stored: its topic, its metadata (opaque to the store) and payload.
     public struct RetainedRow: Sendable, Equatable {
+        /// The topic, the row's key.
         public var topic: String
+        /// Everything but the payload, as the broker encodes it (JSON).
         public var metadata: Data
+        /// The payload bytes as published.
         public var payload: Data
 
+        /// - Parameters:
+        ///   - topic: the retained message's topic.
+        ///   - metadata: its encoded metadata.
+        ///   - payload: its payload.
         public init(topic: String, metadata: Data, payload: Data) {
             self.topic = topic
             self.metadata = metadata
