@@ -97,4 +97,17 @@ import Testing
         #expect(admission.admit(Self.batch(Self.pump, ["a", "b", "c"]), at: 0).isComplete)
         #expect(admission.admit(Self.batch(Self.pump, ["d"]), at: 0).limits == [.seriesPerDevice])
     }
+
+    @Test("refused batches of devices without series leave no state behind")
+    func noStateForRefusedDevices() throws {
+        var admission = SeriesAdmission(limits: SeriesLimits(maxSeries: 1), existing: [])
+        #expect(admission.admit(Self.batch(Self.pump, ["a"]), at: 0).isComplete)
+        for index in 0..<100 {
+            let device = try DeviceID(validating: "flood-\(index)")
+            #expect(admission.admit(Self.batch(device, ["x"]), at: 0).limits == [.seriesPerNode])
+            #expect(admission.seriesCount(of: device) == 0)
+        }
+        #expect(admission.seriesCount == 1)
+        #expect(admission.deviceCount == 1)
+    }
 }

@@ -58,6 +58,8 @@ public final class SeriesGate: Sendable {
 
     /// How often a device's refusals are logged, and each (device, limit) breach reported.
     static let reportInterval: Int64 = 60_000
+    /// Past this many remembered report times, those older than ``reportInterval`` are forgotten.
+    static let reportMemory = 10_000
 
     /// - Parameters:
     ///   - limits: the limits to enforce.
@@ -120,6 +122,10 @@ public final class SeriesGate: Sendable {
                         message: describe(limit, device: batch.device, deviceSeries: device)
                     )
                 )
+            }
+            if state.lastNotice.count > Self.reportMemory || state.lastBreach.count > Self.reportMemory {
+                state.lastNotice = state.lastNotice.filter { time - $0.value < Self.reportInterval }
+                state.lastBreach = state.lastBreach.filter { time - $0.value < Self.reportInterval }
             }
             let notify: Bool
             if let last = state.lastNotice[batch.device], time - last < Self.reportInterval {

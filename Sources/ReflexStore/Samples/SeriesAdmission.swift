@@ -66,6 +66,9 @@ public struct SeriesAdmission: Sendable {
         }
     }
 
+    /// Devices with at least one series (the only ones the admission keeps state for).
+    public var deviceCount: Int { devices.count }
+
     /// The number of series `device` has.
     public func seriesCount(of device: DeviceID) -> Int { devices[device]?.metrics.count ?? 0 }
 
@@ -108,7 +111,9 @@ public struct SeriesAdmission: Sendable {
             decision.newSeries += 1
             decision.admitted.append(sample)
         }
-        devices[batch.device] = state
+        // A device with no series keeps no state: a stream of refused writes naming ever new devices
+        // (HTTP lines may name any device) cannot grow the table.
+        if !state.metrics.isEmpty { devices[batch.device] = state }
         return decision
     }
 
