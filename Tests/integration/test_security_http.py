@@ -118,3 +118,162 @@ def test_concatenated_gzip_members_are_all_stored(tmp_path_factory, tls_files):
         assert_node_answers(b)
     finally:
         b.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# Item 5: header, body and idle timeouts, and the connection cap
+# ------------------------------------------------------------------------------------------------
+
+TIMEOUTS = {"REFLEX_HTTP_HEADER_TIMEOUT": "1", "REFLEX_HTTP_BODY_TIMEOUT": "2", "REFLEX_HTTP_IDLE_TIMEOUT": "2"}
+
+
+@pytest.fixture(scope="module")
+def slow_node(tmp_path_factory, tls_files):
+    """A node with 1 s header, 2 s body and 2 s idle timeouts (the defaults are 10, 30 and 60 s)."""
+    b = start_node(tmp_path_factory, tls_files, "http-timeouts", TIMEOUTS)
+    yield b
+    b.stop()
+
+
+def http_socket(broker, timeout: float = 8) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", broker.http_port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def closed_within(s: socket.socket, seconds: float) -> tuple[bool, bytes, float]:
+    """Reads until the server closes (True) or `seconds` pass (False); returns what came, and when."""
+    started = time.monotonic()
+    received = b""
+    s.settimeout(0.25)
+    while time.monotonic() - started < seconds:
+        try:
+            chunk = s.recv(4096)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return True, received, time.monotonic() - started
+        if not chunk:
+            return True, received, time.monotonic() - started
+        received += chunk
+    return False, received, time.monotonic() - started
+
+
+def stats(broker) -> dict:
+    status, body = call(broker, "GET", "/api/v1/ingest/stats", token=broker.admin_token)
+    assert status == 200, body
+    return json.loads(body)["http"]["connections"]
+
+
+def test_an_empty_connection_is_closed_after_the_header_timeout(slow_node):
+    with http_socket(slow_node) as s:
+        closed, _, after = closed_within(s, 6)
+    assert closed, "a connection that sent nothing was still open after 6 s (header timeout 1 s)"
+    assert after >= 0.5, f"closed after {after:.2f} s, before the header timeout"
+    assert stats(slow_node)["headerTimeouts"] >= 1
+
+
+def test_connections_that_send_half_a_header_are_all_closed(slow_node):
+    sockets = [http_socket(slow_node) for _ in range(30)]
+    try:
+        for s in sockets:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        still_open = [i for i, s in enumerate(sockets) if not closed_within(s, 6 if i == 0 else 1)[0]]
+        assert not still_open, f"{len(still_open)} of 30 half-header connections still open"
+    finally:
+        for s in sockets:
+            s.close()
+    assert_node_answers(slow_node)
+
+
+def test_a_body_that_stops_arriving_is_closed_after_the_body_timeout(slow_node):
+    with http_socket(slow_node) as s:
+        s.sendall(b"POST /api/v2/write?org=o&bucket=b HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Authorization: Token " + slow_node.admin_token.encode() + b"\r\n"
+                  b"Content-Length: 1000\r\n\r\nx,device=pumpA v=1\n")
+        # Keep sending a byte now and then, so that only the body timeout (2 s in all) can close it.
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 8 and not closed:
+            try:
+                s.sendall(b" ")
+            except OSError:
+                closed = True
+                break
+            closed = closed_within(s, 0.5)[0]
+    assert closed, "a trickling body was still open after 8 s (body timeout 2 s)"
+    assert stats(slow_node)["bodyTimeouts"] >= 1
+    assert raw_samples(slow_node, "pumpA", "x.v") == []
+
+
+def test_a_kept_alive_connection_is_closed_after_the_idle_timeout(slow_node):
+    with http_socket(slow_node) as s:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        closed, received, after = closed_within(s, 8)
+    assert received.startswith(b"HTTP/1.1 200"), received[:80]
+    assert closed and after >= 1.5, f"closed={closed} after {after:.2f} s (idle timeout 2 s)"
+
+
+def test_the_live_feed_outlives_every_timeout(slow_node):
+    """/api/v1/events streams for longer than the header, body and idle timeouts, and still delivers."""
+    with http_socket(slow_node) as s:
+        s.sendall(b"GET /api/v1/events?device=pumpA HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Authorization: Bearer " + slow_node.admin_token.encode() + b"\r\n\r\n")
+        closed, received, _ = closed_within(s, 4.5)
+        assert not closed, f"the live feed was closed: {received[:200]!r}"
+        assert received.startswith(b"HTTP/1.1 200"), received[:200]
+        device = MqttClient(slow_node, "pumpA", V5, connect=False)
+        device.c.username_pw_set("pumpA", slow_node.device_token)
+        device.connect()
+        try:
+            device.publish("devices/pumpA/telemetry", b'{"values": {"level": 4.5}}', qos=1)
+        finally:
+            device.c.disconnect()
+            device.c.loop_stop()
+        deadline = time.monotonic() + 5
+        while b"event: telemetry" not in received and time.monotonic() < deadline:
+            try:
+                received += s.recv(4096)
+            except socket.timeout:
+                pass
+        assert b"event: telemetry" in received, received[-300:]
+
+
+@pytest.fixture(scope="module")
+def capped_node(tmp_path_factory, tls_files):
+    b = start_node(tmp_path_factory, tls_files, "http-cap", {"REFLEX_HTTP_MAX_CONNECTIONS": "5"})
+    yield b
+    b.stop()
+
+
+def test_connections_over_the_cap_are_refused_at_once(capped_node):
+    held = [http_socket(capped_node) for _ in range(5)]
+    try:
+        refusals = []
+        deadline = time.monotonic() + 5
+        while len(refusals) < 3 and time.monotonic() < deadline:
+            with http_socket(capped_node) as extra:
+                extra.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                closed, received, after = closed_within(extra, 1)
+            if received.startswith(b"HTTP/1.1 503"):
+                assert closed and after < 1, "a connection over the cap was not closed at once"
+                refusals.append(received)
+        assert len(refusals) == 3, f"only {len(refusals)} of the connections over the cap of 5 got 503"
+        assert b"too many HTTP connections" in refusals[0]
+    finally:
+        for s in held:
+            s.close()
+    # Once the held connections close, the node serves again, and it counted and logged the refusals.
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            status, body = call(capped_node, "GET", "/health", timeout=2)
+            if status == 200:
+                break
+        except (OSError, urllib.error.URLError):
+            pass
+        assert time.monotonic() < deadline, "the node did not serve again after the held connections closed"
+        time.sleep(0.1)
+    assert stats(capped_node)["refusedOverLimit"] >= 3
+    assert capped_node.stderr_text().count("Refused HTTP connections over the limit") == 1
+    assert_node_answers(capped_node)

@@ -81,6 +81,10 @@ extension NodeConfiguration {
     /// - `mqtt.retained.maxBytes`, `REFLEX_MQTT_RETAINED_MAX_BYTES`, `--max-retained-bytes`; 1024MiB
     ///   (the whole node)
     /// - `http.listen`, `REFLEX_HTTP_LISTEN`, `--http-listen`; `0.0.0.0:8080` (`off` or empty disables)
+    /// - `http.headerTimeout`, `REFLEX_HTTP_HEADER_TIMEOUT`, `--http-header-timeout`; 10 s
+    /// - `http.bodyTimeout`, `REFLEX_HTTP_BODY_TIMEOUT`, `--http-body-timeout`; 30 s
+    /// - `http.idleTimeout`, `REFLEX_HTTP_IDLE_TIMEOUT`, `--http-idle-timeout`; 60 s
+    /// - `http.maxConnections`, `REFLEX_HTTP_MAX_CONNECTIONS`, `--http-max-connections`; 1024
     /// - `automation.rulesDirectory`, `REFLEX_RULES_DIR`, `--rules-dir`; `<dataDirectory>/rules`
     /// - file only: `automation.webhookTimeout` (5 s), `automation.ackTimeout` (10 s).
     /// - `detection.enabled`, `REFLEX_DETECTION_ENABLED`, `--detection-enabled`; true
@@ -89,16 +93,16 @@ extension NodeConfiguration {
     /// - `detection.defaults.sensitivity`, `REFLEX_DETECTION_SENSITIVITY`; 0.5
     /// - file only: `detection.checkInterval` (5 s), `detection.defaults.seasonality` (none),
     ///   `detection.rules` (none; see ``DetectionConfiguration``).
-    /// - file only: `mqtt.maxTopicLength` (65535), `mqtt.maxTopicLevels` (64), `mqtt.maxKeepAlive`
-    ///   (65535 s), `mqtt.v311SessionExpiry` (7d), `mqtt.maxSessionExpiry` (30d),
-    ///   `mqtt.topicAliasMaximum` (64), `mqtt.sessionSaveInterval` (5 s).
-    ///
     /// - `ingest.maxSeriesPerDevice`, `REFLEX_INGEST_MAX_SERIES_PER_DEVICE`, `--max-series-per-device`; 1000
     /// - `ingest.maxSeries`, `REFLEX_INGEST_MAX_SERIES`, `--max-series`; 100000
     /// - `ingest.maxNewSeriesPerMinute`, `REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE`,
     ///   `--max-new-series-per-minute`; 100
     /// - `detection.maxSeries`, `REFLEX_DETECTION_MAX_SERIES`, `--detection-max-series`; the value
     ///   of `ingest.maxSeries`
+    /// - file only: `mqtt.maxTopicLength` (65535), `mqtt.maxTopicLevels` (64), `mqtt.maxKeepAlive`
+    ///   (65535 s), `mqtt.v311SessionExpiry` (7d), `mqtt.maxSessionExpiry` (30d),
+    ///   `mqtt.topicAliasMaximum` (64), `mqtt.sessionSaveInterval` (5 s).
+    ///
     /// Durations are seconds or take a unit (`90s`, `5m`, `2h`, `7d`); byte sizes take `KiB`/`MiB`.
     ///
     /// Checks: every value parses and is in range; unknown YAML keys are rejected with a
@@ -271,6 +275,7 @@ private struct Builder {
         if let listen = value(.httpListen, { (text) throws(ValueProblem) in try Endpoint.parse(listener: text) }) {
             configuration.http.listen = listen
         }
+        buildHTTPLimits(into: &configuration.http)
         if let directory = value(.automationRulesDirectory, { (text) throws(ValueProblem) in text }), !directory.isEmpty
         {
             configuration.automation.rulesDirectory = directory
@@ -286,20 +291,31 @@ private struct Builder {
         configuration.allowAnonymous =
             value(.mqttAllowAnonymous) { (text) throws(ValueProblem) in try V.boolean(text) }
             ?? configuration.allowAnonymous
-        buildDetection(into: &configuration.detection)
-        return configuration
-    }
-
-    mutating func buildDetection(into detection: inout DetectionConfiguration) {
         buildSeriesLimits(into: &configuration.seriesLimits)
-        typealias V = ValueParsers
+        buildDetection(into: &configuration.detection)
         configuration.detection.maxSeries =
             value(.detectionMaxSeries) { (text) throws(ValueProblem) in
                 try V.integer(text, in: 1...10_000_000, of: "series")
             } ?? configuration.seriesLimits.maxSeries
-        detection.isEnabled =
-            value(.detectionEnabled) { (text) throws(ValueProblem) in try V.boolean(text) } ?? detection.isEnabled
-        if let seconds = value(
+        return configuration
+    }
+
+    mutating func buildHTTPLimits(into http: inout HTTPAPIConfiguration) {
+        typealias V = ValueParsers
+        for (key, path) in [
+            (SettingKey.httpHeaderTimeout, \HTTPAPIConfiguration.headerTimeout),
+            (.httpBodyTimeout, \.bodyTimeout), (.httpIdleTimeout, \.idleTimeout),
+        ] {
+            if let seconds = value(key, { (text) throws(ValueProblem) in try V.seconds(text, in: 1...86_400) }) {
+                http[keyPath: path] = .seconds(seconds)
+            }
+        }
+        http.maxConnections =
+            value(.httpMaxConnections) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...1_000_000, of: "connections")
+            } ?? http.maxConnections
+    }
+
     mutating func buildSeriesLimits(into limits: inout SeriesLimits) {
         typealias V = ValueParsers
         limits.maxSeriesPerDevice =
@@ -316,6 +332,11 @@ private struct Builder {
             } ?? limits.maxNewSeriesPerMinute
     }
 
+    mutating func buildDetection(into detection: inout DetectionConfiguration) {
+        typealias V = ValueParsers
+        detection.isEnabled =
+            value(.detectionEnabled) { (text) throws(ValueProblem) in try V.boolean(text) } ?? detection.isEnabled
+        if let seconds = value(
             .detectionCheckpointInterval,
             { (text) throws(ValueProblem) in
                 try V.seconds(text, in: 1...86_400)

@@ -36,20 +36,20 @@ extension NodeConfiguration {
         public var maxRetainedBytes: String?
         /// `--http-listen` (`host:port`, or `off`)
         public var httpListen: String?
+        /// `--http-header-timeout` (a duration: 10, 10s)
+        public var httpHeaderTimeout: String?
+        /// `--http-body-timeout` (a duration: 30, 30s)
+        public var httpBodyTimeout: String?
+        /// `--http-idle-timeout` (a duration: 60, 1m)
+        public var httpIdleTimeout: String?
+        /// `--http-max-connections`
+        public var httpMaxConnections: String?
         /// `--rules-dir`
         public var rulesDirectory: String?
         /// `--detection-enabled` (true/false)
         public var detectionEnabled: String?
         /// `--detection-checkpoint-interval` (a duration: 60, 60s, 5m)
         public var detectionCheckpointInterval: String?
-
-        /// No overrides; set the properties you were given.
-        public init() {}
-
-        /// The flag value for a setting, if one was given.
-        func value(for key: SettingKey) -> String? {
-            switch key {
-            case .dataDirectory: dataDirectory
         /// `--detection-max-series`
         public var detectionMaxSeries: String?
         /// `--max-series-per-device`
@@ -58,6 +58,14 @@ extension NodeConfiguration {
         public var maxSeries: String?
         /// `--max-new-series-per-minute`
         public var maxNewSeriesPerMinute: String?
+
+        /// No overrides; set the properties you were given.
+        public init() {}
+
+        /// The flag value for a setting, if one was given.
+        func value(for key: SettingKey) -> String? {
+            switch key {
+            case .dataDirectory: dataDirectory
             case .logLevel: logLevel
             case .logFormat: logFormat
             case .mqttListen: mqttListen
@@ -73,10 +81,18 @@ extension NodeConfiguration {
             case .mqttRetainedMaxBytesPerClient: maxRetainedBytesPerClient
             case .mqttRetainedMaxBytes: maxRetainedBytes
             case .httpListen: httpListen
+            case .httpHeaderTimeout: httpHeaderTimeout
+            case .httpBodyTimeout: httpBodyTimeout
+            case .httpIdleTimeout: httpIdleTimeout
+            case .httpMaxConnections: httpMaxConnections
             case .automationRulesDirectory: rulesDirectory
             case .automationWebhookTimeout, .automationAckTimeout: nil
             case .detectionEnabled: detectionEnabled
             case .detectionCheckpointInterval: detectionCheckpointInterval
+            case .detectionMaxSeries: detectionMaxSeries
+            case .ingestMaxSeriesPerDevice: maxSeriesPerDevice
+            case .ingestMaxSeries: maxSeries
+            case .ingestMaxNewSeriesPerMinute: maxNewSeriesPerMinute
             case .detectionCheckInterval, .detectionSensitivity, .detectionSeasonality: nil
             case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
                 .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
@@ -86,7 +102,3 @@ extension NodeConfiguration {
         }
     }
 }
-            case .detectionMaxSeries: detectionMaxSeries
-            case .ingestMaxSeriesPerDevice: maxSeriesPerDevice
-            case .ingestMaxSeries: maxSeries
-            case .ingestMaxNewSeriesPerMinute: maxNewSeriesPerMinute

@@ -25,6 +25,10 @@ enum SettingKey: String, CaseIterable, Sendable {
     case mqttRetainedMaxBytesPerClient = "mqtt.retained.maxBytesPerClient"
     case mqttRetainedMaxBytes = "mqtt.retained.maxBytes"
     case httpListen = "http.listen"
+    case httpHeaderTimeout = "http.headerTimeout"
+    case httpBodyTimeout = "http.bodyTimeout"
+    case httpIdleTimeout = "http.idleTimeout"
+    case httpMaxConnections = "http.maxConnections"
     case automationRulesDirectory = "automation.rulesDirectory"
     case automationWebhookTimeout = "automation.webhookTimeout"
     case automationAckTimeout = "automation.ackTimeout"
@@ -33,14 +37,14 @@ enum SettingKey: String, CaseIterable, Sendable {
     case detectionCheckInterval = "detection.checkInterval"
     case detectionSensitivity = "detection.defaults.sensitivity"
     case detectionSeasonality = "detection.defaults.seasonality"
-
-    /// The YAML path, split at the dots.
-    var path: [String] { rawValue.split(separator: ".").map(String.init) }
-
     case detectionMaxSeries = "detection.maxSeries"
     case ingestMaxSeriesPerDevice = "ingest.maxSeriesPerDevice"
     case ingestMaxSeries = "ingest.maxSeries"
     case ingestMaxNewSeriesPerMinute = "ingest.maxNewSeriesPerMinute"
+
+    /// The YAML path, split at the dots.
+    var path: [String] { rawValue.split(separator: ".").map(String.init) }
+
     /// The environment variable that sets it, if any.
     var environmentVariable: String? {
         switch self {
@@ -62,12 +66,20 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttRetainedMaxBytesPerClient: "REFLEX_MQTT_RETAINED_MAX_BYTES_PER_CLIENT"
         case .mqttRetainedMaxBytes: "REFLEX_MQTT_RETAINED_MAX_BYTES"
         case .httpListen: "REFLEX_HTTP_LISTEN"
+        case .httpHeaderTimeout: "REFLEX_HTTP_HEADER_TIMEOUT"
+        case .httpBodyTimeout: "REFLEX_HTTP_BODY_TIMEOUT"
+        case .httpIdleTimeout: "REFLEX_HTTP_IDLE_TIMEOUT"
+        case .httpMaxConnections: "REFLEX_HTTP_MAX_CONNECTIONS"
         case .automationRulesDirectory: "REFLEX_RULES_DIR"
         case .automationWebhookTimeout, .automationAckTimeout: nil
         case .detectionEnabled: "REFLEX_DETECTION_ENABLED"
         case .detectionCheckpointInterval: "REFLEX_DETECTION_CHECKPOINT_INTERVAL"
         case .detectionSensitivity: "REFLEX_DETECTION_SENSITIVITY"
         case .detectionCheckInterval, .detectionSeasonality: nil
+        case .detectionMaxSeries: "REFLEX_DETECTION_MAX_SERIES"
+        case .ingestMaxSeriesPerDevice: "REFLEX_INGEST_MAX_SERIES_PER_DEVICE"
+        case .ingestMaxSeries: "REFLEX_INGEST_MAX_SERIES"
+        case .ingestMaxNewSeriesPerMinute: "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE"
         case .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive, .mqttV311SessionExpiry,
             .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSessionSaveInterval:
             nil
@@ -76,10 +88,6 @@ enum SettingKey: String, CaseIterable, Sendable {
 
     /// The `reflex serve` flag that sets it, if any.
     var flag: String? {
-        case .detectionMaxSeries: "REFLEX_DETECTION_MAX_SERIES"
-        case .ingestMaxSeriesPerDevice: "REFLEX_INGEST_MAX_SERIES_PER_DEVICE"
-        case .ingestMaxSeries: "REFLEX_INGEST_MAX_SERIES"
-        case .ingestMaxNewSeriesPerMinute: "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE"
         switch self {
         case .dataDirectory: "--data-dir"
         case .logLevel: "--log-level"
@@ -97,11 +105,19 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .mqttRetainedMaxBytesPerClient: "--max-retained-bytes-per-client"
         case .mqttRetainedMaxBytes: "--max-retained-bytes"
         case .httpListen: "--http-listen"
+        case .httpHeaderTimeout: "--http-header-timeout"
+        case .httpBodyTimeout: "--http-body-timeout"
+        case .httpIdleTimeout: "--http-idle-timeout"
+        case .httpMaxConnections: "--http-max-connections"
         case .automationRulesDirectory: "--rules-dir"
         case .automationWebhookTimeout, .automationAckTimeout: nil
         case .detectionEnabled: "--detection-enabled"
         case .detectionCheckpointInterval: "--detection-checkpoint-interval"
         case .detectionCheckInterval, .detectionSensitivity, .detectionSeasonality: nil
+        case .detectionMaxSeries: "--detection-max-series"
+        case .ingestMaxSeriesPerDevice: "--max-series-per-device"
+        case .ingestMaxSeries: "--max-series"
+        case .ingestMaxNewSeriesPerMinute: "--max-new-series-per-minute"
         case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
             .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
             .mqttSessionSaveInterval:
@@ -114,10 +130,6 @@ enum SettingKey: String, CaseIterable, Sendable {
         var ways = ["`\(rawValue)` in the config file"]
         if let environmentVariable { ways.append(environmentVariable) }
         if let flag { ways.append(flag) }
-        case .detectionMaxSeries: "--detection-max-series"
-        case .ingestMaxSeriesPerDevice: "--max-series-per-device"
-        case .ingestMaxSeries: "--max-series"
-        case .ingestMaxNewSeriesPerMinute: "--max-new-series-per-minute"
         switch ways.count {
         case 1: return ways[0]
         case 2: return "\(ways[0]) or \(ways[1])"

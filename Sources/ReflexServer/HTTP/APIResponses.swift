@@ -155,9 +155,10 @@ struct IngestStatsResponse: ResponseEncodable {
         var requests: Int
         var samples: Int
         var rejectedRequests: Int
+        var connections: HTTPConnectionStatistics
     }
     var store: Store
     var mqtt: MQTT?
     var http: HTTP
-}
     var series: Series?
+}

@@ -53,7 +53,8 @@ extension HTTPAPI {
                 http: .init(
                     requests: writes.requests,
                     samples: writes.samples,
-                    rejectedRequests: writes.rejectedRequests
+                    rejectedRequests: writes.rejectedRequests,
+                    connections: api.connectionStatistics
                 ),
                 series: api.seriesGate.map { gate in
                     let counters = gate.counters

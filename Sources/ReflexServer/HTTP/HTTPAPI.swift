@@ -55,6 +55,7 @@ public struct HTTPAPI: Sendable {
     public var seriesGate: SeriesGate?
     let logger: Logger
     let writeCounters = HTTPWriteCounterBox()
+    let connectionCounters = HTTPConnectionCounters()
     let liveFeedCounters = LiveFeedCounters()
 
     /// What the dashboard's live feeds have sent and dropped so far.
@@ -150,6 +151,7 @@ public struct HTTPAPI: Sendable {
         let logger = self.logger
         return Application(
             router: makeRouter(),
+            server: makeServer(),
             configuration: ApplicationConfiguration(
                 address: .hostname(listen.host, port: listen.port),
                 serverName: "reflex"

@@ -67,6 +67,10 @@ struct Serve: AsyncParsableCommand {
                                         # credentials (development only)
               http:
                 listen: "0.0.0.0:8080"  # the HTTP API; off disables it
+                headerTimeout: 10s      # first request head of a connection
+                bodyTimeout: 30s        # a request body, from its head
+                idleTimeout: 60s        # kept-alive connection between requests
+                maxConnections: 1024    # more are answered 503 and closed
               detection:
                 enabled: true           # score every numeric series live
                 checkpointInterval: 60s # detector state saved this often
@@ -88,7 +92,9 @@ struct Serve: AsyncParsableCommand {
             REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL, \
             REFLEX_MQTT_RETAINED_MAX_MESSAGES_PER_CLIENT, REFLEX_MQTT_RETAINED_MAX_BYTES_PER_CLIENT, \
             REFLEX_MQTT_RETAINED_MAX_BYTES, \
-            REFLEX_ALLOW_ANONYMOUS, REFLEX_HTTP_LISTEN, REFLEX_DETECTION_ENABLED, \
+            REFLEX_ALLOW_ANONYMOUS, REFLEX_HTTP_LISTEN, REFLEX_HTTP_HEADER_TIMEOUT, \
+            REFLEX_HTTP_BODY_TIMEOUT, REFLEX_HTTP_IDLE_TIMEOUT, REFLEX_HTTP_MAX_CONNECTIONS, \
+            REFLEX_DETECTION_ENABLED, \
             REFLEX_DETECTION_CHECKPOINT_INTERVAL, REFLEX_DETECTION_SENSITIVITY, REFLEX_DETECTION_MAX_SERIES, \
             REFLEX_INGEST_MAX_SERIES_PER_DEVICE, REFLEX_INGEST_MAX_SERIES, REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE.
 
@@ -232,6 +238,42 @@ struct Serve: AsyncParsableCommand {
     var httpListen: String?
 
     @Option(
+        name: .customLong("http-header-timeout"),
+        help: ArgumentHelp(
+            "Time a new HTTP connection has to send its first request head (env REFLEX_HTTP_HEADER_TIMEOUT; default: 10s).",
+            valueName: "duration"
+        )
+    )
+    var httpHeaderTimeout: String?
+
+    @Option(
+        name: .customLong("http-body-timeout"),
+        help: ArgumentHelp(
+            "Time an HTTP request body has to arrive, from its head (env REFLEX_HTTP_BODY_TIMEOUT; default: 30s).",
+            valueName: "duration"
+        )
+    )
+    var httpBodyTimeout: String?
+
+    @Option(
+        name: .customLong("http-idle-timeout"),
+        help: ArgumentHelp(
+            "Time a kept-alive HTTP connection may stay idle between requests (env REFLEX_HTTP_IDLE_TIMEOUT; default: 60s).",
+            valueName: "duration"
+        )
+    )
+    var httpIdleTimeout: String?
+
+    @Option(
+        name: .customLong("http-max-connections"),
+        help: ArgumentHelp(
+            "HTTP connections open at once; more are answered 503 and closed (env REFLEX_HTTP_MAX_CONNECTIONS; default: 1024).",
+            valueName: "count"
+        )
+    )
+    var httpMaxConnections: String?
+
+    @Option(
         name: .customLong("rules-dir"),
         help: ArgumentHelp(
             "Directory of rule files (*.yaml), reloaded on change (env REFLEX_RULES_DIR; default: <data-dir>/rules).",
@@ -357,6 +399,10 @@ struct Serve: AsyncParsableCommand {
         overrides.maxRetainedBytes = maxRetainedBytes
         overrides.allowAnonymous = allowAnonymous ? "true" : nil
         overrides.httpListen = httpListen
+        overrides.httpHeaderTimeout = httpHeaderTimeout
+        overrides.httpBodyTimeout = httpBodyTimeout
+        overrides.httpIdleTimeout = httpIdleTimeout
+        overrides.httpMaxConnections = httpMaxConnections
         overrides.rulesDirectory = rulesDirectory
         overrides.detectionEnabled = detectionEnabled
         overrides.detectionCheckpointInterval = detectionCheckpointInterval
