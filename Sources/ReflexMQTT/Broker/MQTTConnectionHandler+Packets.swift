@@ -232,7 +232,7 @@ extension MQTTConnectionHandler {
                 "Refused connection: the client id belongs to another identity's session",
                 metadata: ["mqtt.principal": "\(identity)", "mqtt.session_owner": "\(owner?.description ?? "unknown")"]
             )
-            refuseConnect(.notAuthorized, "client id '\(clientID)' is in use by another identity")
+            refuseConnect(.notAuthorized, "not authorized to use this client id")
             return
         case .startNew:
             session = Session(clientID: clientID, owner: identity, version: version, expiryIntervalSeconds: expiry)
