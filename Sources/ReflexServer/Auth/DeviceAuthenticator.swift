@@ -152,8 +152,10 @@ public struct DeviceAuthenticator: Authenticator, TopicAuthorizer {
         logger.notice(
             "Refused MQTT credentials",
             metadata: [
-                "mqtt.clientID": "\(credentials.clientID)",
-                "mqtt.username": "\(credentials.username ?? "")",
+                // Client-chosen: a token in the user name (user name and password swapped) is
+                // never logged, nor are control characters (LogSanitizer).
+                "mqtt.clientID": "\(LogSanitizer.sanitized(credentials.clientID))",
+                "mqtt.username": "\(LogSanitizer.sanitized(credentials.username ?? ""))",
                 "mqtt.remoteAddress": "\(credentials.remoteAddress ?? "")",
                 "mqtt.reason": "\(reason)",
                 "auth.detail": "\(detail)",

@@ -118,7 +118,9 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
+    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped;
+    /// also DEL, the C1 controls and U+2028/U+2029, which JSON allows raw but which terminals
+    /// and JavaScript readers of the log would act on.
     static func quoted(_ text: String) -> String {
         var result = "\""
         result.reserveCapacity(text.utf8.count + 2)
@@ -129,7 +131,9 @@ public struct JSONLogHandler: LogHandler {
             case "\n": result += "\\n"
             case "\r": result += "\\r"
             case "\t": result += "\\t"
-            case let control where control.value < 0x20:
+            case let control
+            where control.value < 0x20 || (0x7F...0x9F).contains(control.value)
+                || control.value == 0x2028 || control.value == 0x2029:
                 let hex = String(control.value, radix: 16)
                 result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: result.unicodeScalars.append(scalar)

@@ -236,10 +236,10 @@ struct QueryState: AsyncParsableCommand {
             return
         }
         print(
-            "status:      \(state.status ?? "-")\(state.statusAt.map { " since \(formatTimestamp($0))" } ?? "")\(state.statusReason.map { " (\($0))" } ?? "")"
+            "status:      \(terminalSafe(state.status ?? "-"))\(state.statusAt.map { " since \(formatTimestamp($0))" } ?? "")\(state.statusReason.map { " (\(terminalSafe($0)))" } ?? "")"
         )
         print(
-            "attributes:  \(state.attributes ?? "-")\(state.attributesAt.map { " (reported \(formatTimestamp($0)))" } ?? "")"
+            "attributes:  \(terminalSafe(state.attributes ?? "-"))\(state.attributesAt.map { " (reported \(formatTimestamp($0)))" } ?? "")"
         )
     }
 }

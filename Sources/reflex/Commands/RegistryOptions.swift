@@ -84,8 +84,9 @@ func formatDate(_ date: Date?) -> String {
     return date.formatted(.iso8601)
 }
 
-/// Renders rows as a left-aligned text table with a header.
+/// Renders rows as a left-aligned text table with a header; cells are made ``terminalSafe(_:)``.
 func table(_ header: [String], _ rows: [[String]]) -> String {
+    let rows = rows.map { $0.map(terminalSafe) }
     var widths = header.map(\.count)
     for row in rows {
         for (index, cell) in row.enumerated() where index < widths.count {

@@ -110,16 +110,16 @@ func timeText(_ value: Any?) -> String {
     return ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: ms / 1000))
 }
 
-/// A JSON value as short text.
+/// A JSON value as short text, ``terminalSafe(_:)``.
 func valueText(_ value: Any?) -> String {
     switch value {
     case nil, is NSNull: return "-"
-    case let s as String: return s
+    case let s as String: return terminalSafe(s)
     case let n as NSNumber: return "\(n)"
     case let v?:
         if let data = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) {
-            return String(decoding: data, as: UTF8.self)
+            return terminalSafe(String(decoding: data, as: UTF8.self))
         }
-        return "\(v)"
+        return terminalSafe("\(v)")
     }
 }
