@@ -198,7 +198,7 @@ import Testing
             ),
             (
                 "http:\n  port: 80\n",
-                "unknown key 'http.port' in /etc/reflex.yaml line 2; known keys under `http`: listen"
+                "unknown key 'http.port' in /etc/reflex.yaml line 2; known keys under `http`: listen, headerTimeout, bodyTimeout, idleTimeout, maxConnections"
             ),
             (
                 "log:\n  colour: red\n",

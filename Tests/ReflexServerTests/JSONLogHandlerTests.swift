@@ -66,9 +66,9 @@ import Testing
         configuration.logLevel = .debug
         configuration.logFormat = .json
         let json = configuration.makeLogHandler(label: "x")
-        #expect(json is JSONLogHandler)
+        #expect(json is SanitizingLogHandler<JSONLogHandler>)
         #expect(json.logLevel == .debug)
         configuration.logFormat = .text
-        #expect(configuration.makeLogHandler(label: "x") is StreamLogHandler)
+        #expect(configuration.makeLogHandler(label: "x") is SanitizingLogHandler<StreamLogHandler>)
     }
 }
