@@ -191,15 +191,21 @@ def test_a_timestamp_two_days_ahead_is_reported_as_two_days(node):
     assert "is 2 days ahead of the receive time; at most 1 day is allowed" in reason, reason
 
 
-def test_new_series_per_minute_limit(tmp_path_factory, tls_files):
+def test_new_series_per_minute_limit_and_the_detector_cap(tmp_path_factory, tls_files):
     b = start_node(tmp_path_factory, tls_files, "rate", ("rate-a",),
-                   {"REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE": "3"})
+                   {"REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE": "3", "REFLEX_DETECTION_MAX_SERIES": "2"})
     try:
         assert publish(b, "rate-a", {f"r{i}": i for i in range(5)}) == 0
         assert device_metrics(b, "rate-a") == {"r0", "r1", "r2"}
         assert publish(b, "rate-a", {"r4": 4}) == QUOTA_EXCEEDED
         reason = newest_letter(b, "rate-a")["reason"]
         assert "3 per minute" in reason and "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE" in reason, reason
+        # Three series are stored, but only two get a detector (and an anomaly: score series).
+        detection = wait_for("an untracked sample", lambda: (lambda s: s if s["samplesUntracked"] else None)(
+            json.loads(call(b, "GET", "/api/v1/detection/stats", token=b.admin_token)[1])))
+        assert detection["series"] == 2 and detection["maxSeries"] == 2, detection
+        scores = {s["metric"] for s in query(b, "series", "rate-a") if s["metric"].startswith("anomaly:")}
+        assert len(scores) <= 2, scores
     finally:
         b.stop()
 

@@ -242,6 +242,10 @@ struct DetectionStatsResponse: ResponseEncodable {
     var restoredSeries = 0
     var statesReset = 0
     var checkpointIntervalSeconds: Int64 = 0
+    /// Samples not scored because `detection.maxSeries` series already have a detector.
+    var samplesUntracked = 0
+    /// `detection.maxSeries`.
+    var maxSeries = 0
 
     init(enabled: Bool) { self.enabled = enabled }
 
@@ -258,6 +262,8 @@ struct DetectionStatsResponse: ResponseEncodable {
         dataQualityEvents = counters.dataQualityEvents
         activeDataQuality = detection.status.activeQuality().count
         checkpoints = counters.checkpoints
+        samplesUntracked = counters.samplesUntracked
+        maxSeries = detection.configuration.maxSeries
         checkpointFailures = counters.checkpointFailures
         lastCheckpointAt = counters.lastCheckpointAt
         restoredSeries = counters.restoredSeries
@@ -283,12 +289,14 @@ struct DetectionStatsResponse: ResponseEncodable {
         try container.encode(restoredSeries, forKey: .restoredSeries)
         try container.encode(statesReset, forKey: .statesReset)
         try container.encode(checkpointIntervalSeconds, forKey: .checkpointIntervalSeconds)
+        try container.encode(samplesUntracked, forKey: .samplesUntracked)
+        try container.encode(maxSeries, forKey: .maxSeries)
     }
 
     enum CodingKeys: String, CodingKey {
         case enabled, series, samplesScored, batches, dropped, scoresDropped, pointsDropped, anomalyEvents
         case dataQualityEvents, activeDataQuality, checkpoints, checkpointFailures, lastCheckpointAt
-        case restoredSeries, statesReset, checkpointIntervalSeconds
+        case restoredSeries, statesReset, checkpointIntervalSeconds, samplesUntracked, maxSeries
     }
 }
 
