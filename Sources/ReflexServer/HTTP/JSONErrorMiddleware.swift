@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOHTTP1
 import ReflexStore
 
 /// Turns every error into a JSON answer: ``APIError`` as is (in InfluxDB's shape under
@@ -36,6 +37,12 @@ struct JSONErrorMiddleware: RouterMiddleware {
             default: code = error.status.code < 500 ? "bad_request" : "internal"
             }
             throw APIError(error.status, code: code, message: message)
+        } catch let error as HTTPParserError {
+            // A request that could not be read (malformed, or its body cut off by the client or
+            // by http.bodyTimeout) is the client's doing: not an error of the node, not logged
+            // as one (a slow client must not flood the log).
+            context.logger.debug("Unreadable HTTP request", metadata: ["error": "\(error)"])
+            throw APIError(.badRequest, code: "bad_request", message: "the request could not be read: \(error)")
         } catch {
             context.logger.error(
                 "HTTP request failed",

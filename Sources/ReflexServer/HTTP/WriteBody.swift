@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// Reads a write request's body: `Content-Encoding: gzip` or identity, at most `limit` bytes
 /// both on the wire and after decompression.
@@ -26,6 +27,14 @@ enum WriteBody {
             body = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw tooLarge(limit)
+        } catch let error as HTTPParserError {
+            // The body stopped: the client closed, or http.bodyTimeout closed the connection.
+            // The client's doing, so a 400 (not a 500 logged as the node's error).
+            throw APIError(
+                .badRequest,
+                code: "invalid",
+                message: "the request body could not be read (\(error)); send it whole within http.bodyTimeout"
+            )
         }
         guard encoding == "gzip" else { return body }
         return try gunzip(&body, limit: limit)
