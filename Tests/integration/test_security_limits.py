@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -18,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BROKER_KIND, BrokerProcess
-from helpers import V5, MqttClient, unique
+from helpers import CONNECT, DISCONNECT, V5, MqttClient, RawClient, decode_props, encode_props, mstr, packet, \
+    publish_packet, unique
 from test_auth import add_device, cli, first_admin_token, reflex_bin
 from test_http import call
 
@@ -189,6 +191,25 @@ def test_a_timestamp_two_days_ahead_is_reported_as_two_days(node):
     reason = newest_letter(node, "lim-a")["reason"]
     assert reason.startswith("timestamp_skew"), reason
     assert "is 2 days ahead of the receive time; at most 1 day is allowed" in reason, reason
+
+
+def test_a_null_character_in_a_topic_is_reported_as_such(node):
+    raw = RawClient(node.host, node.port)
+    try:
+        body = (mstr("MQTT") + bytes([V5, 0xC2]) + struct.pack("!H", 60) + encode_props(None)
+                + mstr(unique("nul").replace("/", "-")) + mstr("lim-b") + mstr(node.tokens["lim-b"]))
+        raw.send(packet(CONNECT, 0, body))
+        assert raw.read_packet().reason() == 0
+        raw.send(publish_packet("devices/lim-b/tele\x00metry", b"{}", qos=1))
+        got = raw.expect_closed()
+        disconnect = next(p for p in got if p.type == DISCONNECT)
+        assert disconnect.reason() == 0x81, disconnect
+        props, _ = decode_props(disconnect.body, 1)
+        reason = props.get(0x1F, "")
+        reason = reason.decode() if isinstance(reason, bytes) else reason
+        assert "contains U+0000 at byte 18" in reason and "UTF-8" not in reason, reason
+    finally:
+        raw.close()
 
 
 def test_new_series_per_minute_limit_and_the_detector_cap(tmp_path_factory, tls_files):
