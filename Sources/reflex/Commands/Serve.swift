@@ -75,20 +75,20 @@ struct Serve: AsyncParsableCommand {
                 enabled: true           # score every numeric series live
                 checkpointInterval: 60s # detector state saved this often
                 checkInterval: 5s       # silence checks this often
+                maxSeries: 100000       # series with a detector; default
+                                        # ingest.maxSeries
                 defaults: {sensitivity: 0.5, seasonality: 1d}  # none by default
                 rules:                  # per device type and/or metric
                   - {deviceType: pump, metric: vibration, sensitivity: 0.7,
                      seasonality: 1d, range: [0, 50], enabled: true}
-                maxSeries: 100000       # series with a detector; default
-                                        # ingest.maxSeries
-
-            Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
-            REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
-            REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
               ingest:
                 maxSeriesPerDevice: 1000    # metrics one device may have
                 maxSeries: 100000           # device series on the node
                 maxNewSeriesPerMinute: 100  # per device
+
+            Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
+            REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
+            REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
             REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL, \
             REFLEX_MQTT_RETAINED_MAX_MESSAGES_PER_CLIENT, REFLEX_MQTT_RETAINED_MAX_BYTES_PER_CLIENT, \
             REFLEX_MQTT_RETAINED_MAX_BYTES, \
@@ -300,6 +300,42 @@ struct Serve: AsyncParsableCommand {
     )
     var detectionCheckpointInterval: String?
 
+    @Option(
+        name: .customLong("detection-max-series"),
+        help: ArgumentHelp(
+            "Most series with a live detector; new series past it are not scored (env REFLEX_DETECTION_MAX_SERIES; default: 100000).",
+            valueName: "count"
+        )
+    )
+    var detectionMaxSeries: String?
+
+    @Option(
+        name: .customLong("max-series-per-device"),
+        help: ArgumentHelp(
+            "Most series (metrics) one device may have; samples of more go to dead letters (env REFLEX_INGEST_MAX_SERIES_PER_DEVICE; default: 1000).",
+            valueName: "count"
+        )
+    )
+    var maxSeriesPerDevice: String?
+
+    @Option(
+        name: .customLong("max-series"),
+        help: ArgumentHelp(
+            "Most device series the node keeps (env REFLEX_INGEST_MAX_SERIES; default: 100000).",
+            valueName: "count"
+        )
+    )
+    var maxSeries: String?
+
+    @Option(
+        name: .customLong("max-new-series-per-minute"),
+        help: ArgumentHelp(
+            "Most new series one device may create per minute (env REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE; default: 100).",
+            valueName: "count"
+        )
+    )
+    var maxNewSeriesPerMinute: String?
+
     @Flag(
         name: .customLong("demo"),
         help: ArgumentHelp(
@@ -342,43 +378,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before anything is created: the data directory and its databases are the owner's only.
+        PrivateDataDirectory.restrictUmask()
         var overrides = NodeConfiguration.Overrides()
-    @Option(
-        name: .customLong("detection-max-series"),
-        help: ArgumentHelp(
-            "Most series with a live detector; new series past it are not scored (env REFLEX_DETECTION_MAX_SERIES; default: 100000).",
-            valueName: "count"
-        )
-    )
-    var detectionMaxSeries: String?
-
-    @Option(
-        name: .customLong("max-series-per-device"),
-        help: ArgumentHelp(
-            "Most series (metrics) one device may have; samples of more go to dead letters (env REFLEX_INGEST_MAX_SERIES_PER_DEVICE; default: 1000).",
-            valueName: "count"
-        )
-    )
-    var maxSeriesPerDevice: String?
-
-    @Option(
-        name: .customLong("max-series"),
-        help: ArgumentHelp(
-            "Most device series the node keeps (env REFLEX_INGEST_MAX_SERIES; default: 100000).",
-            valueName: "count"
-        )
-    )
-    var maxSeries: String?
-
-    @Option(
-        name: .customLong("max-new-series-per-minute"),
-        help: ArgumentHelp(
-            "Most new series one device may create per minute (env REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE; default: 100).",
-            valueName: "count"
-        )
-    )
-    var maxNewSeriesPerMinute: String?
-
         overrides.dataDirectory = dataDirectory
         let environment = ProcessInfo.processInfo.environment
         if demo, dataDirectory == nil, environment["REFLEX_DATA_DIR"] == nil {
@@ -406,6 +408,10 @@ struct Serve: AsyncParsableCommand {
         overrides.rulesDirectory = rulesDirectory
         overrides.detectionEnabled = detectionEnabled
         overrides.detectionCheckpointInterval = detectionCheckpointInterval
+        overrides.detectionMaxSeries = detectionMaxSeries
+        overrides.maxSeriesPerDevice = maxSeriesPerDevice
+        overrides.maxSeries = maxSeries
+        overrides.maxNewSeriesPerMinute = maxNewSeriesPerMinute
 
         var configuration: NodeConfiguration
         do {
@@ -425,8 +431,6 @@ struct Serve: AsyncParsableCommand {
         }
 
         let logConfiguration = configuration
-        // Before anything is created: the data directory and its databases are the owner's only.
-        PrivateDataDirectory.restrictUmask()
         LoggingSystem.bootstrap { label in logConfiguration.makeLogHandler(label: label) }
         let logger = Logger(label: "reflex")
         do {
@@ -446,7 +450,3 @@ struct Serve: AsyncParsableCommand {
         }
     }
 }
-        overrides.detectionMaxSeries = detectionMaxSeries
-        overrides.maxSeriesPerDevice = maxSeriesPerDevice
-        overrides.maxSeries = maxSeries
-        overrides.maxNewSeriesPerMinute = maxNewSeriesPerMinute
