@@ -1,21 +1,7 @@
 import NIOCore
 import ReflexMQTT
+import ReflexTestSupport
 import Testing
-
-/// A clock whose sleeps take 1/`factor` of the time asked for: keep-alive intervals of seconds
-/// pass in tens of milliseconds, while the broker keeps real time.
-struct FastClock: Clock {
-    typealias Duration = Swift.Duration
-    typealias Instant = ContinuousClock.Instant
-    let factor: Int
-    var now: Instant { ContinuousClock().now }
-    var minimumResolution: Duration { .nanoseconds(1) }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        let remaining = ContinuousClock().now.duration(to: deadline)
-        try await ContinuousClock().sleep(for: remaining / factor)
-    }
-}
 
 @Suite("MQTT client keep-alive", .timeLimit(.minutes(1)))
 struct ClientKeepAliveTests {
@@ -25,17 +11,31 @@ struct ClientKeepAliveTests {
             var configuration = clientConfiguration(port: port, id: "pinger")
             configuration.keepAlive = .seconds(10)
             configuration.connectTimeout = .seconds(10)
-            // 10 s of keep-alive pass in 100 ms: a missing PINGRESP would close the connection
-            // at the second interval and the client would reconnect.
-            let client = MQTTClient(configuration: configuration, clock: FastClock(factor: 100), logger: quietLogger)
+            // The client's timers run on a manual clock: its time moves only when the test
+            // advances it, and only once the client is asleep on it. How fast the machine
+            // answers does not matter; what is checked is the order of events.
+            let clock = ManualClock()
+            let client = MQTTClient(configuration: configuration, clock: clock, logger: quietLogger)
             return try await withClients([client]) {
                 try await client.waitUntilConnected()
-                for _ in 0..<15 {
-                    // 15 × 100 ms: well over ten keep-alive rounds.
-                    try await Task.sleep(for: .milliseconds(100))
-                    #expect(client.connections == 1)
+                // The connect timeout is the first sleep; past it, a connected client starts
+                // its keep-alive rounds.
+                try await waitUntil { clock.sleepers == 1 }
+                clock.advance(by: .seconds(10))  // connectTimeout
+                for round in 1...10 {
+                    // Asleep for one keep-alive interval, with the previous PINGREQ answered.
+                    try await waitUntil {
+                        clock.sleepers == 1 && clock.nextDeadline == clock.now.advanced(by: .seconds(10))
+                    }
+                    clock.advance(by: .seconds(10))  // keepAlive
+                    try await waitUntil { client.pingResponses == round }
                 }
+                // Without the PINGRESPs the second interval would have closed the connection
+                // and the client would have connected again.
+                try await waitUntil { clock.sleepers == 1 }
+                #expect(client.connections == 1)
                 #expect(client.isConnected)
+                #expect(client.pingResponses == 10)
                 return true
             }
         }

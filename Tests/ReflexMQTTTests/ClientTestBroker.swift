@@ -14,14 +14,22 @@ struct PasswordAuthenticator: Authenticator {
 let quietLogger = Logger(label: "client-test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// Runs a real ``MQTTBroker`` on 127.0.0.1 (port 0 picks a free one) while `body` runs.
+/// - Parameter interceptor: sees every client PUBLISH (to observe what arrives, with which
+///   identity, and to hold its PUBACK); nil routes everything as is.
 func withClientTestBroker<T: Sendable>(
     port: Int = 0,
     authenticator: any Authenticator = AllowAllAuthenticator(),
+    interceptor: (any PublishInterceptor)? = nil,
     _ body: @Sendable @escaping (Int) async throws -> T
 ) async throws -> T {
     var configuration = BrokerConfiguration()
     configuration.tcp = .init(host: "127.0.0.1", port: port)
-    let broker = MQTTBroker(configuration: configuration, authenticator: authenticator, logger: quietLogger)
+    let broker = MQTTBroker(
+        configuration: configuration,
+        authenticator: authenticator,
+        interceptor: interceptor,
+        logger: quietLogger
+    )
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             try await broker.run()

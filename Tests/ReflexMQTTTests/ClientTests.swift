@@ -1,6 +1,7 @@
 import NIOCore
-import ReflexMQTT
 import Testing
+
+@testable import ReflexMQTT
 
 @Suite("MQTT client against the embedded broker", .timeLimit(.minutes(2)))
 struct ClientTests {
@@ -46,16 +47,18 @@ struct ClientTests {
         }
     }
 
-    @Test("many QoS 1 publishes share a bounded in-flight window")
+    @Test("many QoS 1 publishes share a bounded in-flight window: the broker never holds more than 2 unacknowledged")
     func boundedInflight() async throws {
-        try await withClientTestBroker { port in
+        let broker = HeldAcknowledgementInterceptor(holdsAcknowledgements: true)
+        let publishes = 20
+        try await withClientTestBroker(interceptor: broker) { port in
             var configuration = clientConfiguration(port: port, id: "burst")
             configuration.maximumInflight = 2
             let client = MQTTClient(configuration: configuration, logger: quietLogger)
             _ = try await withClients([client]) {
                 try await client.waitUntilConnected()
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<20 {
+                    for index in 0..<publishes {
                         group.addTask {
                             try await client.publish(
                                 to: "burst/\(index)",
@@ -64,11 +67,28 @@ struct ClientTests {
                             )
                         }
                     }
+                    // Every caller has asked to publish, and every publish the client let out
+                    // has reached the broker: what the broker holds now is the whole window.
+                    // (A client that ignored the window would have all 20 out here.)
+                    try await waitUntil {
+                        let (inflight, waiting) = client.stateLock { ($0.inflightPublishes, $0.publishesAwaitingSlot) }
+                        return inflight + waiting == publishes && broker.unacknowledged == inflight
+                    }
+                    #expect(broker.unacknowledged == 2)
+                    // Release one PUBACK at a time; each frees one slot for exactly one more.
+                    for released in 1...(publishes - 2) {
+                        broker.releaseOldest()
+                        try await waitUntil { broker.seen.count == 2 + released && broker.unacknowledged == 2 }
+                    }
+                    broker.releaseAll()
                     try await group.waitForAll()
                 }
                 return true
             }
         }
+        #expect(broker.maximumUnacknowledged == 2)
+        #expect(Set(broker.seen.map(\.topic)) == Set((0..<publishes).map { "burst/\($0)" }))
+        #expect(broker.seen.count == publishes)
     }
 
     @Test("bad credentials end run() with a clear connectionRefused error", arguments: [ProtocolVersion.v311, .v5])
@@ -98,9 +118,11 @@ struct ClientTests {
         #expect(error.description.contains("device-1"))
     }
 
-    @Test("good credentials connect")
+    @Test("good credentials connect, and the broker sees the identity they prove")
     func goodCredentials() async throws {
-        try await withClientTestBroker(authenticator: PasswordAuthenticator()) { port in
+        let broker = HeldAcknowledgementInterceptor(holdsAcknowledgements: false)
+        let connected = try await withClientTestBroker(authenticator: PasswordAuthenticator(), interceptor: broker) {
+            port in
             let client = MQTTClient(
                 configuration: clientConfiguration(
                     port: port,
@@ -110,11 +132,19 @@ struct ClientTests {
                 ),
                 logger: quietLogger
             )
-            _ = try await withClients([client]) {
+            return try await withClients([client]) {
                 try await client.waitUntilConnected()
-                return client.isConnected
+                // A QoS 1 round trip: returns once the broker accepted and acknowledged it.
+                try await client.publish(
+                    to: "devices/device-1/telemetry",
+                    payload: ByteBuffer(string: "1"),
+                    qos: .atLeastOnce
+                )
+                return client.isConnected && client.connections == 1
             }
         }
+        #expect(connected)
+        #expect(broker.seen == [.init(topic: "devices/device-1/telemetry", principal: "device-1")])
     }
 
     @Test("publishing while not connected says so")

@@ -42,6 +42,7 @@ public final class MQTTClient: Service, Sendable {
     private let pingOutstanding = Atomic<Bool>(false)
     private let droppedCount = Atomic<Int>(0)
     private let connectionCount = Atomic<Int>(0)
+    private let pingResponseCount = Atomic<Int>(0)
     private let eventLoopGroup: any EventLoopGroup
     private let clock: any Clock<Duration>
     private let logger: Logger
@@ -75,6 +76,9 @@ public final class MQTTClient: Service, Sendable {
 
     /// How many times a CONNACK was accepted (1 after the first connection, 2 after a reconnect...).
     public var connections: Int { connectionCount.load(ordering: .relaxed) }
+
+    /// How many PINGRESPs arrived, over all connections: one per answered keep-alive round.
+    public var pingResponses: Int { pingResponseCount.load(ordering: .relaxed) }
 
     /// Whether a connection is up and its CONNACK accepted.
     public var isConnected: Bool { state.withLock { $0.connectedChannel != nil } }
@@ -266,7 +270,9 @@ public final class MQTTClient: Service, Sendable {
                 state.withLock { $0.subscribeAcknowledged(ack) }.resume()
             case .unsuback(let ack):
                 state.withLock { $0.unsubscribeAcknowledged(ack) }.resume()
-            case .pingresp, .pubrec, .pubcomp, .auth:
+            case .pingresp:
+                pingResponseCount.add(1, ordering: .relaxed)
+            case .pubrec, .pubcomp, .auth:
                 break
             case .disconnect(let disconnect):
                 logger.notice(

@@ -48,6 +48,12 @@ struct MQTTClientStateMachine {
         configuredInflight = max(1, maximumInflight)
     }
 
+    /// QoS 1 publishes holding an in-flight slot (sent or about to be, PUBACK not yet seen).
+    var inflightPublishes: Int { inflight }
+
+    /// QoS 1 publishes waiting for an in-flight slot.
+    var publishesAwaitingSlot: Int { slotWaiters.count }
+
     var isStopped: Bool { if case .stopped = connection { true } else { false } }
 
     /// The channel of the current connection, connected or connecting.
