@@ -125,15 +125,33 @@ import Testing
         #expect(alarms.first?.component == "range")
     }
 
-    @Test("pure noise on a daily wave raises at most a few alarms per 10 000 samples after the first day")
+    /// The false-alarm budget, from the detector's calibration (docs/detection.md), not from a run.
+    ///
+    /// A healthy sample alarms only when one of the 6 alarm channels sets a new record: its |z|
+    /// must reach both the channel's (decayed) record and the floor of 3.75 robust σ. For a
+    /// stationary input, the chance that sample k is the largest of the first k is 1/k, so a
+    /// channel sets about ln(b/a) records between samples a and b. The floor hides the records
+    /// of the first ~1/P(|Z| ≥ 3.75) = 1/1.77e-4 ≈ 5 650 samples (they are under 3.75 σ). So
+    /// a 20 000-sample series has ≈ 6 · ln(20 000 / 5 650) ≈ 7.6 false alarms, about 3.9 per
+    /// 10 000 samples; suppression and the recurrence veto only remove alarms.
+    ///
+    /// Over 8 seeds that is 60.7 expected; the bound is the Poisson 99.9 % quantile, 86
+    /// (≈ 5.5 per 10 000 samples). A detector twice as trigger-happy fails. (Checked against
+    /// seeds 1–20 on 2026-12-07: 134 alarms, 6.7 per seed, 3.4 per 10 000 samples.)
+    @Test("pure noise on a daily wave: false alarms stay within the record budget (~4 per 10 000 samples)")
     func quietSignal() {
-        var detector = DefaultAnomalyDetector()
-        var alarms = 0
-        for (row, sample) in SyntheticSignal(seed: 3).values(count: 20_000).enumerated() {
-            let score = detector.observe(sample.1, at: sample.0).score
-            if row >= 288, score >= 0.5 { alarms += 1 }
+        let seeds: ClosedRange<UInt64> = 1...8
+        let budget = 86
+        var alarms: [UInt64: Int] = [:]
+        for seed in seeds {
+            var detector = DefaultAnomalyDetector()
+            for (row, sample) in SyntheticSignal(seed: seed).values(count: 20_000).enumerated() {
+                let score = detector.observe(sample.1, at: sample.0).score
+                if row >= 288, score >= 0.5 { alarms[seed, default: 0] += 1 }
+            }
         }
-        #expect(alarms <= 6, "\(alarms) alarms")
+        let total = alarms.values.reduce(0, +)
+        #expect(total <= budget, "\(total) alarms over \(seeds.count) seeds of 19 712 healthy samples: \(alarms)")
     }
 
     @Test("at 1 Hz a healthy signal stays quiet: the profile learns per day and records remember a week")
@@ -151,9 +169,15 @@ import Testing
             let score = detector.observe(value, at: SyntheticSignal.start + Int64(second) * 1000).score
             if second >= day, score >= 0.5 { alarms += 1 }
         }
-        // Measured: 11. With the profile learning 0.2 per sample (a few seconds of memory) it
-        // was 94; with records forgetting after 10 000 samples (under 3 hours here), 31.
-        #expect(alarms <= 15, "\(alarms) alarms in two days")
+        // The budget, from the calibration (see `quietSignal`): a false alarm is a new record of
+        // one of the 6 alarm channels. Records are kept for a week of samples here, so after
+        // the first day (86 400 samples, far past the 3.75 σ floor's ~5 650) each channel sets
+        // about ln(3 days / 1 day) = 1.1 records in the two days counted: 6 · ln 3 ≈ 6.6
+        // expected. The bound is the Poisson 99.9 % quantile of 6.6, 16. The two failures this
+        // test exists for are far above it: the profile learning 0.2 per sample (a few seconds
+        // of memory) gave 94, records forgetting after 10 000 samples (under 3 hours here) 31.
+        // (Checked on 2026-12-07 with six noise seeds: 11, 5, 8, 5, 3, 6, mean 6.3.)
+        #expect(alarms <= 16, "\(alarms) alarms in two days")
     }
 
     @Test("the explanation names the expected band around a spike")

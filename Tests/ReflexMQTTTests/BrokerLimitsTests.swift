@@ -99,6 +99,60 @@ struct BrokerLimitsTests {
             $0.maxQueuedMessages = 2
             $0.queueOverflowPolicy = .dropNewest
         }
+        // Both stay connected and subscribe at QoS 1 (QoS 0 messages reach them at QoS 0).
+        // "slow" never acknowledges: one message in flight, then its queue of 2 fills.
+        // "fast" acknowledges everything and must get every message.
+        let (slow, _) = try broker.connect("slow")
+        _ = try slow.subscribe("t", qos: .atLeastOnce)
+        let (fast, _) = try broker.connect("fast")
+        _ = try fast.subscribe("t", qos: .atLeastOnce)
+        let (publisher, _) = try broker.connect("p")
+        var fastReceived: [Publish] = []
+        let sent: [(text: String, qos: QoS)] = [
+            ("1", .atLeastOnce),  // slow: in flight
+            ("2", .atLeastOnce),  // slow: queued
+            ("3", .atMostOnce),  // slow: queued behind it (the queue is not empty)
+            ("4", .atMostOnce),  // slow: queue full, QoS 0 dropped
+            ("5", .atLeastOnce),  // slow: queue full, QoS 1 dropped
+            ("6", .atMostOnce),  // slow: queue full, QoS 0 dropped
+        ]
+        for (index, message) in sent.enumerated() {
+            try publisher.publish("t", message.text, qos: message.qos, packetID: UInt16(index + 1))
+            for publish in try fast.receivePublishes() {
+                fastReceived.append(publish)
+                if let id = publish.packetID { try fast.send(.puback(PublishAck(packetID: id))) }
+            }
+        }
+        #expect(fastReceived.map(\.text) == ["1", "2", "3", "4", "5", "6"])
+        #expect(fastReceived.map(\.qos) == sent.map(\.qos))
+
+        let slowSession = try #require(broker.core.sessions["slow"])
+        #expect(slowSession.queue.count == 2)
+        #expect(slowSession.droppedMessages == 3)  // "4", "5", "6"
+        #expect(slowSession.droppedReliableMessages == 1)  // "5"
+        let fastSession = try #require(broker.core.sessions["fast"])
+        #expect(fastSession.queue.isEmpty)
+        #expect(fastSession.droppedMessages == 0)
+        #expect(fastSession.droppedReliableMessages == 0)
+        #expect(broker.core.statistics.droppedQoS0 == 2)
+        #expect(broker.core.statistics.droppedReliable == 1)
+        #expect(broker.core.statistics.slowClientDisconnects == 0)
+        #expect(slow.isActive && fast.isActive)
+
+        // The slow client keeps the oldest messages: acknowledging "1" lets "2" and "3" through.
+        let first = try slow.receivePublishes()
+        #expect(first.map(\.text) == ["1"])
+        try slow.send(.puback(PublishAck(packetID: first[0].packetID ?? 0)))
+        #expect(try slow.receivePublishes().map(\.text) == ["2", "3"])
+    }
+
+    @Test("with the drop policy, QoS 1 overflow for an offline persistent session is dropped and counted")
+    func dropPolicyOffline() throws {
+        let broker = BrokerHarness {
+            $0.maxInflight = 1
+            $0.maxQueuedMessages = 2
+            $0.queueOverflowPolicy = .dropNewest
+        }
         var expiry = Properties()
         expiry.sessionExpiryInterval = 100
         let (subscriber, _) = try broker.connect("slow", properties: expiry)

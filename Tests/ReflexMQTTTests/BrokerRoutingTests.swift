@@ -104,13 +104,19 @@ struct BrokerRoutingTests {
         #expect(try rap.receivePublishes().map(\.retain) == [true])
     }
 
-    @Test("no local: a client does not receive its own messages")
+    @Test("no local: a client does not receive its own messages, but others do, and it receives theirs")
     func noLocal() throws {
         let broker = BrokerHarness()
         let (client, _) = try broker.connect("c")
         _ = try client.subscribe("t", options: { $0.noLocal = true })
+        let (other, _) = try broker.connect("other")
+        _ = try other.subscribe("t")
         try client.publish("t", "mine")
         #expect(try client.receivePublishes().isEmpty)
+        #expect(try other.receivePublishes().map(\.text) == ["mine"])  // routed, just not back
+        try other.publish("t", "theirs")
+        #expect(try client.receivePublishes().map(\.text) == ["theirs"])
+        #expect(try other.receivePublishes().map(\.text) == ["theirs"])  // "other" did not ask for no local
     }
 
     @Test("the subscription identifier is sent with matching messages")
