@@ -37,12 +37,25 @@ struct HTTPTimeoutStateMachineTests {
         #expect(machine.readHead(at: start + .hours(6)) == .schedule(start + .hours(6) + .seconds(30)))
     }
 
+    @Test("on a kept-alive connection, the next request's first bytes start its header timeout")
+    mutating func keptAlive() {
+        _ = machine.connected(at: start)
+        #expect(machine.bytesArrived(at: start + .seconds(1)) == .none)  // the first head's deadline stays
+        _ = machine.readHead(at: start + .seconds(2))
+        #expect(machine.bytesArrived(at: start + .seconds(3)) == .none)  // body bytes
+        _ = machine.readEnd()
+        _ = machine.wroteEnd()
+        let later = start + .seconds(100)
+        #expect(machine.bytesArrived(at: later) == .schedule(later + .seconds(10)))
+        #expect(machine.timerFired(at: later + .seconds(10)) == .close(.header))
+    }
+
     @Test("an end without a head, or a response end while reading, changes nothing")
     mutating func outOfOrder() {
         _ = machine.connected(at: start)
         #expect(machine.readEnd() == .none)
         #expect(machine.wroteEnd() == .none)
-        #expect(machine.phase == .awaitingFirstHead(deadline: start + .seconds(10)))
+        #expect(machine.phase == .awaitingHead(deadline: start + .seconds(10)))
     }
 }
 

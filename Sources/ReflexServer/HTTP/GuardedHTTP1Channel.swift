@@ -10,8 +10,8 @@ import NIOHTTPTypes
 /// and closed at once (Hummingbird's own `AvailableConnectionsDelegate` would instead stop
 /// accepting, leaving clients to pile up in the kernel's backlog); refusals are counted and
 /// logged at notice level at most once per ``HTTPConnectionCounters/logInterval``. Admitted
-/// connections get an ``HTTPTimeoutHandler`` (header and body timeouts) and Hummingbird's idle
-/// timeout.
+/// connections get an ``HTTPTimeoutHandler`` (header and body timeouts) with its
+/// ``HTTPRequestBytesObserver`` in front of the HTTP decoder, and Hummingbird's idle timeout.
 struct GuardedHTTP1Channel: ServerChildChannel {
     /// A child channel: served by `http`, or refused (nil).
     struct Connection: ServerChildChannelValue {
@@ -55,7 +55,14 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         switch counters.admit(limit: maxConnections, at: .now()) {
         case .admitted:
             channel.closeFuture.whenComplete { [counters] _ in counters.closed() }
-            return base.setup(channel: channel, logger: logger).map { Connection(channel: channel, http: $0) }
+            return base.setup(channel: channel, logger: logger).flatMapThrowing { http in
+                let timeouts = try channel.pipeline.syncOperations.handler(type: HTTPTimeoutHandler.self)
+                try channel.pipeline.syncOperations.addHandler(
+                    HTTPRequestBytesObserver(timeouts: timeouts),
+                    position: .first
+                )
+                return Connection(channel: channel, http: http)
+            }
         case .refused(let logRefusals):
             if let logRefusals {
                 self.logger.notice(

@@ -15,6 +15,7 @@ final class HTTPTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state: HTTPTimeoutStateMachine
     private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
     private let counters: HTTPConnectionCounters
     private let logger: Logger
 
@@ -25,12 +26,21 @@ final class HTTPTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { perform(state.connected(at: .now()), context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        self.context = nil
+    }
+
+    /// Bytes arrived before the HTTP decoder (told by ``HTTPRequestBytesObserver``, on this
+    /// channel's event loop).
+    func bytesArrived() {
+        guard let context else { return }
+        perform(state.bytesArrived(at: .now()), context: context)
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -4,13 +4,13 @@ import NIOCore
 /// pure state machine (events and times in, actions out).
 ///
 /// - A new connection must deliver its first request head within `headerTimeout` (a client
-///   that connects and sends nothing, or half a header, is closed).
+///   that connects and sends nothing, or half a header, is closed); so must a kept-alive
+///   connection once the first bytes of its next request arrive.
 /// - Once a head has arrived, the whole request body must arrive within `bodyTimeout` of it.
 /// - Once the request is read, nothing is timed here while the response is written: a response
 ///   may stream for hours (the live feed `/api/v1/events`).
-/// - Between requests on a kept-alive connection Hummingbird's idle timeout applies
-///   (`HTTP1Channel.Configuration.idleTimeout`, `http.idleTimeout`), as it does to a connection
-///   that stops sending in the middle of a body.
+/// - Between requests on a kept-alive connection (no byte of the next one yet) Hummingbird's
+///   idle timeout applies (`HTTP1Channel.Configuration.idleTimeout`, `http.idleTimeout`).
 struct HTTPTimeoutStateMachine {
     /// How long a new connection may take to send its first request head.
     let headerTimeout: TimeAmount
@@ -19,13 +19,13 @@ struct HTTPTimeoutStateMachine {
 
     /// What the connection is waiting for.
     enum Phase: Equatable {
-        /// Connected, no request head yet: closed at `deadline`.
-        case awaitingFirstHead(deadline: NIODeadline)
+        /// Connected, or the next request's first bytes arrived, and no head yet: closed at `deadline`.
+        case awaitingHead(deadline: NIODeadline)
         /// A head arrived, the body has not ended: closed at `deadline`.
         case readingBody(deadline: NIODeadline)
         /// The request is read; the response is being written (not timed).
         case responding
-        /// Between requests: Hummingbird's idle timeout applies.
+        /// Between requests, no byte of the next one yet: Hummingbird's idle timeout applies.
         case betweenRequests
     }
 
@@ -51,7 +51,16 @@ struct HTTPTimeoutStateMachine {
     /// The connection became active at `now`.
     mutating func connected(at now: NIODeadline) -> Action {
         let deadline = now + headerTimeout
-        phase = .awaitingFirstHead(deadline: deadline)
+        phase = .awaitingHead(deadline: deadline)
+        return .schedule(deadline)
+    }
+
+    /// Bytes arrived at `now` (before the HTTP decoder): between requests, they start the next
+    /// request's header timeout.
+    mutating func bytesArrived(at now: NIODeadline) -> Action {
+        guard phase == .betweenRequests else { return .none }
+        let deadline = now + headerTimeout
+        phase = .awaitingHead(deadline: deadline)
         return .schedule(deadline)
     }
 
@@ -79,7 +88,7 @@ struct HTTPTimeoutStateMachine {
     /// The timer fired at `now`.
     func timerFired(at now: NIODeadline) -> Action {
         switch phase {
-        case .awaitingFirstHead(let deadline):
+        case .awaitingHead(let deadline):
             now >= deadline ? .close(.header) : .schedule(deadline)
         case .readingBody(let deadline):
             now >= deadline ? .close(.body) : .schedule(deadline)
