@@ -169,13 +169,15 @@ def test_same_identity_resumes_and_takes_over_its_own_client(node):
 
 
 def _edit_saved_sessions(node, edit) -> None:
+    """Edits the stored session records (table mqtt_sessions, one JSON record per client id)."""
     db = sqlite3.connect(node.data_dir / "samples.sqlite")
     try:
-        (value,) = db.execute("SELECT value FROM broker_state WHERE key = 'mqtt.sessions.v1'").fetchone()
-        sessions = json.loads(value)
-        edit({s["clientID"]: s for s in sessions})
-        db.execute("UPDATE broker_state SET value = ? WHERE key = 'mqtt.sessions.v1'",
-                   (json.dumps(sessions).encode(),))
+        sessions = {client_id: json.loads(value)
+                    for client_id, value in db.execute("SELECT client_id, metadata FROM mqtt_sessions")}
+        edit(sessions)
+        for client_id, session in sessions.items():
+            db.execute("UPDATE mqtt_sessions SET metadata = ? WHERE client_id = ?",
+                       (json.dumps(session).encode(), client_id))
         db.commit()
     finally:
         db.close()

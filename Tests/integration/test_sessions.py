@@ -130,6 +130,11 @@ def test_broker_serves_after_kill9_restart(broker, clients, topic):
     sub.subscribe(f"{topic}/live", 1)
     clients("", V311).publish(f"{topic}/live", "alive", qos=1)
     assert sub.expect_message().payload == b"alive"
+    # The retained message was acknowledged before the kill: it must have been stored.
+    r = clients("", V5)
+    r.subscribe(f"{topic}/r", 1)
+    m = r.expect_message()
+    assert (m.payload, m.retain) == (b"x", True)
 
 
 @pytest.mark.parametrize("version", [V311, V5], ids=mqtt_version_ids)

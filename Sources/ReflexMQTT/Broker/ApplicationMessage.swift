@@ -69,4 +69,7 @@ struct Delivery {
     let qos: QoS
     let retain: Bool
     let subscriptionIdentifiers: [Int]
+    /// Its number in the session store (see ``PersistedMessage/sequence``): set when it was
+    /// routed to a persistent session and recorded there; nil otherwise.
+    var sequence: Int64? = nil
 }

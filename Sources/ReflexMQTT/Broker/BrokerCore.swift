@@ -36,6 +36,12 @@ final class BrokerCore: @unchecked Sendable {
     /// Topics whose retained message was set, replaced or deleted since the last save, in order:
     /// the save writes just these rows (see ``BrokerSnapshot``), not the whole retained set.
     var retainedChanges = OrderedSet<String>()
+    /// Where changes to persistent sessions go before their acknowledgements (see
+    /// ``commitDurably()``); nil without a session store.
+    var journal: BrokerJournal?
+    /// Counts changes that an acknowledgement must wait for (a message stored for a persistent
+    /// session, a session record, a retained message); compared before and after a routing.
+    var durableChangeCount = 0
     /// Retained messages per owner and node-wide, against the configured limits.
     var retainedQuota: RetainedQuota
     private var dropLogLimiter = RateLimiter(interval: .seconds(10))
@@ -193,6 +199,7 @@ final class BrokerCore: @unchecked Sendable {
             if let removed = retained.remove(topic: message.topic), persistent {
                 retainedQuota.recordRemoved(Self.quotaEntry(removed))
                 retainedChanges.append(message.topic)
+                durableChangeCount &+= 1
             }
             return
         }
@@ -227,6 +234,7 @@ final class BrokerCore: @unchecked Sendable {
         if persistent {
             retainedQuota.recordSet(entry, replacing: previous)
             retainedChanges.append(message.topic)
+            durableChangeCount &+= 1
         }
     }
 
@@ -299,6 +307,7 @@ final class BrokerCore: @unchecked Sendable {
     /// Sends a delivery now if the session's connection can take it, otherwise queues it
     /// within the queue bound.
     func enqueue(_ delivery: Delivery, for session: Session) {
+        var delivery = delivery
         if delivery.qos == .atMostOnce {
             guard let connection = session.connection else { return }  // QoS 0 is not queued for offline clients
             if session.queue.isEmpty && connection.isWritable {
@@ -311,6 +320,7 @@ final class BrokerCore: @unchecked Sendable {
                 session.inflight.count < connection.sendQuota
             {
                 let id = session.allocatePacketID()
+                recordQueued(&delivery, for: session, packetID: id)
                 session.inflight[id] = Session.Inflight(delivery: delivery, phase: .awaitingAck)
                 connection.sendPublish(delivery, packetID: id, dup: false)
                 return
@@ -321,6 +331,7 @@ final class BrokerCore: @unchecked Sendable {
             queueOverflow(delivery, session: session)
             return
         }
+        recordQueued(&delivery, for: session, packetID: nil)
         session.queue.append(delivery)
     }
 
@@ -361,6 +372,7 @@ final class BrokerCore: @unchecked Sendable {
         while let next = session.queue.first, connection.isWritable {
             if next.message.isExpired(at: now) {
                 session.queue.removeFirst()
+                recordRemoved(next, from: session)
                 session.expiredMessages += 1
                 statistics.expiredMessages += 1
                 continue
@@ -373,6 +385,7 @@ final class BrokerCore: @unchecked Sendable {
             guard session.inflight.count < connection.sendQuota else { break }
             session.queue.removeFirst()
             let id = session.allocatePacketID()
+            recordPhase(next, of: session, phase: .awaitingAck, packetID: id)
             session.inflight[id] = Session.Inflight(delivery: next, phase: .awaitingAck)
             connection.sendPublish(next, packetID: id, dup: false)
         }
@@ -388,6 +401,7 @@ final class BrokerCore: @unchecked Sendable {
                 if entry.delivery.message.isExpired(at: now) && session.version == .v5 {
                     // v5 allows discarding an expired message; the id is released.
                     session.inflight.removeValue(forKey: id)
+                    recordRemoved(entry.delivery, from: session)
                     session.expiredMessages += 1
                     statistics.expiredMessages += 1
                     continue
@@ -464,8 +478,12 @@ final class BrokerCore: @unchecked Sendable {
         let remaining = session.subscriptions.values.map(\.filter)
         let isWanted = { (delivery: Delivery) in remaining.contains { $0.matches(delivery.message.topic) } }
         let queued = session.queue.count
+        for delivery in session.queue where !isWanted(delivery) { recordRemoved(delivery, from: session) }
         session.queue.removeAll { !isWanted($0) }
         let inflight = session.inflight.count
+        for entry in session.inflight.values where entry.phase == .awaitingAck && !isWanted(entry.delivery) {
+            recordRemoved(entry.delivery, from: session)
+        }
         session.inflight.removeAll { $0.value.phase == .awaitingAck && !isWanted($0.value.delivery) }
         statistics.droppedRestoredSubscriptions += dropped.count
         logger.notice(
@@ -497,6 +515,7 @@ final class BrokerCore: @unchecked Sendable {
             route(will.message)
         }
         let discarded = session.discardPendingMessages()
+        recordEnded(session)
         if discarded > 0 {
             logger.debug(
                 "Session ended with undelivered messages",

@@ -75,6 +75,9 @@ public final class MQTTBroker: Service {
             logger: logger
         )
         let metrics = BrokerMetrics()
+        if let sessionStore {
+            try await loop.submit { core.journal = BrokerJournal(store: sessionStore) }.get()
+        }
         do {
             try await restore(into: core)
             let tlsContext = try configuration.tlsFiles.map { try Self.makeTLSContext($0) }
@@ -132,11 +135,15 @@ public final class MQTTBroker: Service {
             expiresAt: nil,
             publisherClientID: nil
         )
-        return try await core.eventLoop.submit {
+        let (count, durable) = try await core.eventLoop.submit {
+            let mark = core.durableChangeCount
             let count = core.route(message)
             core.flushAll()
-            return count
+            return (count, core.journal != nil && core.durableChangeCount != mark ? core.commitDurably() : nil)
         }.get()
+        // As for a client's QoS 1/2 PUBLISH: what it queued and retained is durable on return.
+        if qos != .atMostOnce, let durable { try await durable.get() }
+        return count
     }
 
     // MARK: - Listeners
@@ -230,28 +237,16 @@ public final class MQTTBroker: Service {
                 }
             )
         }
-        if let sessionStore, configuration.sessionSaveIntervalSeconds > 0 {
+        if sessionStore != nil, configuration.sessionSaveIntervalSeconds > 0 {
             let interval = TimeAmount.seconds(Int64(configuration.sessionSaveIntervalSeconds))
-            let logger = self.logger
             tasks.append(
                 loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
-                    guard core.hasUnsavedChanges else { return loop.makeSucceededVoidFuture() }
-                    let snapshot = BrokerSnapshot(core: core, includeSessions: core.isDirty)
-                    core.isDirty = false
-                    core.retainedChanges.removeAll()
-                    return loop.makeFutureWithTask {
-                        do {
-                            try await snapshot.save(to: sessionStore)
-                        } catch {
-                            logger.error("Saving MQTT sessions failed", metadata: ["error": "\(error)"])
-                            // Written again at the next save: the retained rows are incremental, so a
-                            // lost change would otherwise stay lost.
-                            loop.execute {
-                                if snapshot.sessions != nil { core.isDirty = true }
-                                for topic in snapshot.retainedTopics { core.retainedChanges.append(topic) }
-                            }
-                        }
+                    guard core.hasUnsavedChanges || core.journal?.hasPendingChanges == true else {
+                        return loop.makeSucceededVoidFuture()
                     }
+                    // Through the journal, in order with the writes before it; a failure is
+                    // logged there and the changes are marked for the next save.
+                    return core.commitFullSave().recover { _ in }
                 }
             )
         }
@@ -274,19 +269,19 @@ public final class MQTTBroker: Service {
     }
 
     private func save(_ core: BrokerCore) async throws {
-        guard let sessionStore else { return }
-        let (snapshot, retainedCount) = try await core.eventLoop.submit {
-            let snapshot = BrokerSnapshot(core: core)
-            core.isDirty = false
-            core.retainedChanges.removeAll()
-            return (snapshot, core.retained.count)
+        guard sessionStore != nil else { return }
+        // Every session whole, after the writes already under way (the journal keeps the order).
+        let (saved, sessionCount, retainedCount, retainedChanged) = try await core.eventLoop.submit {
+            core.isDirty = true
+            let sessions = core.sessions.values.filter(\.isPersistent).count
+            return (core.commitFullSave(), sessions, core.retained.count, core.retainedChanges.count)
         }.get()
-        try await snapshot.save(to: sessionStore)
+        try await saved.get()
         logger.info(
             "Saved MQTT sessions",
             metadata: [
-                "mqtt.sessions": "\(snapshot.sessions?.count ?? 0)", "mqtt.retained": "\(retainedCount)",
-                "mqtt.retained_changed": "\(snapshot.retainedTopics.count)",
+                "mqtt.sessions": "\(sessionCount)", "mqtt.retained": "\(retainedCount)",
+                "mqtt.retained_changed": "\(retainedChanged)",
             ]
         )
     }

@@ -25,6 +25,7 @@ extension MQTTConnectionHandler {
                 entry.delivery.qos == .atLeastOnce
             {
                 session.inflight.removeValue(forKey: ack.packetID)
+                core.recordRemoved(entry.delivery, from: session)
                 core.drain(session)
             }
         case .pubrec(let ack):
@@ -41,14 +42,19 @@ extension MQTTConnectionHandler {
             }
             if ack.reasonCode.isFailure {
                 session.inflight.removeValue(forKey: ack.packetID)
+                core.recordRemoved(entry.delivery, from: session)
                 core.drain(session)
             } else {
                 session.inflight[ack.packetID]?.phase = .awaitingComplete
+                core.recordPhase(entry.delivery, of: session, phase: .awaitingComplete, packetID: ack.packetID)
                 send(.pubrel(PublishAck(packetID: ack.packetID)))
             }
         case .pubrel(let ack):
             let known = session.incomingQoS2.remove(ack.packetID) != nil
-            if known && session.isPersistent { core.isDirty = true }
+            if known && session.isPersistent {
+                core.isDirty = true
+                core.recordSession(session)
+            }
             send(
                 .pubcomp(
                     PublishAck(
@@ -60,6 +66,7 @@ extension MQTTConnectionHandler {
         case .pubcomp(let ack):
             if let entry = session.inflight[ack.packetID], entry.phase == .awaitingComplete {
                 session.inflight.removeValue(forKey: ack.packetID)
+                core.recordRemoved(entry.delivery, from: session)
                 core.drain(session)
             }
         case .subscribe(let subscribe):
@@ -490,6 +497,7 @@ extension MQTTConnectionHandler {
             case .acceptAfter(let future): deferredAck = future
             }
         }
+        let durableMark = core.durableChangeCount
         if refusal == nil {
             core.route(
                 makeMessage(
@@ -505,7 +513,20 @@ extension MQTTConnectionHandler {
         let kind: PendingAck.Kind = publish.qos == .atLeastOnce ? .puback : .pubrec
         if publish.qos == .exactlyOnce && (refusal == nil || version == .v311) {
             session.incomingQoS2.insert(id)
-            if session.isPersistent { core.isDirty = true }
+            if session.isPersistent {
+                core.isDirty = true
+                core.recordSession(session)
+            }
+        }
+        // What the routing queued for persistent sessions and the retained message it set are
+        // durable before the acknowledgement, together with the interceptor's work (both run
+        // at once; the acknowledgement waits for the later of the two).
+        if refusal == nil, core.journal != nil, core.durableChangeCount != durableMark {
+            let durable = core.commitDurably()
+            let combined =
+                deferredAck.map { $0.and(durable).map { reason, _ in reason } }
+                ?? durable.map { ReasonCode.success }
+            deferredAck = combined
         }
         if let deferredAck {
             acknowledgeLater(kind, packetID: id, when: deferredAck)

@@ -22,6 +22,14 @@ struct BrokerSnapshot: Sendable {
         let now = core.eventLoop.now
         let wallNow = Date()
         sessions = includeSessions ? Self.persistSessions(of: core, now: now, wallNow: wallNow) : nil
+        retained = Self.retainedChanges(of: core, now: now, wallNow: wallNow)
+        retainedTopics = Array(core.retainedChanges)
+    }
+
+    /// The current message (upsert) or deletion of every topic in ``BrokerCore/retainedChanges``.
+    static func retainedChanges(of core: BrokerCore, now: NIODeadline? = nil, wallNow: Date = Date()) -> RetainedChanges
+    {
+        let now = now ?? core.eventLoop.now
         var changes = RetainedChanges()
         for topic in core.retainedChanges {
             if let message = core.retained.message(for: topic), !message.isExpired(at: now) {
@@ -33,13 +41,25 @@ struct BrokerSnapshot: Sendable {
                 changes.deletions.append(topic)
             }
         }
-        retained = changes
-        retainedTopics = Array(core.retainedChanges)
+        return changes
     }
 
-    private static func persistSessions(of core: BrokerCore, now: NIODeadline, wallNow: Date) -> [PersistedSession] {
-        core.sessions.values.filter(\.isPersistent).map { session in
-            var messages: [PersistedMessage] = []
+    /// Every persistent session of the core, messages included.
+    static func persistSessions(of core: BrokerCore, now: NIODeadline, wallNow: Date) -> [PersistedSession] {
+        core.sessions.values.filter(\.isPersistent).map { persist($0, now: now, wallNow: wallNow, messages: true) }
+    }
+
+    /// One session as stored; `messages: false` leaves its messages out (a record-only change).
+    static func persist(
+        _ session: Session,
+        now: NIODeadline,
+        wallNow: Date,
+        messages includeMessages: Bool
+    )
+        -> PersistedSession
+    {
+        var messages: [PersistedMessage] = []
+        if includeMessages {
             for (id, entry) in session.inflight {
                 let phase: PersistedMessage.Phase = entry.phase == .awaitingAck ? .awaitingAck : .awaitingComplete
                 messages.append(Self.persist(entry.delivery, packetID: id, phase: phase, now: now, wallNow: wallNow))
@@ -47,28 +67,28 @@ struct BrokerSnapshot: Sendable {
             for delivery in session.queue where delivery.qos != .atMostOnce {
                 messages.append(Self.persist(delivery, packetID: nil, phase: .queued, now: now, wallNow: wallNow))
             }
-            return PersistedSession(
-                clientID: session.clientID,
-                protocolVersion: session.version.rawValue,
-                expiryIntervalSeconds: session.expiryIntervalSeconds,
-                disconnectedAt: session.disconnectedAt.map {
-                    wallNow.addingTimeInterval(-Self.seconds($0, until: now))
-                },
-                subscriptions: session.subscriptions.values.map { entry in
-                    PersistedSubscription(
-                        filter: entry.filter.original,
-                        qos: entry.options.qos.rawValue,
-                        noLocal: entry.options.noLocal,
-                        retainAsPublished: entry.options.retainAsPublished,
-                        retainHandling: entry.options.retainHandling.rawValue,
-                        subscriptionIdentifier: entry.options.identifier
-                    )
-                },
-                messages: messages,
-                incomingQoS2PacketIDs: Array(session.incomingQoS2).sorted(),
-                owner: session.owner.map(PersistedOwner.init)
-            )
         }
+        return PersistedSession(
+            clientID: session.clientID,
+            protocolVersion: session.version.rawValue,
+            expiryIntervalSeconds: session.expiryIntervalSeconds,
+            disconnectedAt: session.disconnectedAt.map {
+                wallNow.addingTimeInterval(-Self.seconds($0, until: now))
+            },
+            subscriptions: session.subscriptions.values.map { entry in
+                PersistedSubscription(
+                    filter: entry.filter.original,
+                    qos: entry.options.qos.rawValue,
+                    noLocal: entry.options.noLocal,
+                    retainAsPublished: entry.options.retainAsPublished,
+                    retainHandling: entry.options.retainHandling.rawValue,
+                    subscriptionIdentifier: entry.options.identifier
+                )
+            },
+            messages: messages,
+            incomingQoS2PacketIDs: Array(session.incomingQoS2).sorted(),
+            owner: session.owner.map(PersistedOwner.init)
+        )
     }
 
     /// Writes the sessions (if taken) and the retained changes.
@@ -81,7 +101,7 @@ struct BrokerSnapshot: Sendable {
         TimeInterval((now - deadline).nanoseconds) / 1e9
     }
 
-    private static func persist(
+    static func persist(
         _ delivery: Delivery,
         packetID: UInt16?,
         phase: PersistedMessage.Phase,
@@ -104,7 +124,8 @@ struct BrokerSnapshot: Sendable {
             payloadFormatIndicator: properties.payloadFormatIndicator,
             userProperties: properties.userProperties,
             subscriptionIdentifiers: delivery.subscriptionIdentifiers,
-            owner: message.publisher.map(PersistedOwner.init)
+            owner: message.publisher.map(PersistedOwner.init),
+            sequence: delivery.sequence
         )
     }
 
@@ -134,6 +155,11 @@ struct BrokerSnapshot: Sendable {
     static func restore(sessions: [PersistedSession], retained: [PersistedMessage], into core: BrokerCore) {
         let now = core.eventLoop.now
         let wallNow = Date()
+        for persisted in sessions {
+            for message in persisted.messages {
+                if let sequence = message.sequence { core.journal?.observeSequence(sequence) }
+            }
+        }
         for persisted in retained {
             let message = message(from: persisted, now: now, wallNow: wallNow)
             if !message.isExpired(at: now) { core.restoreRetained(message) }
@@ -171,12 +197,22 @@ struct BrokerSnapshot: Sendable {
                 core.subscriptions.insert(filter, subscriber: SessionRef(session: session), options: options)
             }
             for persistedMessage in persisted.messages {
-                let delivery = Delivery(
+                var delivery = Delivery(
                     message: message(from: persistedMessage, now: now, wallNow: wallNow),
                     qos: QoS(rawValue: persistedMessage.qos) ?? .atLeastOnce,
                     retain: persistedMessage.retain,
                     subscriptionIdentifiers: persistedMessage.subscriptionIdentifiers
                 )
+                if let journal = core.journal {
+                    // Older snapshots have no sequence: numbered now, stored by the next full save.
+                    if let sequence = persistedMessage.sequence {
+                        journal.observeSequence(sequence)
+                        delivery.sequence = sequence
+                    } else {
+                        delivery.sequence = journal.allocateSequence()
+                        core.isDirty = true
+                    }
+                }
                 switch persistedMessage.phase {
                 case .queued:
                     session.queue.append(delivery)
@@ -196,6 +232,7 @@ struct BrokerSnapshot: Sendable {
             // Permissions may have changed while the node was down; checked again at reconnect.
             if let owner = session.owner { core.recheckSubscriptions(of: session, for: owner) }
             core.sessions[persisted.clientID] = session
+            core.journal?.storedSessions.insert(persisted.clientID)
             core.scheduleExpiry(session)
         }
     }

@@ -97,6 +97,10 @@ public struct PersistedMessage: Sendable, Codable, Equatable {
     /// Who published it, for a retained message (its quota); nil for broker-made messages and in
     /// snapshots written before owners were recorded.
     public var owner: PersistedOwner?
+    /// The broker's number for this copy of the message, unique across sessions and increasing
+    /// in routing order: the key of its row in a store that saves messages one by one. Nil in
+    /// snapshots written before messages were stored one by one, and for retained messages.
+    public var sequence: Int64?
 
     public init(
         packetID: UInt16?,
@@ -112,7 +116,8 @@ public struct PersistedMessage: Sendable, Codable, Equatable {
         payloadFormatIndicator: UInt8?,
         userProperties: [UserProperty],
         subscriptionIdentifiers: [Int],
-        owner: PersistedOwner? = nil
+        owner: PersistedOwner? = nil,
+        sequence: Int64? = nil
     ) {
         self.packetID = packetID
         self.phase = phase
@@ -128,6 +133,7 @@ public struct PersistedMessage: Sendable, Codable, Equatable {
         self.userProperties = userProperties
         self.subscriptionIdentifiers = subscriptionIdentifiers
         self.owner = owner
+        self.sequence = sequence
     }
 }
 

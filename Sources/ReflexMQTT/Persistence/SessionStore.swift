@@ -19,6 +19,12 @@ public protocol SessionStore: Sendable {
     /// deletions remove it; the rest stay as they are. The default reads every message, applies
     /// the changes and saves them all (fine for a one-document store); row stores override it.
     func saveRetainedChanges(_ changes: RetainedChanges) async throws
+    /// Applies one batch in one durable transaction: when it returns, every change in it
+    /// survives a crash (the broker then sends the PUBACKs and SUBACKs waiting for it); when it
+    /// throws, none of it was applied. The default rewrites the sessions with
+    /// ``saveSessions(_:)`` and the retained changes with ``saveRetainedChanges(_:)`` (two
+    /// writes, fine for a one-document store); row stores override it.
+    func apply(_ batch: BrokerStateBatch) async throws
 }
 
 extension SessionStore {
@@ -31,6 +37,21 @@ extension SessionStore {
         messages.removeAll { replaced.contains($0.topic) }
         messages += changes.upserts
         try await saveRetainedMessages(messages)
+    }
+
+    /// Applies `batch` by reading the sessions, applying the changes in memory
+    /// (``Swift/Array/applying(_:)``) and saving them whole, then the retained changes.
+    public func apply(_ batch: BrokerStateBatch) async throws {
+        if !batch.sessionChanges.isEmpty {
+            let sessions: [PersistedSession]
+            if case .replaceAll(let all) = batch.sessionChanges.first, batch.sessionChanges.count == 1 {
+                sessions = all
+            } else {
+                sessions = try await loadSessions().applying(batch.sessionChanges)
+            }
+            try await saveSessions(sessions)
+        }
+        try await saveRetainedChanges(batch.retained)
     }
 }
 

@@ -14,6 +14,9 @@ import GRDB
 ///   row per key, replaced whole.
 /// - `retained_messages`: the broker's retained messages, one row per topic (metadata JSON and
 ///   payload), written incrementally.
+/// - `mqtt_sessions`, `mqtt_session_messages`: the broker's persistent sessions, one row per
+///   session (its record as JSON) and one per queued or in-flight QoS 1/2 message, keyed by the
+///   client id and the broker's sequence number; written incrementally, before the PUBACK.
 /// - `detector_checkpoints`: per series, the JSON state of its live detector and data-quality
 ///   monitor, replaced at every checkpoint (see `SQLiteSampleStore+Detection.swift`).
 /// - `anomaly_bands`: per scored sample, its value, score and the detector's expected band,
@@ -129,6 +132,29 @@ enum SampleSchema {
                         metadata BLOB NOT NULL,
                         payload BLOB NOT NULL,
                         saved_at INTEGER NOT NULL
+                    );
+                    """
+            )
+        }
+        migrator.registerMigration("v6: persistent sessions, one row per session and per message") { db in
+            // Messages are rows of their own so that a QoS 1/2 message routed to a persistent
+            // session is one insert, durable before its PUBACK, not a rewrite of the session.
+            try db.execute(
+                sql: """
+                    CREATE TABLE mqtt_sessions (
+                        client_id TEXT PRIMARY KEY,
+                        metadata BLOB NOT NULL,
+                        saved_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE mqtt_session_messages (
+                        client_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        phase TEXT NOT NULL,
+                        packet_id INTEGER,
+                        metadata BLOB NOT NULL,
+                        payload BLOB NOT NULL,
+                        saved_at INTEGER NOT NULL,
+                        PRIMARY KEY (client_id, seq)
                     );
                     """
             )
