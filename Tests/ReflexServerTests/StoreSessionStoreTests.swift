@@ -22,7 +22,8 @@ import Testing
                 correlationData: Data([1, 2]),
                 payloadFormatIndicator: 1,
                 userProperties: [UserProperty(name: "k", value: "v")],
-                subscriptionIdentifiers: [3]
+                subscriptionIdentifiers: [3],
+                sequence: 1  // the key of its row: stored messages always have one
             )
             let session = PersistedSession(
                 clientID: "d",

@@ -101,9 +101,8 @@ extension BrokerCore {
             return
         }
         journal.isWriting = true
-        let store = journal.store
         let loop = eventLoop
-        loop.makeFutureWithTask { try await store.apply(batch) }.hop(to: loop).whenComplete { result in
+        journal.write(batch, loop).hop(to: loop).whenComplete { result in
             journal.isWriting = false
             switch result {
             case .success:

@@ -419,11 +419,24 @@ final class BrokerCore: @unchecked Sendable {
     /// - Returns: whether the subscription already existed.
     @discardableResult
     func subscribe(_ session: Session, filter: TopicFilter, options: SubscriptionOptions) -> Bool {
+        let existed = addSubscription(session, filter: filter, options: options)
+        sendRetained(to: session, filter: filter, options: options, existed: existed)
+        return existed
+    }
+
+    /// Adds or replaces one subscription without sending retained messages.
+    /// - Returns: whether the subscription already existed.
+    func addSubscription(_ session: Session, filter: TopicFilter, options: SubscriptionOptions) -> Bool {
         let existed = session.subscriptions[filter.original] != nil
         session.subscriptions[filter.original] = (filter, options)
         subscriptions.insert(filter, subscriber: SessionRef(session: session), options: options)
         if session.isPersistent { isDirty = true }
-        guard filter.shareGroup == nil else { return existed }  // no retained messages for shared subscriptions
+        return existed
+    }
+
+    /// Sends the retained messages a new subscription asks for (its retain handling).
+    func sendRetained(to session: Session, filter: TopicFilter, options: SubscriptionOptions, existed: Bool) {
+        guard filter.shareGroup == nil else { return }  // no retained messages for shared subscriptions
         let sendRetained: Bool
         switch options.retainHandling {
         case .sendOnSubscribe: sendRetained = true
@@ -451,7 +464,6 @@ final class BrokerCore: @unchecked Sendable {
                 }
             }
         }
-        return existed
     }
 
     /// Removes one subscription. - Returns: whether it existed.

@@ -575,10 +575,49 @@ extension MQTTConnectionHandler {
             accepted.append((filter, options))
             codes.append(ReasonCode(rawValue: request.qos.rawValue))
         }
+        if session.isPersistent, core.journal != nil, !accepted.isEmpty {
+            subscribeDurably(subscribe.packetID, codes: codes, accepted: accepted, session: session)
+            return
+        }
         // SUBACK goes out before the retained messages the subscription brings (MQTT-3.8.4-4 ordering).
         send(.suback(SubAck(packetID: subscribe.packetID, reasonCodes: codes)))
         for (filter, options) in accepted {
             core.subscribe(session, filter: filter, options: options)
+        }
+    }
+
+    /// A persistent session's SUBACK waits until its record with the new subscriptions is
+    /// durable (one group commit); the subscriptions route at once, the retained messages they
+    /// bring follow the SUBACK. If the write fails, the new subscriptions are removed again and
+    /// the SUBACK says 0x80 (failure) for them: the client may subscribe again.
+    private func subscribeDurably(
+        _ packetID: UInt16,
+        codes: [ReasonCode],
+        accepted: [(TopicFilter, SubscriptionOptions)],
+        session: Session
+    ) {
+        let added = accepted.map { filter, options in
+            (filter, options, core.addSubscription(session, filter: filter, options: options))
+        }
+        core.recordSession(session)
+        core.commitDurably().whenComplete { [self] result in
+            guard state == .connected, self.session === session else { return }
+            switch result {
+            case .success:
+                send(.suback(SubAck(packetID: packetID, reasonCodes: codes)))
+                for (filter, options, existed) in added
+                where session.subscriptions[filter.original]?.options == options {
+                    core.sendRetained(to: session, filter: filter, options: options, existed: existed)
+                }
+            case .failure:
+                for (filter, _, existed) in added where !existed {
+                    core.unsubscribe(session, filterString: filter.original)
+                }
+                // 0x80: "Failure" in 3.1.1, "Unspecified error" in 5.
+                let refused = codes.map { $0.isFailure ? $0 : ReasonCode.unspecifiedError }
+                send(.suback(SubAck(packetID: packetID, reasonCodes: refused)))
+            }
+            core.flushAll()
         }
     }
 }

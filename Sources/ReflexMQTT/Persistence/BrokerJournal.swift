@@ -11,7 +11,10 @@ import NIOCore
 /// Confined to the broker's event loop, like ``BrokerCore`` (which drives it): that confinement
 /// is what makes the `@unchecked Sendable` conformance safe.
 final class BrokerJournal: @unchecked Sendable {
-    let store: any SessionStore
+    /// Writes one batch; the future completes on any loop once it is durable (or failed).
+    typealias Writer = @Sendable (BrokerStateBatch, any EventLoop) -> EventLoopFuture<Void>
+
+    let write: Writer
     /// Changes recorded since the last batch was taken, in order.
     private(set) var changes: [SessionChange] = []
     /// Acknowledgements waiting for the changes recorded so far.
@@ -30,8 +33,14 @@ final class BrokerJournal: @unchecked Sendable {
     private(set) var failedCommits: Int64 = 0
     private(set) var changesWritten: Int64 = 0
 
-    init(store: any SessionStore) {
-        self.store = store
+    /// Writes batches with `store.apply(_:)`.
+    convenience init(store: any SessionStore) {
+        self.init { batch, loop in loop.makeFutureWithTask { try await store.apply(batch) } }
+    }
+
+    /// Writes batches with `write` (tests complete them by hand).
+    init(write: @escaping Writer) {
+        self.write = write
     }
 
     /// Whether anything waits to be written.
