@@ -67,18 +67,25 @@ struct ClientTests {
                             )
                         }
                     }
-                    // Every caller has asked to publish, and every publish the client let out
-                    // has reached the broker: what the broker holds now is the whole window.
-                    // (A client that ignored the window would have all 20 out here.)
-                    try await waitUntil {
-                        let (inflight, waiting) = client.stateLock { ($0.inflightPublishes, $0.publishesAwaitingSlot) }
-                        return inflight + waiting == publishes && broker.unacknowledged == inflight
-                    }
-                    #expect(broker.unacknowledged == 2)
-                    // Release one PUBACK at a time; each frees one slot for exactly one more.
-                    for released in 1...(publishes - 2) {
-                        broker.releaseOldest()
-                        try await waitUntil { broker.seen.count == 2 + released && broker.unacknowledged == 2 }
+                    do {
+                        // Every caller has asked to publish, and every publish the client let
+                        // out has reached the broker: what the broker holds now is the whole
+                        // window. (A client that ignored the window would have all 20 out here.)
+                        try await waitUntil {
+                            let (inflight, waiting) = client.stateLock {
+                                ($0.inflightPublishes, $0.publishesAwaitingSlot)
+                            }
+                            return inflight + waiting == publishes && broker.unacknowledged == inflight
+                        }
+                        try #require(broker.unacknowledged == 2)
+                        // Release one PUBACK at a time; each frees one slot for exactly one more.
+                        for released in 1...(publishes - 2) {
+                            broker.releaseOldest()
+                            try await waitUntil { broker.seen.count == 2 + released && broker.unacknowledged == 2 }
+                        }
+                    } catch {
+                        broker.releaseAll()  // so that the publishing tasks end and the test fails now
+                        throw error
                     }
                     broker.releaseAll()
                     try await group.waitForAll()

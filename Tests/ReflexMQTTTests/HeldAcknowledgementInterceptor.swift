@@ -3,7 +3,7 @@ import ReflexMQTT
 import Synchronization
 
 /// A broker-side observer for client tests: records every PUBLISH a client sends (topic and the
-/// identity the broker authenticated), and, when `holdsAcknowledgements` is set, holds each QoS 1
+/// identity the broker authenticated), and, when created with `holdsAcknowledgements`, holds each QoS 1
 /// PUBACK until the test releases it.
 ///
 /// While PUBACKs are held, ``unacknowledged`` is exactly the number of QoS 1 publishes the
@@ -19,24 +19,22 @@ final class HeldAcknowledgementInterceptor: PublishInterceptor {
         var seen: [Seen] = []
         var held: [EventLoopPromise<ReasonCode>] = []
         var maximumHeld = 0
+        var holding: Bool
     }
 
-    let holdsAcknowledgements: Bool
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    init(holdsAcknowledgements: Bool) { self.holdsAcknowledgements = holdsAcknowledgements }
+    init(holdsAcknowledgements: Bool) { state = Mutex(State(holding: holdsAcknowledgements)) }
 
     func intercept(_ publish: InterceptedPublish, eventLoop: any EventLoop) -> PublishDisposition {
-        let promise =
-            holdsAcknowledgements && publish.qos == .atLeastOnce ? eventLoop.makePromise(of: ReasonCode.self) : nil
         state.withLock { state in
             state.seen.append(Seen(topic: publish.topic, principal: publish.identity.principal))
-            if let promise {
-                state.held.append(promise)
-                state.maximumHeld = max(state.maximumHeld, state.held.count)
-            }
+            guard state.holding, publish.qos == .atLeastOnce else { return .accept }
+            let promise = eventLoop.makePromise(of: ReasonCode.self)
+            state.held.append(promise)
+            state.maximumHeld = max(state.maximumHeld, state.held.count)
+            return .acceptAfter(promise.futureResult)
         }
-        return promise.map { .acceptAfter($0.futureResult) } ?? .accept
     }
 
     /// Every PUBLISH seen so far, in arrival order.
@@ -57,10 +55,14 @@ final class HeldAcknowledgementInterceptor: PublishInterceptor {
         return promise != nil
     }
 
-    /// Sends every held PUBACK (so that no publish is left waiting when a test ends).
+    /// Sends every held PUBACK and holds no more (so that no publish is left waiting when a
+    /// test ends).
     func releaseAll() {
         let promises = state.withLock { state in
-            defer { state.held = [] }
+            defer {
+                state.held = []
+                state.holding = false
+            }
             return state.held
         }
         for promise in promises { promise.succeed(.success) }
