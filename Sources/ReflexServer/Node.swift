@@ -118,7 +118,11 @@ public struct Node: Service {
         let samples: SQLiteSampleStore
         do {
             samples = try SQLiteSampleStore(
-                configuration: SQLiteSampleStoreConfiguration(directory: configuration.dataDirectory),
+                // The commit log is what detection catches up from; without detection nothing reads it.
+                configuration: SQLiteSampleStoreConfiguration(
+                    directory: configuration.dataDirectory,
+                    logsCommits: configuration.detection.isEnabled
+                ),
                 logger: storeLogger
             )
         } catch {

@@ -97,6 +97,8 @@ extension NodeConfiguration {
     /// - `ingest.maxSeries`, `REFLEX_INGEST_MAX_SERIES`, `--max-series`; 100000
     /// - `ingest.maxNewSeriesPerMinute`, `REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE`,
     ///   `--max-new-series-per-minute`; 100
+    /// - `detection.bufferSize`, `REFLEX_DETECTION_BUFFER_SIZE`, `--detection-buffer-size`; 100,000
+    /// - `detection.maxLag`, `REFLEX_DETECTION_MAX_LAG`, `--detection-max-lag`; 60 s
     /// - `detection.maxSeries`, `REFLEX_DETECTION_MAX_SERIES`, `--detection-max-series`; the value
     ///   of `ingest.maxSeries`
     /// - file only: `mqtt.maxTopicLength` (65535), `mqtt.maxTopicLevels` (64), `mqtt.maxKeepAlive`
@@ -362,6 +364,13 @@ private struct Builder {
             }
         ) {
             detection.defaults.seasonality = .seconds(seconds)
+        }
+        detection.bufferSize =
+            value(.detectionBufferSize) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...10_000_000, of: "batches")
+            } ?? detection.bufferSize
+        if let seconds = value(.detectionMaxLag, { (text) throws(ValueProblem) in try V.seconds(text, in: 1...86_400) }) {
+            detection.maxLag = .seconds(seconds)
         }
     }
 }

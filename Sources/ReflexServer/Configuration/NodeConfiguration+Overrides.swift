@@ -52,6 +52,10 @@ extension NodeConfiguration {
         public var detectionCheckpointInterval: String?
         /// `--detection-max-series`
         public var detectionMaxSeries: String?
+        /// `--detection-buffer-size`
+        public var detectionBufferSize: String?
+        /// `--detection-max-lag` (a duration: 60, 60s, 5m)
+        public var detectionMaxLag: String?
         /// `--max-series-per-device`
         public var maxSeriesPerDevice: String?
         /// `--max-series`
@@ -90,6 +94,8 @@ extension NodeConfiguration {
             case .detectionEnabled: detectionEnabled
             case .detectionCheckpointInterval: detectionCheckpointInterval
             case .detectionMaxSeries: detectionMaxSeries
+            case .detectionBufferSize: detectionBufferSize
+            case .detectionMaxLag: detectionMaxLag
             case .ingestMaxSeriesPerDevice: maxSeriesPerDevice
             case .ingestMaxSeries: maxSeries
             case .ingestMaxNewSeriesPerMinute: maxNewSeriesPerMinute

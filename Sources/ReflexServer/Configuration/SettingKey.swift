@@ -38,6 +38,8 @@ enum SettingKey: String, CaseIterable, Sendable {
     case detectionSensitivity = "detection.defaults.sensitivity"
     case detectionSeasonality = "detection.defaults.seasonality"
     case detectionMaxSeries = "detection.maxSeries"
+    case detectionBufferSize = "detection.bufferSize"
+    case detectionMaxLag = "detection.maxLag"
     case ingestMaxSeriesPerDevice = "ingest.maxSeriesPerDevice"
     case ingestMaxSeries = "ingest.maxSeries"
     case ingestMaxNewSeriesPerMinute = "ingest.maxNewSeriesPerMinute"
@@ -77,6 +79,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .detectionSensitivity: "REFLEX_DETECTION_SENSITIVITY"
         case .detectionCheckInterval, .detectionSeasonality: nil
         case .detectionMaxSeries: "REFLEX_DETECTION_MAX_SERIES"
+        case .detectionBufferSize: "REFLEX_DETECTION_BUFFER_SIZE"
+        case .detectionMaxLag: "REFLEX_DETECTION_MAX_LAG"
         case .ingestMaxSeriesPerDevice: "REFLEX_INGEST_MAX_SERIES_PER_DEVICE"
         case .ingestMaxSeries: "REFLEX_INGEST_MAX_SERIES"
         case .ingestMaxNewSeriesPerMinute: "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE"
@@ -115,6 +119,8 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .detectionCheckpointInterval: "--detection-checkpoint-interval"
         case .detectionCheckInterval, .detectionSensitivity, .detectionSeasonality: nil
         case .detectionMaxSeries: "--detection-max-series"
+        case .detectionBufferSize: "--detection-buffer-size"
+        case .detectionMaxLag: "--detection-max-lag"
         case .ingestMaxSeriesPerDevice: "--max-series-per-device"
         case .ingestMaxSeries: "--max-series"
         case .ingestMaxNewSeriesPerMinute: "--max-new-series-per-minute"

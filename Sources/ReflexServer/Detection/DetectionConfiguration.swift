@@ -15,6 +15,10 @@ public import ReflexCore
 ///   with a live detector; default the node's series limit `ingest.maxSeries` (100,000). Past it a
 ///   new series is stored but not scored (no detector, no `anomaly:` score series, no data-quality
 ///   monitor), counted in ``DetectionStatus/Counters/seriesUntracked`` and logged once.
+/// - `detection.bufferSize`, `REFLEX_DETECTION_BUFFER_SIZE`, `--detection-buffer-size`: committed batches waiting in memory
+///   for detection; 100,000 (1 to 10,000,000). Past it detection catches up from the store.
+/// - `detection.maxLag`, `REFLEX_DETECTION_MAX_LAG`, `--detection-max-lag`: how far behind ingest (a duration) detection
+///   may fall before `/health` says `degraded`; 60 s (1 s to 1 d).
 /// - `detection.rules` (file only): a list of rules, each with `deviceType` and/or `metric` and any
 ///   of `enabled`, `sensitivity`, `seasonality`, `range: [min, max]`, e.g.
 ///   `{deviceType: pump, metric: vibration, sensitivity: 0.7, seasonality: 1d, range: [0, 50]}`.
@@ -33,8 +37,11 @@ public struct DetectionConfiguration: Sendable, Equatable {
     public var defaults = DetectionRule()
     /// Per device type and metric overrides.
     public var rules: [DetectionRule] = []
-    /// How many committed batches may wait for detection before new ones are dropped (counted).
+    /// How many committed batches may wait in memory for detection (the live fast path); past it
+    /// new ones are left in the commit log, and detection reads them back from the store.
     public var bufferSize = 100_000
+    /// How far behind ingest detection may fall before `/health` reports it degraded.
+    public var maxLag: Duration = .seconds(60)
     /// Most series with a live detector and data-quality monitor (memory is about 2 KiB each,
     /// plus its checkpoint); new series past it are not scored.
     public var maxSeries = 100_000

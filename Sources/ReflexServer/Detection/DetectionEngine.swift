@@ -35,6 +35,9 @@ struct DetectionEngine: Sendable {
     private(set) var statesReset = 0
     /// Samples of series not tracked because ``DetectionConfiguration/maxSeries`` was reached.
     private(set) var samplesUntracked = 0
+    /// The last commit-log entry processed: checkpointed with the states, so that both always
+    /// describe the same point of the log.
+    var cursor = DetectionCursor()
 
     /// Whether a new series would get a detector now.
     var hasRoom: Bool { series.count < configuration.maxSeries }
@@ -121,6 +124,14 @@ struct DetectionEngine: Sendable {
             dirty.insert(key)
         }
         return output
+    }
+
+    /// Processes the commit-log entry `entry` unless the cursor is already past it (nil then),
+    /// and moves the cursor to it.
+    mutating func process(_ entry: CommittedBatch, deviceType: String?) -> Output? {
+        guard cursor.isPending(entry.sequence) else { return nil }
+        cursor.advance(to: entry.sequence)
+        return process(entry.batch, deviceType: deviceType, receivedAt: entry.committedAt)
     }
 
     /// Runs the time-driven data-quality checks (silence) of every series.

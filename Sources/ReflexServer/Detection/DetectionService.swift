@@ -10,8 +10,15 @@ import Synchronization
 /// each series' data quality, stores the scores and bands, publishes the verdicts, and
 /// checkpoints all state so that a restart continues where it left off.
 ///
-/// Per batch from ``NodeEvents/telemetry`` (subscribed in the initialiser, so nothing committed
-/// after the node is built is missed; bounded buffer, drops counted by the broadcast):
+/// Input: the store's commit log, never skipped (see `DetectionService+CatchUp.swift`). Each
+/// committed batch is a commit-log entry with a sequence number; the service takes them from
+/// the store's in-memory ``CommitFeed`` (subscribed in the initialiser, bounded by
+/// ``DetectionConfiguration/bufferSize``) and, when the feed missed entries or at start, reads
+/// them back from the store in pages. The cursor (the last entry scored) is checkpointed with
+/// the detector states, so every committed sample is scored exactly once, in commit order,
+/// across bursts and crashes.
+///
+/// Per batch:
 /// - at most ``DetectionConfiguration/maxSeries`` series have a detector; samples of further new
 ///   series are stored but not scored (counted in ``DetectionStatus/Counters/samplesUntracked``,
 ///   a warning logged once);
@@ -29,8 +36,9 @@ import Synchronization
 /// Time-driven work, on one loop: every second the bands are flushed; every
 /// ``DetectionConfiguration/checkInterval`` silence is checked; every
 /// ``DetectionConfiguration/checkpointInterval`` the state of changed series is written to
-/// `detector_checkpoints` (and again on graceful shutdown); hourly, bands older than the raw
-/// retention are deleted. ``run()`` restores the checkpoint before it takes the first batch.
+/// `detector_checkpoints` with the cursor (and again on graceful shutdown), then the commit log
+/// is trimmed up to the cursor; hourly, bands older than the raw retention are deleted. ``run()``
+/// restores the checkpoint and catches up from its cursor before it takes live entries.
 public final class DetectionService: Service, Sendable {
     /// The configuration the service runs with.
     public let configuration: DetectionConfiguration
@@ -41,16 +49,21 @@ public final class DetectionService: Service, Sendable {
     let store: any DetectionStore
     private let devices: any DeviceDirectory
     private let telemetry: Broadcast<TelemetryBatch>
-    private let batches: AsyncStream<TelemetryBatch>
+    /// Committed commit-log entries, in memory (the fast path).
+    let feed: CommitFeed
     private let analytics: Broadcast<AnalyticsEvent>
-    private let engine: Mutex<DetectionEngine>
+    let engine: Mutex<DetectionEngine>
     private let pendingPoints = Mutex<[(series: SeriesKey, point: AnomalyPoint)]>([])
     private let deviceTypes = Mutex<[DeviceID: String?]>([:])
     /// Whether the "detection is full" warning was logged (once per run).
     private let warnedFull = Atomic<Bool>(false)
-    private let clock: any Clock<Duration>
-    private let now: @Sendable () -> Int64
-    private let logger: Logger
+    /// The cursor the store holds now (restored or last checkpointed).
+    let loadedCursor = Mutex<Int64?>(nil)
+    let clock: any Clock<Duration>
+    let now: @Sendable () -> Int64
+    let logger: Logger
+    /// When the service was built, ms since the epoch (lag before the first entry is scored).
+    let startedAt: Int64
 
     /// Band rows buffered before a batch waits for them to be written.
     static let maxPendingPoints = 20_000
@@ -61,8 +74,8 @@ public final class DetectionService: Service, Sendable {
     ///     publishing one: scores are not telemetry).
     ///   - store: checkpoints and bands.
     ///   - devices: the registry, for device types.
-    ///   - events: the node's streams; the service subscribes to `telemetry` now and publishes
-    ///     on `analytics`.
+    ///   - events: the node's streams; the service publishes on `analytics`. (It reads committed
+    ///     telemetry from `store`'s commit log, subscribed now, not from `telemetry`.)
     ///   - clock: drives the periodic work (default: `ContinuousClock`).
     ///   - now: wall-clock ms since the epoch (receive times, silence, checkpoint times).
     ///   - logger: the service's logger.
@@ -81,24 +94,31 @@ public final class DetectionService: Service, Sendable {
         self.store = store
         self.devices = devices
         self.telemetry = events.telemetry
-        self.batches = events.telemetry.subscribe(bufferSize: configuration.bufferSize)
+        self.feed = store.commitFeed(bufferSize: configuration.bufferSize)
         self.analytics = events.analytics
         self.engine = Mutex(DetectionEngine(configuration: configuration))
         self.clock = clock
-        self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        let now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        self.now = now
+        self.startedAt = now()
         self.logger = logger
     }
 
-    /// Telemetry batches lost by a full subscriber buffer of the telemetry broadcast (this
-    /// service's or another subscriber's), since start.
+    /// Telemetry batches lost by a full subscriber buffer of the telemetry broadcast (another
+    /// subscriber's: detection reads the commit log), since start.
     public var telemetryDropped: Int { telemetry.droppedCount }
+
+    /// Commit-log entries that found the in-memory feed full since start (read back from the
+    /// store, not lost).
+    public var feedOverflows: Int { feed.droppedCount }
 
     // MARK: - Service
 
-    /// Restores the checkpoint, then scores committed batches until a graceful shutdown; then
-    /// writes the pending bands and a last checkpoint.
+    /// Restores the checkpoint, catches up from its cursor, then scores committed batches until
+    /// a graceful shutdown; then writes the pending bands and a last checkpoint.
     public func run() async throws {
         await restore()
+        await restoreCursor()
         logger.info(
             "Detection started",
             metadata: [
@@ -113,12 +133,6 @@ public final class DetectionService: Service, Sendable {
         await flushPoints()
         await checkpoint()
         logger.info("Detection stopped", metadata: ["detection.samplesScored": "\(status.counters.samplesScored)"])
-    }
-
-    private func consume() async {
-        for await batch in batches.cancelOnGracefulShutdown() {
-            await process(batch)
-        }
     }
 
     private func tick() async {
@@ -142,19 +156,47 @@ public final class DetectionService: Service, Sendable {
 
     // MARK: - Work
 
-    /// Scores one committed batch: stores the scores, queues the band rows, publishes events.
+    /// Scores one committed batch outside the commit log (the cursor does not move): stores the
+    /// scores, queues the band rows, publishes events.
     public func process(_ batch: TelemetryBatch) async {
-        let deviceType: String?
-        if engine.withLock({ $0.knowsAllSeries(of: batch) }) {
-            deviceType = nil  // only new series use it
-        } else {
-            deviceType = await self.deviceType(of: batch.device)
-        }
+        let deviceType = await deviceType(for: batch)
         let receivedAt = now()
         let (output, scored, seriesCount, untracked) = engine.withLock { engine in
             let output = engine.process(batch, deviceType: deviceType, receivedAt: receivedAt)
             return (output, engine.samplesScored, engine.series.count, engine.samplesUntracked)
         }
+        await finish(batch, output: output, scored: scored, seriesCount: seriesCount, untracked: untracked)
+    }
+
+    /// Scores one commit-log entry unless the cursor is already past it, and moves the cursor.
+    /// - Returns: whether it was scored (false: a duplicate).
+    @discardableResult
+    func process(_ entry: CommittedBatch) async -> Bool {
+        let deviceType = await deviceType(for: entry.batch)
+        let result = engine.withLock { engine in
+            engine.process(entry, deviceType: deviceType).map {
+                ($0, engine.samplesScored, engine.series.count, engine.samplesUntracked)
+            }
+        }
+        guard let (output, scored, seriesCount, untracked) = result else { return false }
+        status.update { $0.lastScoredCommittedAt = entry.committedAt }
+        await finish(entry.batch, output: output, scored: scored, seriesCount: seriesCount, untracked: untracked)
+        return true
+    }
+
+    /// The device type new series of `batch` need (nil when the engine knows all of them).
+    private func deviceType(for batch: TelemetryBatch) async -> String? {
+        if engine.withLock({ $0.knowsAllSeries(of: batch) }) { return nil }
+        return await deviceType(of: batch.device)
+    }
+
+    private func finish(
+        _ batch: TelemetryBatch,
+        output: DetectionEngine.Output,
+        scored: Int,
+        seriesCount: Int,
+        untracked: Int
+    ) async {
         if untracked > 0, !warnedFull.exchange(true, ordering: .relaxed) {
             logger.warning(
                 "Detection is tracking its maximum number of series; new series are stored but not scored",
@@ -217,11 +259,14 @@ public final class DetectionService: Service, Sendable {
     }
 
     /// Writes the state of every series changed since the last checkpoint (all series with
-    /// `all`) to the store in one transaction.
+    /// `all`) and the cursor they were taken at to the store in one transaction, then trims
+    /// the commit log up to that cursor.
     public func checkpoint(all: Bool = false) async {
-        let states = engine.withLock { $0.takeCheckpoint(all: all) }
+        await flushPoints()
+        let (states, cursor) = engine.withLock { ($0.takeCheckpoint(all: all), $0.cursor.position) }
         let moment = now()
-        guard !states.isEmpty else {
+        let savedCursor = loadedCursor.withLock { $0 }
+        guard !states.isEmpty || savedCursor != cursor else {
             status.update { $0.lastCheckpointAt = moment }
             return
         }
@@ -238,12 +283,17 @@ public final class DetectionService: Service, Sendable {
             }
         }
         do {
-            try await store.saveDetectorCheckpoints(encoded, at: moment)
+            try await store.saveDetectorCheckpoints(encoded, cursor: cursor, at: moment)
+            loadedCursor.withLock { $0 = cursor }
             status.update { counters in
                 counters.checkpoints += 1
                 counters.lastCheckpointAt = moment
             }
-            logger.debug("Checkpointed detectors", metadata: ["detection.series": "\(encoded.count)"])
+            logger.debug(
+                "Checkpointed detectors",
+                metadata: ["detection.series": "\(encoded.count)", "detection.cursor": "\(cursor)"]
+            )
+            await trimLog(through: cursor)
         } catch {
             engine.withLock { $0.markDirty(states.keys) }
             status.update { $0.checkpointFailures += 1 }

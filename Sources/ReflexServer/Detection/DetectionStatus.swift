@@ -36,6 +36,24 @@ public final class DetectionStatus: Sendable {
         /// Samples not scored because their series is new and `detection.maxSeries` series
         /// already have a detector.
         public var samplesUntracked = 0
+        /// Catch-ups from the commit log started (at start, or after the live feed missed entries).
+        public var catchUps = 0
+        /// Commit-log entries (batches) and their samples read back from the store by catch-up.
+        public var batchesReplayed = 0
+        public var samplesReplayed = 0
+        /// Whether a catch-up is running now.
+        public var isCatchingUp = false
+        /// How long the last finished catch-up took, in seconds, and how many batches it read.
+        public var lastCatchUpSeconds: Double?
+        public var lastCatchUpBatches = 0
+        /// Commit-log entries that could not be decoded (logged as errors, passed over), and
+        /// failed reads of the log (retried).
+        public var unreadableEntries = 0
+        public var logReadFailures = 0
+        /// Failed deletions of checkpointed entries from the commit log (retried at the next checkpoint).
+        public var logTrimFailures = 0
+        /// When the newest scored commit-log entry was committed, ms since the epoch.
+        public var lastScoredCommittedAt: Int64?
     }
 
     private struct State {

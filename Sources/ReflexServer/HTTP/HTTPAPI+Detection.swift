@@ -246,6 +246,24 @@ struct DetectionStatsResponse: ResponseEncodable {
     var samplesUntracked = 0
     /// `detection.maxSeries`.
     var maxSeries = 0
+    /// Lag against the commit log (see ``DetectionLag``) and catch-up figures.
+    var cursor: Int64 = 0
+    var lastCommitted: Int64 = 0
+    var batchesBehind: Int64 = 0
+    var secondsBehind = 0.0
+    var catchingUp = false
+    var degraded: String?
+    var maxLagSeconds: Int64 = 0
+    var catchUps = 0
+    var batchesReplayed = 0
+    var samplesReplayed = 0
+    var lastCatchUpSeconds: Double?
+    var lastCatchUpBatches = 0
+    /// Entries the in-memory feed had no room for (read back from the store, not lost).
+    var feedOverflows = 0
+    var unreadableEntries = 0
+    var logReadFailures = 0
+    var logTrimFailures = 0
 
     init(enabled: Bool) { self.enabled = enabled }
 
@@ -269,6 +287,23 @@ struct DetectionStatsResponse: ResponseEncodable {
         restoredSeries = counters.restoredSeries
         statesReset = counters.statesReset
         checkpointIntervalSeconds = detection.configuration.checkpointInterval.components.seconds
+        let lag = detection.lag
+        cursor = lag.cursor
+        lastCommitted = lag.lastCommitted
+        batchesBehind = lag.batchesBehind
+        secondsBehind = lag.secondsBehind
+        catchingUp = lag.isCatchingUp
+        degraded = lag.degradation(limit: detection.configuration.maxLag)
+        maxLagSeconds = detection.configuration.maxLag.components.seconds
+        catchUps = counters.catchUps
+        batchesReplayed = counters.batchesReplayed
+        samplesReplayed = counters.samplesReplayed
+        lastCatchUpSeconds = counters.lastCatchUpSeconds
+        lastCatchUpBatches = counters.lastCatchUpBatches
+        feedOverflows = detection.feedOverflows
+        unreadableEntries = counters.unreadableEntries
+        logReadFailures = counters.logReadFailures
+        logTrimFailures = counters.logTrimFailures
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -291,12 +326,36 @@ struct DetectionStatsResponse: ResponseEncodable {
         try container.encode(checkpointIntervalSeconds, forKey: .checkpointIntervalSeconds)
         try container.encode(samplesUntracked, forKey: .samplesUntracked)
         try container.encode(maxSeries, forKey: .maxSeries)
+        guard enabled else { return }
+        var lag = container.nestedContainer(keyedBy: LagKeys.self, forKey: .lag)
+        try lag.encode(cursor, forKey: .cursor)
+        try lag.encode(lastCommitted, forKey: .lastCommitted)
+        try lag.encode(batchesBehind, forKey: .batchesBehind)
+        try lag.encode(secondsBehind, forKey: .secondsBehind)
+        try lag.encode(catchingUp, forKey: .catchingUp)
+        try lag.encode(degraded, forKey: .degraded)
+        try lag.encode(maxLagSeconds, forKey: .maxLagSeconds)
+        try lag.encode(catchUps, forKey: .catchUps)
+        try lag.encode(batchesReplayed, forKey: .batchesReplayed)
+        try lag.encode(samplesReplayed, forKey: .samplesReplayed)
+        try lag.encode(lastCatchUpSeconds, forKey: .lastCatchUpSeconds)
+        try lag.encode(lastCatchUpBatches, forKey: .lastCatchUpBatches)
+        try lag.encode(feedOverflows, forKey: .feedOverflows)
+        try lag.encode(unreadableEntries, forKey: .unreadableEntries)
+        try lag.encode(logReadFailures, forKey: .logReadFailures)
+        try lag.encode(logTrimFailures, forKey: .logTrimFailures)
     }
 
     enum CodingKeys: String, CodingKey {
         case enabled, series, samplesScored, batches, dropped, scoresDropped, pointsDropped, anomalyEvents
         case dataQualityEvents, activeDataQuality, checkpoints, checkpointFailures, lastCheckpointAt
-        case restoredSeries, statesReset, checkpointIntervalSeconds, samplesUntracked, maxSeries
+        case restoredSeries, statesReset, checkpointIntervalSeconds, samplesUntracked, maxSeries, lag
+    }
+
+    enum LagKeys: String, CodingKey {
+        case cursor, lastCommitted, batchesBehind, secondsBehind, catchingUp, degraded, maxLagSeconds
+        case catchUps, batchesReplayed, samplesReplayed, lastCatchUpSeconds, lastCatchUpBatches
+        case feedOverflows, unreadableEntries, logReadFailures, logTrimFailures
     }
 }
 

@@ -129,7 +129,13 @@ public struct HTTPAPI: Sendable {
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: DashboardMiddleware())
         router.add(middleware: TokenAuthMiddleware(verifier: tokens, publicPaths: ["/health"]))
-        router.get("/health") { _, _ in HealthResponse(version: ReflexVersion.current) }
+        // Degraded parts are listed, with HTTP 200: the node still ingests and serves. (Each part
+        // that can degrade adds its check here; a /metrics route would export the same figures.)
+        router.get("/health") { [detection] _, _ in
+            var problems: [HealthResponse.HealthProblem] = []
+            if let reason = detection?.degradation { problems.append(.init(part: "detection", reason: reason)) }
+            return HealthResponse(version: ReflexVersion.current, problems: problems)
+        }
         addDeviceRoutes(to: router)
         addSeriesRoutes(to: router)
         addOperationsRoutes(to: router)

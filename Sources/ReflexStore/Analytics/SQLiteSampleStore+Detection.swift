@@ -22,10 +22,25 @@ extension SQLiteSampleStore: DetectionStore {
         }
     }
 
-    public func saveDetectorCheckpoints(_ states: [SeriesKey: Data], at timestamp: Int64) async throws {
-        guard !states.isEmpty else { return }
+    public func loadDetectionCursor() async throws -> Int64? {
+        try await detectionAccess("reading the detection cursor") { pool in
+            try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM detection_cursor WHERE id = 1") }
+        }
+    }
+
+    public func saveDetectorCheckpoints(_ states: [SeriesKey: Data], cursor: Int64?, at timestamp: Int64) async throws {
+        guard !states.isEmpty || cursor != nil else { return }
         try await detectionAccess("saving \(states.count) detector checkpoints") { pool in
             try await pool.write { db in
+                if let cursor {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO detection_cursor (id, seq, updated_at) VALUES (1, ?, ?)
+                            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
+                            """,
+                        arguments: [cursor, timestamp]
+                    )
+                }
                 let statement = try db.cachedStatement(
                     sql: """
                         INSERT INTO detector_checkpoints (device, metric, state, updated_at) VALUES (?, ?, ?, ?)

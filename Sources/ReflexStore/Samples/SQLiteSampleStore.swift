@@ -24,6 +24,10 @@ import Synchronization
 /// the writer, aggregates from the coarsest rollup that answers exactly.
 ///
 /// Background work: ``SampleRetentionService`` applies ``SampleRetention`` periodically.
+///
+/// Commit log: with ``SQLiteSampleStoreConfiguration/logsCommits`` every committed batch is
+/// also appended to `commit_log` in the same transaction, numbered in commit order, and handed
+/// to the ``commitFeed(bufferSize:)`` subscriber (see `SQLiteSampleStore+CommitLog.swift`).
 public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterStore, Service, Sendable {
     /// The settings the store was opened with.
     public let configuration: SQLiteSampleStoreConfiguration
@@ -35,16 +39,32 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     let pending = Mutex(PendingGroup())
     let catalog: Mutex<SeriesCatalog>
     let counters = Mutex(IngestStatistics())
+    /// The sequence number of the newest logged batch (0 when none ever was).
+    let lastLogged = Atomic<Int64>(0)
+    /// Where committed log entries are handed over live, if anyone subscribed.
+    let feed = Mutex<CommitFeed?>(nil)
+    /// Wall-clock ms since the epoch, for the commit log's commit times.
+    let now: @Sendable () -> Int64
     private let isRunning = Atomic<Bool>(false)
     private let wakeups: AsyncStream<Void>
     private let wakeupContinuation: AsyncStream<Void>.Continuation
 
     /// Opens (creating if needed) `<directory>/samples.sqlite`, migrates it and loads the series
     /// catalog and the newest sample of every series.
+    /// - Parameters:
+    ///   - configuration: the settings.
+    ///   - logger: the store's logger.
+    ///   - now: wall-clock ms since the epoch, for commit times in the commit log (default: the
+    ///     system clock).
     /// - Throws: ``SampleStoreError`` with code `database` naming the file.
-    public init(configuration: SQLiteSampleStoreConfiguration, logger: Logger) throws {
+    public init(
+        configuration: SQLiteSampleStoreConfiguration,
+        logger: Logger,
+        now: (@Sendable () -> Int64)? = nil
+    ) throws {
         self.configuration = configuration
         self.logger = logger
+        self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
         let path = URL(fileURLWithPath: configuration.directory).appendingPathComponent("samples.sqlite").path
         self.path = path
         let stream = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -75,6 +95,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
             }
             try SampleSchema.migrator.migrate(pool)
             catalog = Mutex(try pool.read { db in try SeriesCatalog.load(db) })
+            lastLogged.store(try Self.prepareCommitLog(pool, keeping: configuration.logsCommits), ordering: .relaxed)
         } catch {
             throw SampleStoreError(
                 code: .database,
@@ -227,16 +248,18 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     func commitPending(blocking: Bool) async {
         let items = pending.withLock { $0.drain() }
         guard !items.isEmpty else { return }
-        let knownSeries = catalog.withLock { $0.ids }
+        let writer = GroupWriterSettings(
+            knownSeries: catalog.withLock { $0.ids },
+            logsCommits: configuration.logsCommits,
+            committedAt: now()
+        )
         let result: Result<SampleGroupWriter.Outcome, any Error>
         do {
             let outcome: SampleGroupWriter.Outcome
             if blocking || Task.isCancelled {
-                outcome = try writeBlocking(items, knownSeries: knownSeries)
+                outcome = try writeBlocking(items, writer: writer)
             } else {
-                outcome = try await pool.write { db in
-                    try SampleGroupWriter(db: db, knownSeries: knownSeries).write(items)
-                }
+                outcome = try await pool.write { db in try writer.writer(db).write(items) }
             }
             result = .success(outcome)
         } catch {
@@ -248,9 +271,23 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     /// GRDB's synchronous write (a synchronous context selects it over the async overload).
     private func writeBlocking(
         _ items: [PendingItem],
-        knownSeries: [SeriesKey: Int64]
+        writer: GroupWriterSettings
     ) throws -> SampleGroupWriter.Outcome {
-        try pool.write { db in try SampleGroupWriter(db: db, knownSeries: knownSeries).write(items) }
+        try pool.write { db in try writer.writer(db).write(items) }
+    }
+
+    /// What a ``SampleGroupWriter`` needs besides the connection.
+    private struct GroupWriterSettings: Sendable {
+        var knownSeries: [SeriesKey: Int64]
+        var logsCommits = false
+        var committedAt: Int64 = 0
+
+        func writer(_ db: Database) -> SampleGroupWriter {
+            var writer = SampleGroupWriter(db: db, knownSeries: knownSeries)
+            writer.logsCommits = logsCommits
+            writer.committedAt = committedAt
+            return writer
+        }
     }
 
     private func finish(_ items: [PendingItem], result: Result<SampleGroupWriter.Outcome, any Error>) {
@@ -268,6 +305,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
                 counters.deadLettersCommitted += Int64(outcome.deadLetters)
                 counters.commits += 1
             }
+            publishLogged(outcome.logged)
             for item in items { item.completion(.success(())) }
         case .failure(let cause):
             counters.withLock { $0.failedCommits += 1 }

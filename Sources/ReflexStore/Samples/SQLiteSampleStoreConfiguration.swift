@@ -9,6 +9,7 @@
 /// | `retention` | ``SampleRetention`` | raw 7 days, 1 min 90 days, 1 h 5 years, dead letters 30 days |
 /// | `deadLetterPayloadLimit` | `Int` | 4,096 bytes of a rejected payload are kept |
 /// | `maximumReaderCount` | `Int` | 4 concurrent read connections |
+/// | `logsCommits` | `Bool` | false — keep the commit log live detection catches up from |
 public struct SQLiteSampleStoreConfiguration: Sendable {
     /// The folder that holds `samples.sqlite` (and its `-wal` and `-shm` files); created if missing.
     public var directory: String
@@ -24,6 +25,10 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
     public var deadLetterPayloadLimit: Int
     /// The number of read-only connections serving queries concurrently with the writer.
     public var maximumReaderCount: Int
+    /// Whether every committed batch is also written to the commit log (`commit_log`), for live
+    /// detection to catch up from; the node turns it on with detection. Off, the log is emptied
+    /// at open.
+    public var logsCommits: Bool
 
     /// Creates a configuration with the defaults listed above.
     public init(
@@ -33,7 +38,8 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
         maxPendingSamples: Int = 1_000_000,
         retention: SampleRetention = SampleRetention(),
         deadLetterPayloadLimit: Int = 4096,
-        maximumReaderCount: Int = 4
+        maximumReaderCount: Int = 4,
+        logsCommits: Bool = false
     ) {
         self.directory = directory
         self.commitInterval = commitInterval
@@ -42,6 +48,7 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
         self.retention = retention
         self.deadLetterPayloadLimit = deadLetterPayloadLimit
         self.maximumReaderCount = maximumReaderCount
+        self.logsCommits = logsCommits
     }
 }
 

@@ -16,8 +16,13 @@ import ReflexCore
 /// 4. Dirty buckets (a value really changed) are recomputed from raw samples, which is exact
 ///    because retention deletes raw samples in whole hours (see ``SQLiteSampleStore/applyRetention(now:)``).
 ///
+/// Commit log (when `logsCommits`): each batch is also appended to `commit_log` as one row (its
+/// samples encoded by ``CommitLogCodec``, those of reserved series left out), in the same
+/// transaction, so that a batch is logged exactly when it is committed. The rows' sequence
+/// numbers come back in ``Outcome/logged``, in enqueue order.
+///
 /// - Complexity: O(n log N) for n samples in a table of N rows, plus O(b) upserts for b touched
-///   buckets and O(rows in bucket) per dirty bucket.
+///   buckets and O(rows in bucket) per dirty bucket, plus one append per logged batch.
 struct SampleGroupWriter {
     struct Outcome {
         var samples = 0
@@ -25,6 +30,8 @@ struct SampleGroupWriter {
         var deadLetters = 0
         var newSeries: [(key: SeriesKey, id: Int64)] = []
         var newest: [Int64: (timestamp: Int64, value: Double)] = [:]
+        /// The batches appended to the commit log, in enqueue order.
+        var logged: [CommittedBatch] = []
     }
 
     struct BucketKey: Hashable {
@@ -55,6 +62,10 @@ struct SampleGroupWriter {
 
     let db: Database
     let knownSeries: [SeriesKey: Int64]
+    /// Whether batches are appended to `commit_log`.
+    var logsCommits = false
+    /// The commit time written to the log, ms since the epoch.
+    var committedAt: Int64 = 0
 
     func write(_ items: [PendingItem]) throws -> Outcome {
         let insertSample = try db.cachedStatement(
@@ -72,6 +83,7 @@ struct SampleGroupWriter {
         for item in items {
             switch item.work {
             case .batch(let batch):
+                if logsCommits, let entry = try log(batch) { outcome.logged.append(entry) }
                 outcome.messages += 1
                 outcome.samples += batch.samples.count
                 for sample in batch.samples {
@@ -138,6 +150,20 @@ struct SampleGroupWriter {
             }
         }
         return outcome
+    }
+
+    /// Appends `batch` (without reserved series) to the commit log; nil when nothing is left.
+    private func log(_ batch: TelemetryBatch) throws -> CommittedBatch? {
+        var logged = batch
+        if batch.samples.contains(where: { ReservedMetricNames.isReserved($0.metric) }) {
+            logged.samples.removeAll { ReservedMetricNames.isReserved($0.metric) }
+            if logged.samples.isEmpty { return nil }
+        }
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO commit_log (committed_at, device, samples) VALUES (?1, ?2, ?3)"
+        )
+        try statement.execute(arguments: [committedAt, batch.device.rawValue, CommitLogCodec.encode(logged.samples)])
+        return CommittedBatch(sequence: db.lastInsertedRowID, committedAt: committedAt, batch: logged)
     }
 
     private func insertSeries(_ key: SeriesKey) throws -> Int64 {

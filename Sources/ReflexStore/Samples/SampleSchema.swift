@@ -21,6 +21,11 @@ import GRDB
 ///   monitor, replaced at every checkpoint (see `SQLiteSampleStore+Detection.swift`).
 /// - `anomaly_bands`: per scored sample, its value, score and the detector's expected band,
 ///   keyed like `samples` by the scored series' id.
+/// - `commit_log`: every committed telemetry batch (samples of the node's own series left out)
+///   under a growing sequence number, kept until live detection has checkpointed past it (see
+///   `SQLiteSampleStore+CommitLog.swift`); only written while ``SQLiteSampleStoreConfiguration/logsCommits``.
+/// - `detection_cursor`: one row, the sequence number of the last logged batch live detection has
+///   scored and checkpointed, written with `detector_checkpoints` in one transaction.
 enum SampleSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -155,6 +160,25 @@ enum SampleSchema {
                         payload BLOB NOT NULL,
                         saved_at INTEGER NOT NULL,
                         PRIMARY KEY (client_id, seq)
+                    );
+                    """
+            )
+        }
+        migrator.registerMigration("v7: commit log and detection cursor") { db in
+            // The commit log is a rowid table with AUTOINCREMENT: sequence numbers only grow,
+            // also once trimming has emptied it, so a cursor never points at a reused number.
+            try db.execute(
+                sql: """
+                    CREATE TABLE commit_log (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        committed_at INTEGER NOT NULL,
+                        device TEXT NOT NULL,
+                        samples BLOB NOT NULL
+                    );
+                    CREATE TABLE detection_cursor (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        seq INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
                     );
                     """
             )

@@ -310,6 +310,24 @@ struct Serve: AsyncParsableCommand {
     var detectionMaxSeries: String?
 
     @Option(
+        name: .customLong("detection-buffer-size"),
+        help: ArgumentHelp(
+            "Committed batches waiting in memory for detection; past it detection catches up from the store (env REFLEX_DETECTION_BUFFER_SIZE; default: 100000).",
+            valueName: "count"
+        )
+    )
+    var detectionBufferSize: String?
+
+    @Option(
+        name: .customLong("detection-max-lag"),
+        help: ArgumentHelp(
+            "How far behind ingest detection may fall before /health says degraded, e.g. 60s (env REFLEX_DETECTION_MAX_LAG; default: 60s).",
+            valueName: "duration"
+        )
+    )
+    var detectionMaxLag: String?
+
+    @Option(
         name: .customLong("max-series-per-device"),
         help: ArgumentHelp(
             "Most series (metrics) one device may have; samples of more go to dead letters (env REFLEX_INGEST_MAX_SERIES_PER_DEVICE; default: 1000).",
@@ -409,6 +427,8 @@ struct Serve: AsyncParsableCommand {
         overrides.detectionEnabled = detectionEnabled
         overrides.detectionCheckpointInterval = detectionCheckpointInterval
         overrides.detectionMaxSeries = detectionMaxSeries
+        overrides.detectionBufferSize = detectionBufferSize
+        overrides.detectionMaxLag = detectionMaxLag
         overrides.maxSeriesPerDevice = maxSeriesPerDevice
         overrides.maxSeries = maxSeries
         overrides.maxNewSeriesPerMinute = maxNewSeriesPerMinute
