@@ -369,7 +369,12 @@ private struct Builder {
             value(.detectionBufferSize) { (text) throws(ValueProblem) in
                 try V.integer(text, in: 1...10_000_000, of: "batches")
             } ?? detection.bufferSize
-        if let seconds = value(.detectionMaxLag, { (text) throws(ValueProblem) in try V.seconds(text, in: 1...86_400) }) {
+        if let seconds = value(
+            .detectionMaxLag,
+            { (text) throws(ValueProblem) in
+                try V.seconds(text, in: 1...86_400)
+            }
+        ) {
             detection.maxLag = .seconds(seconds)
         }
     }
