@@ -66,7 +66,9 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var maxSessionExpirySeconds: UInt32 = 30 * 24 * 3600
     public var topicAliasMaximum: UInt16 = 64
     public var sysIntervalSeconds: Int = 10
-    /// How often the session store is written while running (sessions are also saved at shutdown).
+    /// How often every persistent session is rewritten whole while running (also at shutdown).
+    /// QoS 1/2 messages routed to persistent sessions, their SUBSCRIBEs and retained messages do
+    /// not wait for it: they are stored before their acknowledgement (see docs/mqtt.md).
     public var sessionSaveIntervalSeconds: Int = 5
     /// Retained messages one identity (the publisher's principal; all anonymous clients share
     /// one) may keep. Past it a retained PUBLISH is refused: MQTT 5 PUBACK/PUBREC 0x97 quota

@@ -315,7 +315,9 @@ final class BrokerCore: @unchecked Sendable {
                 return
             }
         } else {
-            if session.isPersistent { isDirty = true }
+            // With a journal the message is appended on its own (``recordQueued``); without
+            // one, only a full save stores it.
+            if session.isPersistent && journal == nil { isDirty = true }
             if let connection = session.connection, session.queue.isEmpty, connection.isWritable,
                 session.inflight.count < connection.sendQuota
             {

@@ -314,7 +314,9 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 > min(clientMaximumPacketSize, PacketEncoder.maximumPacketSize)
         {
             core.statistics.oversizeDropped += 1
-            if let packetID { session?.inflight.removeValue(forKey: packetID) }
+            if let packetID, let session, let entry = session.inflight.removeValue(forKey: packetID) {
+                core.recordRemoved(entry.delivery, from: session)
+            }
             return
         }
         var buffer = context.channel.allocator.buffer(

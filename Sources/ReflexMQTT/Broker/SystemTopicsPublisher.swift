@@ -10,7 +10,7 @@ struct SystemTopicsPublisher: Sendable {
         let stats = core.statistics
         let uptime = (core.eventLoop.now - core.startedAt).nanoseconds / 1_000_000_000
         let offlineSessions = core.sessions.values.reduce(0) { $0 + ($1.connection == nil ? 1 : 0) }
-        let values: [(String, String)] = [
+        var values: [(String, String)] = [
             ("$SYS/broker/version", "reflex \(ReflexVersion.current)"),
             ("$SYS/broker/uptime", "\(uptime) seconds"),
             ("$SYS/broker/clients/connected", "\(core.connectedClients)"),
@@ -44,6 +44,14 @@ struct SystemTopicsPublisher: Sendable {
             ("$SYS/broker/clients/revoked", "\(stats.revokedDisconnects)"),
             ("$SYS/broker/clients/dropped", droppedByClient()),
         ]
+        if let journal = core.journal {
+            // Durable writes of sessions and retained messages (see BrokerCore+Durability).
+            values += [
+                ("$SYS/broker/store/commits", "\(journal.commits)"),
+                ("$SYS/broker/store/failed_commits", "\(journal.failedCommits)"),
+                ("$SYS/broker/store/changes_written", "\(journal.changesWritten)"),
+            ]
+        }
         for (topic, value) in values {
             core.publishSystem(topic: topic, value: value)
         }
