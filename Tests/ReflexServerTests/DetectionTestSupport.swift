@@ -25,12 +25,16 @@ struct DetectionFixture: Sendable {
         func set(_ now: Int64) { value.withLock { $0 = now } }
     }
 
-    /// Runs `body` with a fresh store (writer running) and registry.
+    /// Runs `body` with a fresh store (writer running; with `logsCommits`, keeping the commit
+    /// log as the node does with detection on) and registry.
     @discardableResult
-    static func run<T: Sendable>(_ body: @escaping @Sendable (DetectionFixture) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(
+        logsCommits: Bool = false,
+        _ body: @escaping @Sendable (DetectionFixture) async throws -> T
+    ) async throws -> T {
         try await withTemporaryDirectoryAsync { directory in
             let store = try SQLiteSampleStore(
-                configuration: SQLiteSampleStoreConfiguration(directory: directory),
+                configuration: SQLiteSampleStoreConfiguration(directory: directory, logsCommits: logsCommits),
                 logger: logger
             )
             let fixture = DetectionFixture(
