@@ -17,7 +17,9 @@ is what a broker that only forwards can take from this generator.
 stored as anomaly:<metric>, bands and checkpoints written) and off (`--detection-enabled false`),
 alternating the order between rounds, and prints the medians and their ratio. With detection on,
 it also waits after the last PUBACK until /api/v1/detection/stats has scored every sample and
-reports that lag (detection runs after the commit, so it does not delay PUBACKs by itself).
+reports that lag (detection runs after the commit, so it does not delay PUBACKs by itself), with
+the catch-up figures: how often the in-memory feed overflowed, how many samples detection read
+back from the store's commit log, and how long its last catch-up took.
 
 The generator is plain Python on raw sockets: packets are encoded before the clock starts and each
 connection sends its window in one write, so it stays cheap next to the broker.
@@ -178,16 +180,20 @@ def http_get(port: int, path: str, token: str) -> dict:
         return json.loads(res.read())
 
 
-def wait_scored(port: int, token: str, total: int, timeout: float = 300) -> tuple[int, float]:
-    """Polls detection stats until `total` samples are scored; returns (scored, seconds waited)."""
+def wait_scored(port: int, token: str, total: int, timeout: float = 300) -> tuple[int, float, dict]:
+    """Polls detection stats until `total` samples are scored and nothing is behind; returns
+    (scored, seconds waited, the last stats' `lag` object: catch-ups, feed overflows, replayed
+    samples, the last catch-up's duration)."""
     start = time.monotonic()
     scored = 0
+    lag: dict = {}
     while time.monotonic() - start < timeout:
-        scored = http_get(port, "/api/v1/detection/stats", token)["samplesScored"]
-        if scored >= total:
+        stats = http_get(port, "/api/v1/detection/stats", token)
+        scored, lag = stats["samplesScored"], stats.get("lag", {})
+        if scored >= total and lag.get("batchesBehind", 0) == 0:
             break
         time.sleep(0.05)
-    return scored, time.monotonic() - start
+    return scored, time.monotonic() - start, lag
 
 
 def http_round(reflex_bin: str, threads: int, requests_per_thread: int, lines: int, values: int) -> tuple[float, float]:
@@ -307,8 +313,12 @@ def main() -> int:
                     stored = ""
                     if detect:
                         token = TOKEN.search(stdout_path.read_text()).group(0)
-                        scored, lag = wait_scored(http_port, token, acked * args.values)
-                        stored += f" scored={scored} (all scored {lag:.2f}s after the last PUBACK)"
+                        scored, lag, figures = wait_scored(http_port, token, acked * args.values)
+                        stored += (f" scored={scored}/{acked * args.values} (all scored {lag:.2f}s after the last PUBACK;"
+                                   f" feed overflows {figures.get('feedOverflows', '?')},"
+                                   f" catch-ups {figures.get('catchUps', '?')},"
+                                   f" replayed {figures.get('samplesReplayed', '?')} samples,"
+                                   f" last catch-up {figures.get('lastCatchUpSeconds') or 0:.2f}s)")
                     if kind.startswith("reflex"):
                         proc.send_signal(signal.SIGTERM)
                         proc.wait(30)
