@@ -189,7 +189,8 @@ def wait_scored(port: int, token: str, total: int, timeout: float = 300) -> tupl
     lag: dict = {}
     while time.monotonic() - start < timeout:
         stats = http_get(port, "/api/v1/detection/stats", token)
-        scored, lag = stats["samplesScored"], stats.get("lag", {})
+        scored, lag = stats["samplesScored"], dict(stats.get("lag", {}))
+        lag["broadcastDropped"] = stats.get("dropped")  # the telemetry broadcast's other subscribers (automation)
         if scored >= total and lag.get("batchesBehind", 0) == 0:
             break
         time.sleep(0.05)
@@ -318,7 +319,8 @@ def main() -> int:
                                    f" feed overflows {figures.get('feedOverflows', '?')},"
                                    f" catch-ups {figures.get('catchUps', '?')},"
                                    f" replayed {figures.get('samplesReplayed', '?')} samples,"
-                                   f" last catch-up {figures.get('lastCatchUpSeconds') or 0:.2f}s)")
+                                   f" last catch-up {figures.get('lastCatchUpSeconds') or 0:.2f}s;"
+                                   f" telemetry broadcast drops (automation) {figures.get('broadcastDropped')})")
                     if kind.startswith("reflex"):
                         proc.send_signal(signal.SIGTERM)
                         proc.wait(30)
