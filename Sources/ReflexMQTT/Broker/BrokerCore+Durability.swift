@@ -45,12 +45,22 @@ extension BrokerCore {
     func recordRemoved(_ delivery: Delivery, from session: Session) {
         guard let journal, let sequence = delivery.sequence else { return }
         journal.record(.removeMessage(clientID: session.clientID, sequence: sequence))
+        writeIfMany(journal)
+    }
+
+    /// Lazy changes wait for the next write; this many are written on their own, so they stay
+    /// bounded even with the periodic save turned off.
+    static let lazyChangeLimit = 4096
+
+    private func writeIfMany(_ journal: BrokerJournal) {
+        if journal.changes.count >= Self.lazyChangeLimit { _ = commitDurably() }
     }
 
     /// Records a stored delivery's new phase (sent with `packetID`, or PUBREC received).
     func recordPhase(_ delivery: Delivery, of session: Session, phase: PersistedMessage.Phase, packetID: UInt16) {
         guard let journal, let sequence = delivery.sequence else { return }
         journal.record(.updateMessage(clientID: session.clientID, sequence: sequence, phase: phase, packetID: packetID))
+        writeIfMany(journal)
     }
 
     /// Records the current record of a persistent session (subscriptions, incoming QoS 2 ids).
