@@ -16,7 +16,11 @@ import pytest
 from helpers import PUBACK, PUBLISH, SUBACK, V311, V5, RawClient, mqtt_version_ids, subscribe_packet
 from test_sessions import fresh_persistent, name_for, persistent
 
-pytestmark = pytest.mark.restart
+pytestmark = [
+    pytest.mark.restart,
+    pytest.mark.mosquitto_xfail(reason="writes its persistence file every autosave_interval (1 s in this suite, "
+                                       "1800 s by default), not before the PUBACK"),
+]
 
 
 def payloads(messages):
@@ -69,7 +73,9 @@ def kill_during(broker, stream: Stream, minimum_acked: int = 20):
     while len(stream.acked) < minimum_acked and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(stream.acked) >= minimum_acked, f"only {len(stream.acked)} acknowledged before the kill"
-    time.sleep(random.uniform(0.0, 0.5))
+    delay = random.uniform(0.0, 0.5)
+    print(f"kill -9 {delay:.3f} s after the {len(stream.acked)}th acknowledgement")
+    time.sleep(delay)
     broker.kill9_restart()
     stream.join(10)
     assert not stream.is_alive()

@@ -121,6 +121,7 @@ def check_survives_restart(broker, clients, topic, version, v5_clean_start):
 
 
 @pytest.mark.restart
+@pytest.mark.mosquitto_xfail(reason="saves retained messages every autosave_interval, not before the PUBACK")
 def test_broker_serves_after_kill9_restart(broker, clients, topic):
     p = clients("", V5)
     p.publish(f"{topic}/r", "x", qos=1, retain=True)
