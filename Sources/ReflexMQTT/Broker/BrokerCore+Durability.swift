@@ -130,6 +130,8 @@ extension BrokerCore {
                 // Written again: the next full save rewrites every session, the retained
                 // topics are marked changed again.
                 if !changes.isEmpty { self.isDirty = true }
+                // Records in the failed batch may be missing: the next appends write theirs again.
+                journal.storedSessions.removeAll()
                 for topic in retainedTopics { self.retainedChanges.append(topic) }
                 for waiter in waiters { waiter.fail(error) }
             }
