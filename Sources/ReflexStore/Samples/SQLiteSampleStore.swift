@@ -78,6 +78,10 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
             var config = Configuration()
             config.maximumReaderCount = max(1, configuration.maximumReaderCount)
             config.label = "ReflexStore.samples"
+            // The node and the CLI (`reflex query`, run while the node serves) open the same
+            // file: a connection that finds the write lock taken waits for it (group commits
+            // hold it for milliseconds) instead of failing with "database is locked".
+            config.busyMode = .timeout(5)
             config.prepareDatabase { db in
                 // 32 MiB page cache and memory-mapped reads: range scans then copy no pages.
                 try db.execute(sql: "PRAGMA cache_size = -32768")
