@@ -265,6 +265,28 @@ import Testing
         #expect(rejected.state == .cancelled)
     }
 
+    @Test("a score arriving before its telemetry batch does not fire a threshold rule without the batch")
+    func scoreBeforeBatch() {
+        var f = EngineFixture(
+            rules: """
+                rule: hot
+                scope: { type: pump }
+                when: temperature > 85
+                do:
+                  - command: { name: set_speed, params: { rpm: 900 } }
+                interlocks: [ "pressure < 12" ]
+                """
+        )
+        // Detection scored the reading first (the two streams race); the batch with the pressure
+        // the interlock needs comes next.
+        f.score("temperature", value: 91.5, score: 0.2)
+        #expect(f.published.isEmpty)
+        #expect(!f.decisions.contains(.suppressedInterlock))
+        f.send(["temperature": 91.5, "pressure": 9.8])
+        #expect(f.published.map(\.name) == ["set_speed"])
+        #expect(!f.decisions.contains(.suppressedInterlock))
+    }
+
     @Test("flapping: more than four raise/clear cycles in ten minutes marks the alarm")
     func flapping() {
         var f = EngineFixture(

@@ -7,7 +7,13 @@ extension AutomationEngine {
         for metric in metrics {
             if let ids = rulesByMetric[metric] { candidates.formUnion(ids) }
         }
-        for id in candidates.sorted() { evaluate(rule: id, device: device, at: now, into: &out) }
+        evaluate(device: device, rules: candidates, at: now, into: &out)
+    }
+
+    /// Evaluates `rules` for `device`, in id order.
+    mutating func evaluate(device: DeviceID, rules ids: Set<RuleID>, at now: Int64, into out: inout [AutomationAction])
+    {
+        for id in ids.sorted() { evaluate(rule: id, device: device, at: now, into: &out) }
     }
 
     func context(_ device: DeviceID, at now: Int64) -> DeviceContext {

@@ -213,6 +213,7 @@ extension AutomationEngine {
 
     mutating func index(_ rule: Rule) {
         for metric in rule.inputMetrics { rulesByMetric[metric, default: []].insert(rule.id) }
+        for metric in rule.anomalyInputs { rulesByAnomaly[metric, default: []].insert(rule.id) }
         if rule.when.expression.readsStatus || rule.clear?.expression.readsStatus == true {
             statusRules.insert(rule.id)
         }
@@ -225,6 +226,7 @@ extension AutomationEngine {
 
     mutating func unindex(_ id: RuleID) {
         for metric in rulesByMetric.keys { rulesByMetric[metric]?.remove(id) }
+        for metric in rulesByAnomaly.keys { rulesByAnomaly[metric]?.remove(id) }
         statusRules.remove(id)
     }
 

@@ -23,6 +23,8 @@ public struct AutomationEngine: Sendable {
     var pending: Set<PairKey> = []
     /// Rules by the metric they read.
     var rulesByMetric: [String: Set<RuleID>] = [:]
+    /// The rules that read `anomaly(metric)`, by metric: the only ones a score re-evaluates.
+    var rulesByAnomaly: [String: Set<RuleID>] = [:]
     /// Rules that read `online`.
     var statusRules: Set<RuleID> = []
     /// The longest window any rule needs per metric.
@@ -106,7 +108,10 @@ public struct AutomationEngine: Sendable {
             let metric = event.series.metric.rawValue
             devices[event.series.device, default: DeviceState()].anomaly[metric] = event.score
             devices[event.series.device]?.noteReading(metric, value: event.value, at: event.timestamp)
-            evaluate(device: event.series.device, metrics: [event.series.metric.rawValue], at: now, into: &out)
+            // Only rules that read the score: the other inputs of this reading (the rest of its
+            // batch, e.g. the pressure an interlock needs) arrive with the committed telemetry,
+            // which may come after the score; a threshold rule waits for that batch.
+            evaluate(device: event.series.device, rules: rulesByAnomaly[metric] ?? [], at: now, into: &out)
         case .analytics(.dataQuality(let event)): onDataQuality(event, at: now, into: &out)
         case .deviceStatus(let device, let online): onStatus(device, online: online, at: now, into: &out)
         case .commandAck(let device, _, let ack): onAck(device, ack, at: now, into: &out)

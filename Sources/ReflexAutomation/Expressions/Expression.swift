@@ -79,6 +79,15 @@ extension Expression {
         return out
     }
 
+    /// The metrics whose anomaly score the expression reads with `anomaly(metric)`.
+    public var anomalyMetrics: Set<String> {
+        var out: Set<String> = []
+        visit { node in
+            if case .anomaly(let m) = node { out.insert(m) }
+        }
+        return out
+    }
+
     /// The metrics whose windows the expression reads, with the longest window per metric.
     public var windows: [String: Int64] {
         var out: [String: Int64] = [:]

@@ -149,6 +149,15 @@ public struct Rule: Sendable, Hashable {
         return out
     }
 
+    /// Every metric whose anomaly score (`anomaly(metric)`) the rule's conditions and
+    /// interlocks read.
+    public var anomalyInputs: Set<String> {
+        var out = when.expression.anomalyMetrics
+        if let clear { out.formUnion(clear.expression.anomalyMetrics) }
+        for interlock in interlocks { out.formUnion(interlock.expression.anomalyMetrics) }
+        return out
+    }
+
     /// The commands of the rule.
     public var commands: [CommandAction] {
         actions.compactMap { if case .command(let c) = $0 { c } else { nil } }
