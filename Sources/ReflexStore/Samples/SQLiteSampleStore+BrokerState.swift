@@ -70,22 +70,13 @@ extension SQLiteSampleStore {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try await pool.write { db in
             if replacingAll { try db.execute(sql: "DELETE FROM retained_messages") }
-            for topic in deletions {
-                try db.execute(sql: "DELETE FROM retained_messages WHERE topic = ?", arguments: [topic])
-            }
-            for row in upserts {
-                try db.execute(
-                    sql: """
-                        INSERT INTO retained_messages (topic, metadata, payload, saved_at) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (topic) DO UPDATE SET metadata = excluded.metadata,
-                            payload = excluded.payload, saved_at = excluded.saved_at
-                        """,
-                    arguments: [row.topic, row.metadata, row.payload, now]
-                )
-            }
-            if let removingDocument {
-                try db.execute(sql: "DELETE FROM broker_state WHERE key = ?", arguments: [removingDocument])
-            }
+            try Self.applyRetained(
+                upserts: upserts,
+                deletions: deletions,
+                removingDocument: removingDocument,
+                in: db,
+                now: now
+            )
         }
     }
 }
@@ -140,22 +131,39 @@ extension SQLiteSampleStore {
             for write in writes {
                 try Self.apply(write, in: db, now: now)
             }
-            for topic in retainedDeletions {
-                try db.execute(sql: "DELETE FROM retained_messages WHERE topic = ?", arguments: [topic])
-            }
-            for row in retainedUpserts {
-                try db.execute(
-                    sql: """
-                        INSERT INTO retained_messages (topic, metadata, payload, saved_at) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (topic) DO UPDATE SET metadata = excluded.metadata,
-                            payload = excluded.payload, saved_at = excluded.saved_at
-                        """,
-                    arguments: [row.topic, row.metadata, row.payload, now]
-                )
-            }
-            if let removingDocument {
-                try db.execute(sql: "DELETE FROM broker_state WHERE key = ?", arguments: [removingDocument])
-            }
+            try Self.applyRetained(
+                upserts: retainedUpserts,
+                deletions: retainedDeletions,
+                removingDocument: removingDocument,
+                in: db,
+                now: now
+            )
+        }
+    }
+
+    /// Deletes and upserts retained rows (one per topic), and drops a superseded document.
+    private static func applyRetained(
+        upserts: [RetainedRow],
+        deletions: [String],
+        removingDocument: String?,
+        in db: Database,
+        now: Int64
+    ) throws {
+        for topic in deletions {
+            try db.execute(sql: "DELETE FROM retained_messages WHERE topic = ?", arguments: [topic])
+        }
+        for row in upserts {
+            try db.execute(
+                sql: """
+                    INSERT INTO retained_messages (topic, metadata, payload, saved_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (topic) DO UPDATE SET metadata = excluded.metadata,
+                        payload = excluded.payload, saved_at = excluded.saved_at
+                    """,
+                arguments: [row.topic, row.metadata, row.payload, now]
+            )
+        }
+        if let removingDocument {
+            try db.execute(sql: "DELETE FROM broker_state WHERE key = ?", arguments: [removingDocument])
         }
     }
 
