@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one test command: debug build, unit tests (`swift test`, extra args passed through), then the
-# MQTT integration suite (Tests/integration, pytest) against the built `reflex` binary.
+# The one test command: installs missing prerequisites (scripts/install-prerequisites.sh), then a
+# debug build, unit tests (`swift test`, extra args passed through) and the MQTT integration suite
+# (Tests/integration, pytest) against the built `reflex` binary.
 #
 #   scripts/test.sh                      # everything
 #   scripts/test.sh --filter CodecTests  # args go to `swift test`
@@ -9,6 +10,12 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# On a fresh Debian machine: apt and pip packages (mosquitto, chromium, paho-mqtt, ...); nothing
+# when they are present. REFLEX_SKIP_INSTALL=1 skips the check.
+if [ "${REFLEX_SKIP_INSTALL:-0}" != 1 ]; then
+    scripts/install-prerequisites.sh
+fi
 
 status=0
 
