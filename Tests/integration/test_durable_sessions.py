@@ -49,20 +49,27 @@ class Stream(threading.Thread):
         self.topic_for = topic_for
         self.retain = retain
         self.acked: list[tuple[str, str]] = []
+        self.refused: list[str] = []
         self.sent = 0
+        self.stopped_because = "still running"
 
     def run(self):
         i = 0
         while self.client.connected and i < 100_000:
             topic, payload = self.topic_for(i), f"m{i}"
             try:
-                rc = self.client.publish(topic, payload, qos=1, retain=self.retain, timeout=5.0)
-            except AssertionError:
-                return  # the broker went away
+                rc = self.client.publish(topic, payload, qos=1, retain=self.retain, timeout=10.0)
+            except AssertionError as e:
+                self.stopped_because = f"publish #{i}: {e}"  # the broker went away (or stalled)
+                return
             self.sent += 1
             if rc is not None and not getattr(rc, "is_failure", False) and self.client.connected:
                 self.acked.append((topic, payload))
+            elif len(self.refused) < 10:
+                self.refused.append(f"#{i}: {rc}")
             i += 1
+        self.stopped_because = (f"disconnected after {i} publishes: {self.client.disconnects}"
+                                if i < 100_000 else "published 100000")
 
 
 def kill_during(broker, stream: Stream, minimum_acked: int = 20):
@@ -72,7 +79,9 @@ def kill_during(broker, stream: Stream, minimum_acked: int = 20):
     deadline = time.monotonic() + 20
     while len(stream.acked) < minimum_acked and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert len(stream.acked) >= minimum_acked, f"only {len(stream.acked)} acknowledged before the kill"
+    assert len(stream.acked) >= minimum_acked, (
+        f"only {len(stream.acked)} of {stream.sent} acknowledged before the kill; the stream stopped: "
+        f"{stream.stopped_because}; refused: {stream.refused}.\nbroker stderr:\n{broker.stderr_text()[-3000:]}")
     delay = random.uniform(0.0, 0.5)
     print(f"kill -9 {delay:.3f} s after the {len(stream.acked)}th acknowledgement")
     time.sleep(delay)
