@@ -63,7 +63,7 @@ public final class SeriesGate: Sendable {
 
     /// - Parameters:
     ///   - limits: the limits to enforce.
-    ///   - existing: the series already stored (``SQLiteSampleStore/seriesKeys()``).
+    ///   - existing: the series already stored (``SampleMaintenance/seriesKeys()``).
     ///   - logger: where refusals are noted.
     ///   - now: the time in ms since the epoch (a parameter for tests).
     public init(

@@ -3,7 +3,7 @@ public import ReflexMQTT
 public import ReflexStore
 
 /// Keeps the broker's persistent sessions and retained messages in the sample store's database
-/// (`samples.sqlite`), so one file holds everything a node must not lose.
+/// (a ``BrokerStateStore``: `samples.sqlite`, or PostgreSQL), so one store holds everything a node must not lose.
 ///
 /// - Sessions: one row per session in `mqtt_sessions` (its record as JSON, without messages)
 ///   and one row per queued or in-flight QoS 1/2 message in `mqtt_session_messages` (metadata
@@ -19,9 +19,9 @@ public import ReflexStore
 /// `mqtt.retained.v1`, before rows) are migrated at the first load: the document's content
 /// becomes rows and the document is deleted, in one transaction.
 public struct StoreSessionStore: SessionStore {
-    let store: SQLiteSampleStore
+    let store: any BrokerStateStore
 
-    public init(store: SQLiteSampleStore) {
+    public init(store: any BrokerStateStore) {
         self.store = store
     }
 
@@ -40,7 +40,12 @@ public struct StoreSessionStore: SessionStore {
                     legacy[session].messages[message].sequence = sequence
                 }
             }
-            try await store.applyBrokerState([try Self.replaceAll(legacy)], removingDocument: Self.sessionsKey)
+            try await store.applyBrokerState(
+                [try Self.replaceAll(legacy)],
+                retainedUpserts: [],
+                retainedDeletions: [],
+                removingDocument: Self.sessionsKey
+            )
         }
         var messages: [String: [PersistedMessage]] = [:]
         for row in try await store.loadSessionMessageRows() {
@@ -49,9 +54,11 @@ public struct StoreSessionStore: SessionStore {
                 message = try JSONDecoder().decode(PersistedMessage.self, from: row.metadata)
             } catch {
                 throw StoreSessionStoreError(
-                    "message \(row.sequence) of session '\(row.clientID)' in \(store.path) cannot be read (\(error)); "
-                        + "delete it with: sqlite3 '\(store.path)' \"DELETE FROM mqtt_session_messages WHERE client_id = "
-                        + "'\(Self.quoted(row.clientID))' AND seq = \(row.sequence)\""
+                    "message \(row.sequence) of session '\(row.clientID)' in \(store.location) cannot be read (\(error)); delete it with: "
+                        + store.deletionHint(
+                            table: "mqtt_session_messages",
+                            where: "client_id = '\(Self.quoted(row.clientID))' AND seq = \(row.sequence)"
+                        )
                 )
             }
             message.payload = row.payload
@@ -66,9 +73,8 @@ public struct StoreSessionStore: SessionStore {
                 session = try JSONDecoder().decode(PersistedSession.self, from: row.metadata)
             } catch {
                 throw StoreSessionStoreError(
-                    "the session of client '\(row.clientID)' in \(store.path) cannot be read (\(error)); "
-                        + "delete it with: sqlite3 '\(store.path)' \"DELETE FROM mqtt_sessions WHERE client_id = "
-                        + "'\(Self.quoted(row.clientID))'\""
+                    "the session of client '\(row.clientID)' in \(store.location) cannot be read (\(error)); delete it with: "
+                        + store.deletionHint(table: "mqtt_sessions", where: "client_id = '\(Self.quoted(row.clientID))'")
                 )
             }
             session.messages = messages[row.clientID] ?? []
@@ -78,7 +84,12 @@ public struct StoreSessionStore: SessionStore {
 
     /// Replaces every stored session and message in one durable transaction.
     public func saveSessions(_ sessions: [PersistedSession]) async throws {
-        try await store.applyBrokerState([try Self.replaceAll(sessions)])
+        try await store.applyBrokerState(
+            [try Self.replaceAll(sessions)],
+            retainedUpserts: [],
+            retainedDeletions: [],
+            removingDocument: nil
+        )
     }
 
     /// Writes the batch's session changes (in order) and retained changes in one durable
@@ -88,7 +99,8 @@ public struct StoreSessionStore: SessionStore {
         try await store.applyBrokerState(
             try batch.sessionChanges.map(Self.write),
             retainedUpserts: try batch.retained.upserts.map(Self.row),
-            retainedDeletions: batch.retained.deletions
+            retainedDeletions: batch.retained.deletions,
+            removingDocument: nil
         )
     }
 
@@ -156,6 +168,7 @@ public struct StoreSessionStore: SessionStore {
             try await store.applyRetainedChanges(
                 upserts: try legacy.map(Self.row),
                 deletions: [],
+                replacingAll: false,
                 removingDocument: Self.retainedKey
             )
         }
@@ -165,9 +178,8 @@ public struct StoreSessionStore: SessionStore {
                 message = try JSONDecoder().decode(PersistedMessage.self, from: row.metadata)
             } catch {
                 throw StoreSessionStoreError(
-                    "the retained message of topic '\(row.topic)' in \(store.path) cannot be read (\(error)); "
-                        + "delete it with: sqlite3 '\(store.path)' \"DELETE FROM retained_messages WHERE topic = "
-                        + "'\(row.topic.replacingOccurrences(of: "'", with: "''"))'\""
+                    "the retained message of topic '\(row.topic)' in \(store.location) cannot be read (\(error)); delete it with: "
+                        + store.deletionHint(table: "retained_messages", where: "topic = '\(Self.quoted(row.topic))'")
                 )
             }
             message.payload = row.payload
@@ -176,19 +188,25 @@ public struct StoreSessionStore: SessionStore {
     }
 
     public func saveRetainedMessages(_ messages: [PersistedMessage]) async throws {
-        try await store.applyRetainedChanges(upserts: try messages.map(Self.row), deletions: [], replacingAll: true)
+        try await store.applyRetainedChanges(upserts: try messages.map(Self.row), deletions: [],
+            replacingAll: true,
+            removingDocument: nil
+        )
     }
 
     public func saveRetainedChanges(_ changes: RetainedChanges) async throws {
         guard !changes.isEmpty else { return }
-        try await store.applyRetainedChanges(upserts: try changes.upserts.map(Self.row), deletions: changes.deletions)
+        try await store.applyRetainedChanges(upserts: try changes.upserts.map(Self.row), deletions: changes.deletions,
+            replacingAll: false,
+            removingDocument: nil
+        )
     }
 
     /// The row of a message: its metadata without the payload, which has its own column.
-    private static func row(_ message: PersistedMessage) throws -> SQLiteSampleStore.RetainedRow {
+    private static func row(_ message: PersistedMessage) throws -> BrokerStateWrite.RetainedRow {
         var metadata = message
         metadata.payload = Data()
-        return SQLiteSampleStore.RetainedRow(
+        return BrokerStateWrite.RetainedRow(
             topic: message.topic,
             metadata: try JSONEncoder().encode(metadata),
             payload: message.payload
@@ -201,8 +219,8 @@ public struct StoreSessionStore: SessionStore {
             return try JSONDecoder().decode(type, from: data)
         } catch {
             throw StoreSessionStoreError(
-                "the saved MQTT state '\(key)' in \(store.path) cannot be read (\(error)); "
-                    + "delete it with: sqlite3 '\(store.path)' \"DELETE FROM broker_state WHERE key = '\(key)'\""
+                "the saved MQTT state '\(key)' in \(store.location) cannot be read (\(error)); delete it with: "
+                    + store.deletionHint(table: "broker_state", where: "key = '\(Self.quoted(key))'")
             )
         }
     }

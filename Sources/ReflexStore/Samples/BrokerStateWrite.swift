@@ -1,7 +1,7 @@
 public import Foundation
 
-/// One change to the broker's stored sessions, as ``SQLiteSampleStore/applyBrokerState(_:retainedUpserts:retainedDeletions:removingDocument:)``
-/// writes it. The metadata is opaque to the store (the broker's JSON).
+/// One change to the broker's stored sessions, as ``BrokerStateStore/applyBrokerState(_:retainedUpserts:retainedDeletions:removingDocument:)``
+/// writes it (and, in this namespace, the stored rows the store reads back). The metadata is opaque to the store (the broker's JSON).
 public enum BrokerStateWrite: Sendable, Equatable {
     /// Deletes every stored session and message, then stores these.
     case replaceAllSessions([SessionRow], messages: [SessionMessageRow])
@@ -60,6 +60,26 @@ public enum BrokerStateWrite: Sendable, Equatable {
             self.sequence = sequence
             self.phase = phase
             self.packetID = packetID
+            self.metadata = metadata
+            self.payload = payload
+        }
+    }
+
+    /// One retained message as stored: its topic, its metadata (opaque to the store) and payload.
+    public struct RetainedRow: Sendable, Equatable {
+        /// The topic, the row's key.
+        public var topic: String
+        /// Everything but the payload, as the broker encodes it (JSON).
+        public var metadata: Data
+        /// The payload bytes as published.
+        public var payload: Data
+
+        /// - Parameters:
+        ///   - topic: the retained message's topic.
+        ///   - metadata: its encoded metadata.
+        ///   - payload: its payload.
+        public init(topic: String, metadata: Data, payload: Data) {
+            self.topic = topic
             self.metadata = metadata
             self.payload = payload
         }

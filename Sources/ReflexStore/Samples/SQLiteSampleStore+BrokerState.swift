@@ -25,31 +25,11 @@ extension SQLiteSampleStore {
 
     // MARK: - Retained messages, one row per topic
 
-    /// One retained message as stored: its topic, its metadata (opaque to the store) and payload.
-    public struct RetainedRow: Sendable, Equatable {
-        /// The topic, the row's key.
-        public var topic: String
-        /// Everything but the payload, as the broker encodes it (JSON).
-        public var metadata: Data
-        /// The payload bytes as published.
-        public var payload: Data
-
-        /// - Parameters:
-        ///   - topic: the retained message's topic.
-        ///   - metadata: its encoded metadata.
-        ///   - payload: its payload.
-        public init(topic: String, metadata: Data, payload: Data) {
-            self.topic = topic
-            self.metadata = metadata
-            self.payload = payload
-        }
-    }
-
     /// Every stored retained message, in topic order.
-    public func loadRetainedRows() async throws -> [RetainedRow] {
+    public func loadRetainedRows() async throws -> [BrokerStateWrite.RetainedRow] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT topic, metadata, payload FROM retained_messages ORDER BY topic").map {
-                RetainedRow(topic: $0["topic"], metadata: $0["metadata"], payload: $0["payload"])
+                BrokerStateWrite.RetainedRow(topic: $0["topic"], metadata: $0["metadata"], payload: $0["payload"])
             }
         }
     }
@@ -62,7 +42,7 @@ extension SQLiteSampleStore {
     ///   - removingDocument: a `broker_state` key deleted in the same transaction (the legacy
     ///     one-document form being migrated to rows).
     public func applyRetainedChanges(
-        upserts: [RetainedRow],
+        upserts: [BrokerStateWrite.RetainedRow],
         deletions: [String],
         replacingAll: Bool = false,
         removingDocument: String? = nil
@@ -122,7 +102,7 @@ extension SQLiteSampleStore {
     ///   legacy one-document sessions being migrated to rows).
     public func applyBrokerState(
         _ writes: [BrokerStateWrite],
-        retainedUpserts: [RetainedRow] = [],
+        retainedUpserts: [BrokerStateWrite.RetainedRow] = [],
         retainedDeletions: [String] = [],
         removingDocument: String? = nil
     ) async throws {
@@ -143,7 +123,7 @@ extension SQLiteSampleStore {
 
     /// Deletes and upserts retained rows (one per topic), and drops a superseded document.
     private static func applyRetained(
-        upserts: [RetainedRow],
+        upserts: [BrokerStateWrite.RetainedRow],
         deletions: [String],
         removingDocument: String?,
         in db: Database,
@@ -214,5 +194,17 @@ extension SQLiteSampleStore {
                 message.payload, now,
             ]
         )
+    }
+}
+
+// MARK: - BrokerStateStore
+
+extension SQLiteSampleStore: BrokerStateStore {
+    /// The database file's path.
+    public var location: String { path }
+
+    /// `sqlite3 'path' "DELETE FROM table WHERE condition"`.
+    public func deletionHint(table: String, where condition: String) -> String {
+        "sqlite3 '\(path)' \"DELETE FROM \(table) WHERE \(condition)\""
     }
 }

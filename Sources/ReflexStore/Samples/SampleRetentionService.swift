@@ -1,11 +1,11 @@
 public import Logging
 public import ServiceLifecycle
 
-/// Applies a ``SQLiteSampleStore``'s retention every `interval` (default 10 minutes) until
+/// Applies a sample store's retention every `interval` (default 10 minutes) until
 /// graceful shutdown. A failed pass is logged and retried at the next tick; it never stops
 /// the node.
 public struct SampleRetentionService<C: Clock>: Service where C.Duration == Duration {
-    let store: SQLiteSampleStore
+    let store: any SampleMaintenance
     let interval: Duration
     let clock: C
     let now: @Sendable () -> Int64
@@ -19,7 +19,7 @@ public struct SampleRetentionService<C: Clock>: Service where C.Duration == Dura
     ///   - now: the wall-clock time in ms since the epoch, which sets the horizons.
     ///   - logger: where failed passes are reported.
     public init(
-        store: SQLiteSampleStore,
+        store: any SampleMaintenance,
         interval: Duration = .seconds(600),
         clock: C,
         now: @escaping @Sendable () -> Int64,
@@ -44,7 +44,7 @@ public struct SampleRetentionService<C: Clock>: Service where C.Duration == Dura
                         if Task.isCancelled { throw CancellationError() }
                         logger.error(
                             "Retention pass failed",
-                            metadata: ["store.path": "\(store.path)", "error": "\(error)"]
+                            metadata: ["store.location": "\(store.location)", "error": "\(error)"]
                         )
                     }
                 }
