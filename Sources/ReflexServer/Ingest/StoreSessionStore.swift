@@ -74,7 +74,10 @@ public struct StoreSessionStore: SessionStore {
             } catch {
                 throw StoreSessionStoreError(
                     "the session of client '\(row.clientID)' in \(store.location) cannot be read (\(error)); delete it with: "
-                        + store.deletionHint(table: "mqtt_sessions", where: "client_id = '\(Self.quoted(row.clientID))'")
+                        + store.deletionHint(
+                            table: "mqtt_sessions",
+                            where: "client_id = '\(Self.quoted(row.clientID))'"
+                        )
                 )
             }
             session.messages = messages[row.clientID] ?? []
@@ -188,7 +191,9 @@ public struct StoreSessionStore: SessionStore {
     }
 
     public func saveRetainedMessages(_ messages: [PersistedMessage]) async throws {
-        try await store.applyRetainedChanges(upserts: try messages.map(Self.row), deletions: [],
+        try await store.applyRetainedChanges(
+            upserts: try messages.map(Self.row),
+            deletions: [],
             replacingAll: true,
             removingDocument: nil
         )
@@ -196,7 +201,9 @@ public struct StoreSessionStore: SessionStore {
 
     public func saveRetainedChanges(_ changes: RetainedChanges) async throws {
         guard !changes.isEmpty else { return }
-        try await store.applyRetainedChanges(upserts: try changes.upserts.map(Self.row), deletions: changes.deletions,
+        try await store.applyRetainedChanges(
+            upserts: try changes.upserts.map(Self.row),
+            deletions: changes.deletions,
             replacingAll: false,
             removingDocument: nil
         )
