@@ -58,6 +58,7 @@ let package = Package(
             name: "ReflexStore",
             dependencies: [
                 "ReflexCore",
+                "ReflexAutomation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

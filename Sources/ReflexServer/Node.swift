@@ -9,9 +9,9 @@ import UnixSignals
 /// One Reflex node: every long-lived component as a `Service`, run in one `ServiceGroup` that
 /// shuts down gracefully on SIGTERM and SIGINT.
 ///
-/// Today that is the embedded MQTT broker with its sessions in
-/// `<dataDirectory>/mqtt/sessions.json`, whose clients are checked against the device registry
-/// in `<dataDirectory>/registry.sqlite` (see ``DeviceAuthenticator``), the sample store fed by
+/// Today that is the stores (opened by ``StoreBackend``: SQLite files in the data directory),
+/// the embedded MQTT broker, whose clients are checked against the device registry (see
+/// ``DeviceAuthenticator``) and whose sessions are kept in the store, the sample store fed by
 /// MQTT telemetry, live detection (``DetectionService``, unless `detection.enabled` is false)
 /// and the HTTP API (``HTTPAPIService``, unless `http.listen` is off); automation joins the group
 /// as it arrives, in dependency order (store first, HTTP last; shutdown in reverse).
@@ -57,7 +57,7 @@ public struct Node: Service {
     static func adminTokenAnnouncement(_ token: String) -> String {
         """
 
-        Reflex created an admin operator token ('\(SQLiteDeviceRegistry.initialAdminTokenName)'), because none existed.
+        Reflex created an admin operator token ('\(OperatorToken.initialAdminName)'), because none existed.
         Store it now; it cannot be shown again (only a salted hash is kept):
 
             \(token)
@@ -87,20 +87,28 @@ public struct Node: Service {
                 "log.level": "\(configuration.logLevel)",
             ]
         )
-        let registry: SQLiteDeviceRegistry
+        var storeLogger = logger
+        storeLogger[metadataKey: "component"] = "store"
+        let stores: NodeStores
         do {
-            registry = try SQLiteDeviceRegistry(dataDirectory: configuration.dataDirectory)
-            if let token = try await registry.ensureAdminToken() {
+            // The commit log is what detection catches up from; without detection nothing reads it.
+            stores = try StoreBackend.openSQLite(
+                directory: configuration.dataDirectory,
+                logsCommits: configuration.detection.isEnabled,
+                logger: storeLogger
+            )
+            if let token = try await stores.registry.ensureAdminToken() {
                 announceAdminToken(Self.adminTokenAnnouncement(token))
                 logger.notice(
                     "Created the initial admin operator token (printed once on standard output)",
-                    metadata: ["auth.tokenName": "\(SQLiteDeviceRegistry.initialAdminTokenName)"]
+                    metadata: ["auth.tokenName": "\(OperatorToken.initialAdminName)"]
                 )
             }
         } catch {
             logger.error("Reflex node failed", metadata: ["error": "\(error)"])
             throw error
         }
+        let registry = stores.registry
         if configuration.allowAnonymous {
             logger.warning(
                 "ANONYMOUS MQTT ACCESS IS ON: clients without credentials may connect, publish and subscribe anywhere (except $SYS). Use only for development; remove --allow-anonymous / REFLEX_ALLOW_ANONYMOUS / mqtt.allowAnonymous in production",
@@ -109,27 +117,11 @@ public struct Node: Service {
         } else {
             logger.info(
                 "MQTT clients authenticate with a device id and token, or an admin operator token",
-                metadata: ["mqtt.authenticator": "registry", "registry.path": "\(absolutePath(registry.path))"]
+                metadata: ["mqtt.authenticator": "registry", "registry.location": "\(registry.location)"]
             )
         }
 
-        var storeLogger = logger
-        storeLogger[metadataKey: "component"] = "store"
-        let samples: SQLiteSampleStore
-        do {
-            samples = try SQLiteSampleStore(
-                // The commit log is what detection catches up from; without detection nothing reads it.
-                configuration: SQLiteSampleStoreConfiguration(
-                    directory: configuration.dataDirectory,
-                    logsCommits: configuration.detection.isEnabled
-                ),
-                logger: storeLogger
-            )
-        } catch {
-            logger.error("Reflex node failed", metadata: ["error": "\(error)"])
-            throw error
-        }
-        // After the databases are open, so that files SQLite just made are covered too (`reflex
+        // After the databases are open, so that files the embedded database just made are covered too (`reflex
         // serve` also sets umask 077 first thing; an embedding process may not have).
         let tightened = PrivateDataDirectory.tighten(configuration.dataDirectory)
         if !tightened.isEmpty {
@@ -143,24 +135,24 @@ public struct Node: Service {
             )
         }
         let retention = SampleRetentionService(
-            store: samples,
+            store: stores.maintenance,
             clock: ContinuousClock(),
             now: { Int64(Date().timeIntervalSince1970 * 1000) },
             logger: storeLogger
         )
         let events = NodeEvents()
-        let committedSamples = PublishingSampleStore(base: samples, committed: events.telemetry)
-        let stateRecorder = DeviceStateRecorder(store: samples, statusChanges: events.deviceStatus)
+        let committedSamples = PublishingSampleStore(base: stores.samples, committed: events.telemetry)
+        let stateRecorder = DeviceStateRecorder(store: stores.deviceStates, statusChanges: events.deviceStatus)
         var ingestLogger = logger
         ingestLogger[metadataKey: "component"] = "ingest"
         let seriesGate = SeriesGate(
             limits: configuration.seriesLimits,
-            existing: samples.seriesKeys(),
+            existing: stores.maintenance.seriesKeys(),
             logger: ingestLogger
         )
         let ingestor = TelemetryIngestor(
             store: committedSamples,
-            deadLetters: samples,
+            deadLetters: stores.deadLetters,
             stateRecorder: stateRecorder,
             seriesGate: seriesGate
         )
@@ -185,48 +177,42 @@ public struct Node: Service {
             configuration: mqtt,
             authenticator: authenticator,
             authorizer: authenticator,
-            sessionStore: StoreSessionStore(store: samples),
+            sessionStore: StoreSessionStore(store: stores.brokerState),
             interceptor: interceptor,
             logger: brokerLogger
         )
         var automationLogger = logger
         automationLogger[metadataKey: "component"] = "automation"
-        let automation: AutomationService
-        do {
-            automation = AutomationService(
-                store: try AutomationStore(dataDirectory: configuration.dataDirectory),
-                events: events,
-                publisher: broker,
-                devices: registry,
-                queries: samples,
-                acks: acks,
-                configuration: configuration.automation,
-                rulesDirectory: configuration.automation.rulesDirectory(dataDirectory: configuration.dataDirectory),
-                logger: automationLogger
-            )
-        } catch {
-            logger.error("Reflex node failed", metadata: ["error": "cannot open automation.sqlite: \(error)"])
-            throw error
-        }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: samples, serviceName: "sample-store"),
-            .init(service: stateRecorder, serviceName: "device-state"),
-            .init(service: retention, serviceName: "retention"),
-            .init(service: broker, serviceName: "mqtt-broker"),
-            // Closes MQTT connections and event streams whose credential was revoked, by any process.
-            .init(
-                service: RevocationWatcher(
-                    registry: registry,
-                    connections: broker,
-                    streams: events.openStreams,
-                    clock: ContinuousClock(),
-                    logger: authLogger
+        let automation = AutomationService(
+            store: stores.automation,
+            events: events,
+            publisher: broker,
+            devices: registry,
+            queries: stores.queries,
+            acks: acks,
+            configuration: configuration.automation,
+            rulesDirectory: configuration.automation.rulesDirectory(dataDirectory: configuration.dataDirectory),
+            logger: automationLogger
+        )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] =
+            stores.services + [
+                .init(service: stateRecorder, serviceName: "device-state"),
+                .init(service: retention, serviceName: "retention"),
+                .init(service: broker, serviceName: "mqtt-broker"),
+                // Closes MQTT connections and event streams whose credential was revoked, by any process.
+                .init(
+                    service: RevocationWatcher(
+                        registry: registry,
+                        connections: broker,
+                        streams: events.openStreams,
+                        clock: ContinuousClock(),
+                        logger: authLogger
+                    ),
+                    serviceName: "revocation-watcher"
                 ),
-                serviceName: "revocation-watcher"
-            ),
-        ]
+            ]
         // Detection feeds automation: it starts first and stops after it.
-        let detection = makeDetection(store: samples, devices: registry, events: events)
+        let detection = makeDetection(stores: stores, events: events)
         if let detection { services.append(.init(service: detection, serviceName: "detection")) }
         services.append(.init(service: automation, serviceName: "automation"))
         let seriesAlarms = SeriesLimitAlarmService(gate: seriesGate, automation: automation)
@@ -237,14 +223,14 @@ public struct Node: Service {
             httpLogger[metadataKey: "component"] = "http"
             var api = HTTPAPI(
                 samples: committedSamples,
-                queries: samples,
-                deadLetters: samples,
+                queries: stores.queries,
+                deadLetters: stores.deadLetters,
                 devices: registry,
                 tokens: registry,
                 configuration: configuration.http,
                 ingestCounters: { ingestor.statistics },
                 events: events,
-                deviceStates: samples,
+                deviceStates: stores.deviceStates,
                 fleetAnomalies: detection,
                 fleetAutomation: automation,
                 automation: automation,
@@ -275,11 +261,7 @@ public struct Node: Service {
     }
 
     /// The live detection service, unless `detection.enabled` is false.
-    private func makeDetection(
-        store: SQLiteSampleStore,
-        devices: SQLiteDeviceRegistry,
-        events: NodeEvents
-    ) -> DetectionService? {
+    private func makeDetection(stores: NodeStores, events: NodeEvents) -> DetectionService? {
         guard configuration.detection.isEnabled else {
             logger.info("Detection is off", metadata: ["detection.enabled": "false"])
             return nil
@@ -288,9 +270,9 @@ public struct Node: Service {
         detectionLogger[metadataKey: "component"] = "detection"
         return DetectionService(
             configuration: configuration.detection,
-            scores: store,
-            store: store,
-            devices: devices,
+            scores: stores.samples,
+            store: stores.detection,
+            devices: stores.registry,
             events: events,
             logger: detectionLogger
         )

@@ -66,7 +66,7 @@ struct AutomationFixture: Sendable {
             let publisher = RecordingPublisher()
             let (acks, _) = AsyncStream.makeStream(of: ReceivedCommandAck.self)
             let service = AutomationService(
-                store: try AutomationStore(path: nil),
+                store: try SQLiteAutomationStore(path: nil),
                 events: events,
                 publisher: publisher,
                 devices: registry,
@@ -368,8 +368,8 @@ struct AutomationStoreTests {
             actions += engine.setAutonomy(enabled: false, reason: "x", by: "a", at: 4)
             let text = "rule: api-rule\nscope: { type: pump }\nwhen: x > 1\ndo:\n  - alarm: { type: x }\n"
             actions += try engine.putRule(RuleID("api-rule"), text: text, at: 5).1
-            try await AutomationStore(dataDirectory: directory).apply(actions)
-            let snapshot = try await AutomationStore(dataDirectory: directory).load()
+            try await SQLiteAutomationStore(dataDirectory: directory).apply(actions)
+            let snapshot = try await SQLiteAutomationStore(dataDirectory: directory).load()
             #expect(snapshot.alarms.map(\.type) == ["overheat"])
             #expect(snapshot.commands.map(\.name) == ["stop"])
             #expect(snapshot.overrides.map(\.reason) == ["r"])
@@ -389,7 +389,7 @@ struct AutomationStoreTests {
                 restored.raiseAlarm(device: device, type: "overheat", severity: .major, message: "again", at: 5).isEmpty
             )
             #expect(restored.override(of: device, at: 6)?.reason == "r")
-            let store = try AutomationStore(dataDirectory: directory)
+            let store = try SQLiteAutomationStore(dataDirectory: directory)
             #expect(try await store.prune(before: 3) == 2)
             #expect(try await store.audit(device: nil, rule: nil, limit: 10, before: nil).map(\.id) == [4, 3])
         }

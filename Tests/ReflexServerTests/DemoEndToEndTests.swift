@@ -3,6 +3,7 @@ import Logging
 import ReflexAutomation
 import ReflexCore
 import ReflexSimulator
+import ReflexStore
 import Synchronization
 import Testing
 

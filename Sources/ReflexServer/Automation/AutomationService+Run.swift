@@ -33,7 +33,7 @@ extension AutomationService {
         )
         let initialFiles = files
         await withDiscardingTaskGroup { outer in
-            // The writer is outside the cancelled loops: a GRDB write cancelled half-way throws,
+            // The writer is outside the cancelled loops: a database write cancelled half-way throws,
             // and the batch it carried would be lost. It ends once the stream is finished and
             // drained.
             outer.addTask { await self.persistChanges() }

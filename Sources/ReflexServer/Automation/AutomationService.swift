@@ -9,7 +9,7 @@ import Synchronization
 
 /// Runs the automation engine in a node: feeds it committed telemetry, device status, analytics
 /// events, command acks and clock ticks; executes what it decides (commands published through the
-/// broker, alarms/commands/audit persisted in `automation.sqlite` and announced on
+/// broker, alarms/commands/audit persisted in an ``AutomationStateStore`` and announced on
 /// ``NodeEvents/automation``, webhooks POSTed); loads the rules directory and reloads it on change.
 ///
 /// Operator actions (HTTP API) go through the same engine, under the same lock, so rules and
@@ -19,7 +19,7 @@ import Synchronization
 /// let (acks, ackInput) = AsyncStream.makeStream(of: ReceivedCommandAck.self, bufferingPolicy: .bufferingNewest(10_000))
 /// let interceptor = CommandAckInterceptor(base: ingestor, continuation: ackInput)
 /// let broker = MQTTBroker(..., interceptor: interceptor, ...)
-/// let automation = try AutomationService(store: AutomationStore(dataDirectory: dir), events: events,
+/// let automation = try AutomationService(store: SQLiteAutomationStore(dataDirectory: dir), events: events,
 ///     publisher: broker, devices: registry, acks: acks, configuration: config, rulesDirectory: dir + "/rules", logger: logger)
 /// // add `automation` to the ServiceGroup after the broker
 /// ```
@@ -28,7 +28,7 @@ import Synchronization
 /// batch reaching the service to the command's publish returning); ``decisionLatencySummary``
 /// gives p50/p99, also served on `GET /api/v1/automation/stats`.
 public final class AutomationService: Service, Sendable {
-    public let store: AutomationStore
+    public let store: any AutomationStateStore
     let engine: Mutex<AutomationEngine>
     let events: NodeEvents
     let publisher: any CommandPublisher
@@ -61,7 +61,7 @@ public final class AutomationService: Service, Sendable {
     ///   - now: the wall clock in ms since the epoch (a parameter for tests).
     ///   - logger: the service's logger.
     public init(
-        store: AutomationStore,
+        store: any AutomationStateStore,
         events: NodeEvents,
         publisher: any CommandPublisher,
         devices: (any DeviceDirectory)?,

@@ -72,7 +72,7 @@ public struct AutonomyBenchmark: Sendable {
         node.http.listen = .init(host: "127.0.0.1", port: httpPort)
         node.automation.builtInRules[DemoRules.fileLabel] = DemoRules.text
 
-        let registry = try SQLiteDeviceRegistry(dataDirectory: directory)
+        let registry = try StoreBackend.openSQLiteRegistry(directory: directory)
         let plan = FleetPlan.devices(count: settings.devices)
         let tokens = try await SimulatedDeviceRegistration.register(plan, in: registry).tokens
         let (_, adminToken) = try await registry.createOperatorToken(name: "bench", role: .admin)

@@ -15,7 +15,10 @@ public enum SimulatedDeviceRegistration {
     /// Adds the planned devices that are missing (type, labels, `simulated=true`) and gives the
     /// existing ones a fresh token (and enables them). Safe while a node runs on the same registry.
     /// - Throws: a registry error, or a message naming a device id the registry refuses.
-    public static func register(_ plan: [PlannedDevice], in registry: SQLiteDeviceRegistry) async throws -> Result {
+    public static func register(
+        _ plan: [PlannedDevice],
+        in registry: any DeviceDirectory & DeviceRegistryManagement
+    ) async throws -> Result {
         var tokens: [String: String] = [:]
         var added = 0
         for device in plan {
@@ -26,6 +29,7 @@ public enum SimulatedDeviceRegistration {
             } else {
                 tokens[device.id] = try await registry.addDevice(
                     id: id,
+                    name: nil,
                     type: device.kind.rawValue,
                     labels: device.labels.merging(["simulated": "true"]) { first, _ in first }
                 ).token

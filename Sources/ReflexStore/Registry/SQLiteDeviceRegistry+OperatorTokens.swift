@@ -5,7 +5,7 @@ import Synchronization
 
 extension SQLiteDeviceRegistry {
     /// The name of the admin token ``ensureAdminToken()`` creates.
-    public static let initialAdminTokenName = "initial-admin"
+    public static let initialAdminTokenName = OperatorToken.initialAdminName
 
     /// Creates an operator token and returns it, the only time the secret is available.
     /// - Parameters:

@@ -3,11 +3,12 @@ import GRDB
 public import ReflexAutomation
 import ReflexCore
 
-/// Durable automation state in `<dataDirectory>/automation.sqlite` (GRDB): alarms and commands
+/// The SQLite ``AutomationStateStore``: durable automation state in
+/// `<dataDirectory>/automation.sqlite` (GRDB): alarms and commands
 /// with their history, the audit log, overrides, the autonomy switch and every rule version, so
 /// that alarms, commands and overrides survive a restart. Rows keep the JSON of the value next
 /// to the columns that queries filter on.
-public final class AutomationStore: Sendable {
+public final class SQLiteAutomationStore: AutomationStateStore {
     /// The database file's name in the data directory.
     public static let fileName = "automation.sqlite"
 
@@ -142,23 +143,11 @@ public final class AutomationStore: Sendable {
 
     // MARK: - Reads
 
-    /// What the engine needs at startup.
-    public struct Snapshot: Sendable {
-        public var alarms: [Alarm] = []
-        public var commands: [Command] = []
-        public var overrides: [Override] = []
-        public var autonomy: AutonomySwitch?
-        public var nextAuditID: Int64 = 1
-        public var ruleVersions: [(rule: String, version: Int, text: String)] = []
-        /// Rules made through the API (not deleted), to install again.
-        public var apiRules: [(rule: String, text: String)] = []
-    }
-
     /// Open alarms, the last 1000 cleared ones, unfinished and recent commands, overrides, the
     /// autonomy switch, the next audit id and the latest version of every rule.
-    public func load() async throws -> Snapshot {
+    public func load() async throws -> AutomationSnapshot {
         try await queue.read { db in
-            var s = Snapshot()
+            var s = AutomationSnapshot()
             let openAlarms = try String.fetchAll(db, sql: "SELECT json FROM alarms WHERE state != 'cleared'")
             let recentAlarms = try String.fetchAll(
                 db,
