@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import ReflexCore
+public import ReflexCore
 import ReflexMQTT
 import ReflexStore
 public import ServiceLifecycle
@@ -26,6 +26,7 @@ public struct Node: Service {
     private let logger: Logger
     private let announceAdminToken: @Sendable (String) -> Void
     private let attach: @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration]
+    private let clock: NodeClock
 
     /// - Parameters:
     ///   - configuration: a configuration from ``NodeConfiguration/load(configFile:environment:overrides:)``
@@ -36,12 +37,15 @@ public struct Node: Service {
     ///     see it); default: write it to standard output. Never logged.
     ///   - attach: more services to run in the node's group, after automation and before HTTP,
     ///     given the node's parts (`reflex serve --demo` adds its simulated fleet); default none.
+    ///   - clock: the node's one source of time, handed to every component (default: the system's).
     public init(
         configuration: NodeConfiguration,
         logger: Logger,
         announceAdminToken: @escaping @Sendable (String) -> Void = Node.writeToStandardOutput,
-        attach: @escaping @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] = { _ in [] }
+        attach: @escaping @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] = { _ in [] },
+        clock: NodeClock = .system
     ) {
+        self.clock = clock
         self.configuration = configuration
         self.logger = logger
         self.announceAdminToken = announceAdminToken
@@ -136,8 +140,8 @@ public struct Node: Service {
         }
         let retention = SampleRetentionService(
             store: stores.maintenance,
-            clock: ContinuousClock(),
-            now: { Int64(Date().timeIntervalSince1970 * 1000) },
+            clock: clock.monotonic,
+            now: clock.now,
             logger: storeLogger
         )
         let events = NodeEvents()
@@ -148,13 +152,15 @@ public struct Node: Service {
         let seriesGate = SeriesGate(
             limits: configuration.seriesLimits,
             existing: stores.maintenance.seriesKeys(),
-            logger: ingestLogger
+            logger: ingestLogger,
+            now: clock.now
         )
         let ingestor = TelemetryIngestor(
             store: committedSamples,
             deadLetters: stores.deadLetters,
             stateRecorder: stateRecorder,
-            seriesGate: seriesGate
+            seriesGate: seriesGate,
+            now: clock.now
         )
         // Command acks go to automation; everything else to the ingestor.
         let (acks, ackInput) = AsyncStream.makeStream(
@@ -229,6 +235,7 @@ public struct Node: Service {
                 tokens: registry,
                 configuration: configuration.http,
                 ingestCounters: { ingestor.statistics },
+                now: clock.now,
                 events: events,
                 deviceStates: stores.deviceStates,
                 fleetAnomalies: detection,
@@ -274,6 +281,8 @@ public struct Node: Service {
             store: stores.detection,
             devices: stores.registry,
             events: events,
+            clock: clock.monotonic,
+            now: clock.now,
             logger: detectionLogger
         )
     }

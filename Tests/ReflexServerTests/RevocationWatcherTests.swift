@@ -37,7 +37,7 @@ import Testing
         _ connections: FakeConnections,
         streams: OpenEventStreams? = nil,
         clock: WatcherTestClock = WatcherTestClock()
-    ) -> RevocationWatcher<WatcherTestClock> {
+    ) -> RevocationWatcher {
         RevocationWatcher(
             registry: registry,
             connections: connections,

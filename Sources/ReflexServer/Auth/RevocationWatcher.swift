@@ -32,7 +32,7 @@ extension MQTTBroker: RevocableConnections {}
 /// re-checks once more on the next poll, for a CONNECT that was being authenticated with the
 /// old data while the first pass ran. Each closure is logged at notice and counted in
 /// ``statistics``; the broker also counts them in `$SYS/broker/clients/revoked`.
-public struct RevocationWatcher<C: Clock>: Service where C.Duration == Duration {
+public struct RevocationWatcher: Service {
     /// The default time between two polls of the registry.
     public static var defaultInterval: Duration { .milliseconds(250) }
 
@@ -40,7 +40,7 @@ public struct RevocationWatcher<C: Clock>: Service where C.Duration == Duration 
     let connections: any RevocableConnections
     let streams: OpenEventStreams?
     let interval: Duration
-    let clock: C
+    let clock: any Clock<Duration>
     /// What the watcher has closed since start.
     public let statistics = RevocationStatistics()
     let logger: Logger
@@ -57,7 +57,7 @@ public struct RevocationWatcher<C: Clock>: Service where C.Duration == Duration 
         connections: any RevocableConnections,
         streams: OpenEventStreams?,
         interval: Duration = Self.defaultInterval,
-        clock: C,
+        clock: any Clock<Duration>,
         logger: Logger
     ) {
         self.registry = registry

@@ -57,7 +57,7 @@ extension AutomationService {
                     group.addTask { await self.postWebhooks() }
                     group.addTask {
                         while !Task.isCancelled {
-                            do { try await Task.sleep(for: self.configuration.tickInterval) } catch { return }
+                            do { try await self.clock.sleep(for: self.configuration.tickInterval) } catch { return }
                             await self.handle(.tick)
                         }
                     }
@@ -65,7 +65,9 @@ extension AutomationService {
                         var files = initialFiles
                         var round = 0
                         while !Task.isCancelled {
-                            do { try await Task.sleep(for: self.configuration.rulesPollInterval) } catch { return }
+                            do { try await self.clock.sleep(for: self.configuration.rulesPollInterval) } catch {
+                                return
+                            }
                             await self.reloadRules(&files)
                             round += 1
                             if round % 15 == 0 { await self.refreshDevices() }

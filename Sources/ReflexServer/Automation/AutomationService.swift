@@ -48,6 +48,8 @@ public final class AutomationService: Service, Sendable {
     let latencies = Mutex(LatencyRecorder(capacity: 10_000))
     let ruleFileErrors = Mutex<[String: [RuleError]]>([:])
     let unknownDevices = Mutex<[DeviceID: Int64]>([:])
+    /// Paces the tick and the rule-file poll.
+    let clock: any Clock<Duration>
 
     /// - Parameters:
     ///   - store: the automation database.
@@ -59,6 +61,7 @@ public final class AutomationService: Service, Sendable {
     ///   - configuration: see ``AutomationConfiguration``.
     ///   - rulesDirectory: where rule files are (created if missing).
     ///   - now: the wall clock in ms since the epoch (a parameter for tests).
+    ///   - clock: paces the engine's tick and the rule-file poll (default: `ContinuousClock`).
     ///   - logger: the service's logger.
     public init(
         store: any AutomationStateStore,
@@ -70,8 +73,10 @@ public final class AutomationService: Service, Sendable {
         configuration: AutomationConfiguration = AutomationConfiguration(),
         rulesDirectory: String,
         now: (@Sendable () -> Int64)? = nil,
+        clock: any Clock<Duration> = ContinuousClock(),
         logger: Logger
     ) {
+        self.clock = clock
         self.store = store
         self.events = events
         self.publisher = publisher
@@ -81,7 +86,7 @@ public final class AutomationService: Service, Sendable {
         self.configuration = configuration
         self.rulesDirectory = rulesDirectory
         self.logger = logger
-        self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        self.now = now ?? NodeClock.system.now
         let ackTimeout = configuration.ackTimeout.components
         engine = Mutex(
             AutomationEngine(

@@ -76,7 +76,7 @@ final class AutonomyProbe: Service, Sendable {
             let name = String(levels[3])
             // The true state now, as close to the device's own arrival as an observer gets.
             let simulation = fleet.snapshot
-            let at = Int64(Date().timeIntervalSince1970 * 1000)
+            let at = NodeClock.systemMilliseconds()
             guard let payload = try? JSONDecoder().decode(Envelope.self, from: Data(message.payload.readableBytesView))
             else { continue }
             let origin =
@@ -147,7 +147,7 @@ final class AutonomyProbe: Service, Sendable {
                 .anomaly,
                 device: anomaly.series.device,
                 metric: anomaly.series.metric.rawValue,
-                at: Int64(Date().timeIntervalSince1970 * 1000),
+                at: NodeClock.systemMilliseconds(),
                 label: "anomaly"
             )
         case .dataQuality(let quality):
@@ -156,7 +156,7 @@ final class AutonomyProbe: Service, Sendable {
                 .dataQuality,
                 device: quality.series.device,
                 metric: quality.series.metric.rawValue,
-                at: Int64(Date().timeIntervalSince1970 * 1000),
+                at: NodeClock.systemMilliseconds(),
                 label: "\(quality.kind)"
             )
         }

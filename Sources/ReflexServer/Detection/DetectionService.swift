@@ -98,7 +98,7 @@ public final class DetectionService: Service, Sendable {
         self.analytics = events.analytics
         self.engine = Mutex(DetectionEngine(configuration: configuration))
         self.clock = clock
-        let now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        let now = now ?? NodeClock.system.now
         self.now = now
         self.startedAt = now()
         self.logger = logger

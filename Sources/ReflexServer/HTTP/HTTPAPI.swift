@@ -115,7 +115,7 @@ public struct HTTPAPI: Sendable {
         self.tokens = tokens
         self.configuration = configuration
         self.ingestCounters = ingestCounters
-        self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        self.now = now ?? NodeClock.system.now
         self.events = events
         self.deviceStates = deviceStates
         self.fleetAnomalies = fleetAnomalies

@@ -78,7 +78,7 @@ public final class SeriesGate: Sendable {
         initial.counters.series = admission.seriesCount
         state = Mutex(initial)
         self.logger = logger
-        self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        self.now = now ?? NodeClock.system.now
         (breaches, breachInput) = AsyncStream.makeStream(
             of: SeriesLimitBreach.self,
             bufferingPolicy: .bufferingNewest(1_000)

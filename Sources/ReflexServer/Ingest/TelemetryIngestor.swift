@@ -52,7 +52,7 @@ public final class TelemetryIngestor: PublishInterceptor, ClientEventObserver {
         self.stateRecorder = stateRecorder
         self.limits = limits
         self.seriesGate = seriesGate
-        self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        self.now = now ?? NodeClock.system.now
     }
 
     /// What was ingested and refused so far.

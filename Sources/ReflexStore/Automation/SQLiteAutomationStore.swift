@@ -115,7 +115,7 @@ public final class SQLiteAutomationStore: AutomationStateStore {
         case .rule(let r, removed: false):
             return (
                 "INSERT OR IGNORE INTO rule_versions (rule, version, source, text, at) VALUES (?, ?, ?, ?, ?)",
-                [r.id.rawValue, r.version, r.source, r.text, Int64(Date().timeIntervalSince1970 * 1000)]
+                [r.id.rawValue, r.version, r.source, r.text, NodeClock.systemMilliseconds()]
             )
         case .rule(_, removed: true), .publish, .webhook, .publishDesired:
             return nil

@@ -309,7 +309,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
 
     /// Now, to the millisecond (what the database keeps), so returned values equal stored ones.
     static func now() -> Date {
-        date(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+        date(milliseconds: NodeClock.systemMilliseconds())
     }
 
     static func date(milliseconds: Int64) -> Date {

@@ -11,7 +11,7 @@ extension SQLiteSampleStore {
 
     /// Replaces a document in one durable transaction (the previous one stays if it fails).
     public func saveBrokerState(_ value: Data, for key: String) async throws {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = self.now()
         try await pool.write { db in
             try db.execute(
                 sql: """
@@ -47,7 +47,7 @@ extension SQLiteSampleStore {
         replacingAll: Bool = false,
         removingDocument: String? = nil
     ) async throws {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = self.now()
         try await pool.write { db in
             if replacingAll { try db.execute(sql: "DELETE FROM retained_messages") }
             try Self.applyRetained(
@@ -106,7 +106,7 @@ extension SQLiteSampleStore {
         retainedDeletions: [String] = [],
         removingDocument: String? = nil
     ) async throws {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = self.now()
         try await pool.write { db in
             for write in writes {
                 try Self.apply(write, in: db, now: now)

@@ -64,7 +64,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     ) throws {
         self.configuration = configuration
         self.logger = logger
-        self.now = now ?? { Int64(Date().timeIntervalSince1970 * 1000) }
+        self.now = now ?? NodeClock.system.now
         let path = URL(fileURLWithPath: configuration.directory).appendingPathComponent("samples.sqlite").path
         self.path = path
         let stream = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

@@ -4,10 +4,10 @@ public import ServiceLifecycle
 /// Applies a sample store's retention every `interval` (default 10 minutes) until
 /// graceful shutdown. A failed pass is logged and retried at the next tick; it never stops
 /// the node.
-public struct SampleRetentionService<C: Clock>: Service where C.Duration == Duration {
+public struct SampleRetentionService: Service {
     let store: any SampleMaintenance
     let interval: Duration
-    let clock: C
+    let clock: any Clock<Duration>
     let now: @Sendable () -> Int64
     let logger: Logger
 
@@ -21,7 +21,7 @@ public struct SampleRetentionService<C: Clock>: Service where C.Duration == Dura
     public init(
         store: any SampleMaintenance,
         interval: Duration = .seconds(600),
-        clock: C,
+        clock: any Clock<Duration>,
         now: @escaping @Sendable () -> Int64,
         logger: Logger
     ) {
