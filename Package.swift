@@ -58,7 +58,6 @@ let package = Package(
             name: "ReflexStore",
             dependencies: [
                 "ReflexCore",
-                "ReflexAutomation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,16 +90,32 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The loop: ingest, detection and automation runners, the event bus, the command
+        // publisher. Depends on store protocols only (no database, no HTTP).
         .target(
-            name: "ReflexServer",
+            name: "ReflexNode",
             dependencies: [
                 "ReflexCore",
                 "ReflexMQTT",
                 "ReflexStore",
                 "ReflexAnalytics",
                 "ReflexAutomation",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReflexServer",
+            dependencies: [
+                "ReflexNode",
+                "ReflexCore",
+                "ReflexMQTT",
+                "ReflexStore",
+                "ReflexAnalytics",
+                "ReflexAutomation",
                 "ReflexSimulator",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,6 +131,8 @@ let package = Package(
             name: "reflex",
             dependencies: [
                 "ReflexServer",
+                "ReflexNode",
+                "ReflexStore",
                 "ReflexAnalytics",
                 "ReflexSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -167,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "ReflexServerTests",
             dependencies: [
-                "ReflexServer", "ReflexTestSupport",
+                "ReflexServer", "ReflexNode", "ReflexStore", "ReflexTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

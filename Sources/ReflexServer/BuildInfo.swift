@@ -1,4 +1,5 @@
 import ReflexCore
+import ReflexNode
 
 /// What this binary is: Reflex version, compiler, platform. For `reflex version` and startup logs.
 public enum BuildInfo {

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import ReflexCore
 import ReflexMQTT
+public import ReflexNode
 import ReflexStore
 public import ServiceLifecycle
 import UnixSignals
@@ -153,7 +154,8 @@ public struct Node: Service {
             limits: configuration.seriesLimits,
             existing: stores.maintenance.seriesKeys(),
             logger: ingestLogger,
-            now: clock.now
+            now: clock.now,
+            howToRaise: SettingKey.waysToSet(of:)
         )
         let ingestor = TelemetryIngestor(
             store: committedSamples,

@@ -1,38 +1,60 @@
-public import ReflexAutomation
-
-/// Durable automation state: alarms and commands with their history, the audit log, overrides,
-/// the autonomy switch and every rule version, so that they survive a restart.
+/// Durable automation state as rows: alarms and commands with their history, the audit log,
+/// overrides, settings (the autonomy switch), every rule version and the rules made through the
+/// API, so that they survive a restart.
+///
+/// The store keeps each value as the JSON its owner encodes, next to the columns that queries
+/// filter on; it knows no automation type (the pipeline maps them, see `AutomationRecords` in
+/// ReflexNode).
 ///
 /// Implementations: ``SQLiteAutomationStore`` (`automation.sqlite`); a PostgreSQL one.
 public protocol AutomationStateStore: Sendable {
-    /// Writes a batch of the engine's changes in one transaction.
-    func apply(_ changes: [AutomationAction]) async throws
+    /// Writes rows in one transaction, in order.
+    func apply(_ writes: [AutomationWrite]) async throws
     /// Deletes audit entries older than `cutoff` (ms since the epoch) and cleared alarms and
     /// finished commands created before it; returns how many audit entries went.
     @discardableResult
     func prune(before cutoff: Int64) async throws -> Int
     /// What the engine needs at startup.
-    func load() async throws -> AutomationSnapshot
-    /// Alarms, newest first. `state`: open (not cleared), active, acknowledged, cleared or all.
-    func alarms(state: String, device: String?, limit: Int) async throws -> [Alarm]
-    /// One alarm by id, or nil.
-    func alarm(id: String) async throws -> Alarm?
-    /// Commands, newest first, optionally of one device and in one state.
-    func commands(device: String?, state: String?, limit: Int) async throws -> [Command]
-    /// One command by id, or nil.
-    func command(id: String) async throws -> Command?
-    /// Audit entries, newest first; pass the last returned id as `before` for the next page.
-    func audit(device: String?, rule: String?, limit: Int, before: Int64?) async throws -> [AuditEntry]
+    func load() async throws -> AutomationRows
+    /// Alarm JSON, newest first. `state`: open (not cleared), active, acknowledged, cleared or all.
+    func alarms(state: String, device: String?, limit: Int) async throws -> [String]
+    /// One alarm's JSON by id, or nil.
+    func alarm(id: String) async throws -> String?
+    /// Command JSON, newest first, optionally of one device and in one state.
+    func commands(device: String?, state: String?, limit: Int) async throws -> [String]
+    /// One command's JSON by id, or nil.
+    func command(id: String) async throws -> String?
+    /// Audit entry JSON, newest first; pass the last returned id as `before` for the next page.
+    func audit(device: String?, rule: String?, limit: Int, before: Int64?) async throws -> [String]
 }
 
-/// What the automation engine needs at startup: open alarms, the last 1000 cleared ones,
-/// unfinished and recent commands, overrides, the autonomy switch, the next audit id and the
-/// latest version of every rule.
-public struct AutomationSnapshot: Sendable {
-    public var alarms: [Alarm] = []
-    public var commands: [Command] = []
-    public var overrides: [Override] = []
-    public var autonomy: AutonomySwitch?
+/// One row written to an ``AutomationStateStore``.
+public enum AutomationWrite: Sendable, Equatable {
+    /// Inserts or replaces an alarm.
+    case alarm(id: String, device: String, state: String, raisedAt: Int64, json: String)
+    /// Inserts or replaces a command.
+    case command(id: String, device: String, state: String, createdAt: Int64, json: String)
+    /// Inserts or replaces an audit entry.
+    case audit(id: Int64, at: Int64, device: String?, rule: String?, json: String)
+    /// Sets a device's override; nil removes it.
+    case override(device: String, json: String?)
+    /// Sets a node setting (the autonomy switch is `autonomy`).
+    case setting(key: String, json: String)
+    /// Records a rule version; an existing (rule, version) is kept.
+    case ruleVersion(rule: String, version: Int, source: String, text: String, at: Int64)
+    /// Stores the text of a rule made through the API; nil removes it.
+    case apiRule(rule: String, text: String?)
+}
+
+/// What an ``AutomationStateStore`` hands back at startup: open alarms and the last 1000
+/// cleared ones (oldest first), the last 2000 commands (oldest first), overrides and settings
+/// as JSON, the next audit id and the latest version of every rule.
+public struct AutomationRows: Sendable {
+    public var alarms: [String] = []
+    public var commands: [String] = []
+    public var overrides: [String] = []
+    /// Settings by key.
+    public var settings: [String: String] = [:]
     public var nextAuditID: Int64 = 1
     public var ruleVersions: [(rule: String, version: Int, text: String)] = []
     /// Rules made through the API (not deleted), to install again.

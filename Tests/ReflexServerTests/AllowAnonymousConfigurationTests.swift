@@ -1,3 +1,4 @@
+import ReflexNode
 import ReflexServer
 import Testing
 

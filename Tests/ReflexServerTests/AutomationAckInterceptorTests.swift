@@ -3,6 +3,7 @@ import NIOEmbedded
 import ReflexAutomation
 import ReflexCore
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import Synchronization
 import Testing

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import ReflexAutomation
 import ReflexCore
+import ReflexNode
 import ReflexServer
 import Synchronization
 import Testing

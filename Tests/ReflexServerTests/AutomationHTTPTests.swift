@@ -7,6 +7,7 @@ import NIOCore
 import ReflexAutomation
 import ReflexCore
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Synchronization
@@ -368,8 +369,11 @@ struct AutomationStoreTests {
             actions += engine.setAutonomy(enabled: false, reason: "x", by: "a", at: 4)
             let text = "rule: api-rule\nscope: { type: pump }\nwhen: x > 1\ndo:\n  - alarm: { type: x }\n"
             actions += try engine.putRule(RuleID("api-rule"), text: text, at: 5).1
-            try await SQLiteAutomationStore(dataDirectory: directory).apply(actions)
-            let snapshot = try await SQLiteAutomationStore(dataDirectory: directory).load()
+            func records() throws -> AutomationRecords {
+                AutomationRecords(rows: try SQLiteAutomationStore(dataDirectory: directory), now: { 7 })
+            }
+            try await records().apply(actions)
+            let snapshot = try await records().load()
             #expect(snapshot.alarms.map(\.type) == ["overheat"])
             #expect(snapshot.commands.map(\.name) == ["stop"])
             #expect(snapshot.overrides.map(\.reason) == ["r"])
@@ -389,7 +393,7 @@ struct AutomationStoreTests {
                 restored.raiseAlarm(device: device, type: "overheat", severity: .major, message: "again", at: 5).isEmpty
             )
             #expect(restored.override(of: device, at: 6)?.reason == "r")
-            let store = try SQLiteAutomationStore(dataDirectory: directory)
+            let store = try records()
             #expect(try await store.prune(before: 3) == 2)
             #expect(try await store.audit(device: nil, rule: nil, limit: 10, before: nil).map(\.id) == [4, 3])
         }

@@ -1,6 +1,7 @@
 import ReflexCore
 import Testing
 
+@testable import ReflexNode
 @testable import ReflexServer
 
 @Suite struct BroadcastTests {

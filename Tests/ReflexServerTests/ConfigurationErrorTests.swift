@@ -1,5 +1,6 @@
 import Foundation
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import ReflexNode
 @testable import ReflexServer
 
 @Suite("Dashboard assets: embedded, up to date, complete")

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
+@testable import ReflexNode
 @testable import ReflexServer
 
 @Suite("Dashboard routes: static files and whoami")

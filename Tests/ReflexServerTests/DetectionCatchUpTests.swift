@@ -1,5 +1,6 @@
 import Foundation
 import ReflexCore
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Synchronization

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import ReflexNode
 @testable import ReflexServer
 
 @Suite("Detection cursor: each commit-log entry once, gaps filled from the store")

@@ -1,6 +1,7 @@
 import Foundation
 import ReflexAnalytics
 import ReflexCore
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReflexCore
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Synchronization

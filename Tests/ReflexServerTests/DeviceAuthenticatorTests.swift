@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ReflexCore
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Testing

@@ -1,4 +1,5 @@
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import Testing
 

@@ -6,6 +6,7 @@ import ReflexCore
 import Synchronization
 import Testing
 
+@testable import ReflexNode
 @testable import ReflexServer
 
 @Suite("GET /api/v1/events: the dashboard's live feed", .timeLimit(.minutes(1)))

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import ReflexCore
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Testing

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import ReflexCore
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Testing

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import ReflexCore
+import ReflexNode
 import ReflexServer
 import ReflexStore
 

@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
 
+@testable import ReflexNode
 @testable import ReflexServer
 
 @Suite("HTTP timeouts: header, body, and none while responding")

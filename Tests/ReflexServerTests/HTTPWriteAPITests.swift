@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import ReflexCore
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Testing

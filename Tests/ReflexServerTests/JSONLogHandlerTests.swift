@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReflexNode
 import ReflexServer
 import Synchronization
 import Testing

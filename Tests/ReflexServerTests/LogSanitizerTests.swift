@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import Testing
 
+@testable import ReflexNode
 @testable import ReflexServer
 
 @Suite("Log sanitizing: escaped controls and redacted tokens")

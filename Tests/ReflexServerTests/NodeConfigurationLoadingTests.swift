@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import Testing
 

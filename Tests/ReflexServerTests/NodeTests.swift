@@ -2,6 +2,7 @@ import Foundation
 import InMemoryLogging
 import Logging
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import ServiceLifecycle

@@ -3,6 +3,8 @@ import ReflexCore
 import ReflexStore
 import Testing
 
+@testable import ReflexNode
+
 /// Runs the built `reflex` executable (it sits next to the test bundle in `.build/<config>/`).
 /// The time limit only guards against hangs: it also counts time spent waiting for a thread
 /// while CPU-heavy tests (the fuzzers) run, so it is generous.

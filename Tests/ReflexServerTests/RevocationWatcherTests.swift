@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ReflexCore
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Synchronization

@@ -3,10 +3,12 @@ import NIOCore
 import NIOEmbedded
 import ReflexCore
 import ReflexMQTT
-import ReflexServer
+import ReflexNode
 import ReflexStore
 import Synchronization
 import Testing
+
+@testable import ReflexServer
 
 /// The series limits on the MQTT ingest path: what is stored, what is acknowledged, the dead
 /// letter, the counters and the breach reported for the alarm.
@@ -30,7 +32,8 @@ import Testing
             limits: limits,
             existing: [],
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-            now: { clock.now }
+            now: { clock.now },
+            howToRaise: SettingKey.waysToSet(of:)
         )
     }
 

@@ -2,6 +2,7 @@ import NIOCore
 import NIOEmbedded
 import ReflexCore
 import ReflexMQTT
+import ReflexNode
 import ReflexServer
 import ReflexStore
 import Synchronization

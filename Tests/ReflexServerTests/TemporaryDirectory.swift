@@ -1,5 +1,7 @@
 import Foundation
 
+@testable import ReflexNode
+
 /// A fresh directory for one test, removed afterwards.
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("reflex-server-\(UUID().uuidString)")

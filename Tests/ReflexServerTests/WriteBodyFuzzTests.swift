@@ -6,6 +6,7 @@ import ReflexCore
 import Synchronization
 import Testing
 
+@testable import ReflexNode
 @testable import ReflexServer
 
 /// The HTTP write body's gzip path under random, concatenated, truncated and corrupted input:

@@ -1,3 +1,4 @@
+import ReflexNode
 import Synchronization
 
 /// Counts of MQTT authentication outcomes, for tests and the status page. Thread-safe.

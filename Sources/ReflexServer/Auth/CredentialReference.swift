@@ -1,5 +1,6 @@
 public import ReflexCore
 public import ReflexMQTT
+import ReflexNode
 
 /// Which credential an MQTT connection authenticated with, as ``DeviceAuthenticator`` records it
 /// in ``ReflexMQTT/ClientIdentity/credential`` (never the secret itself), so that the

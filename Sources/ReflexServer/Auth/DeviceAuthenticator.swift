@@ -2,6 +2,7 @@ public import Logging
 import NIOCore
 import ReflexCore
 public import ReflexMQTT
+import ReflexNode
 public import ReflexStore
 
 /// The broker's authenticator and authorizer: devices by token, admin operators, and (only when
@@ -32,9 +33,9 @@ public import ReflexStore
 /// the ``RevocationWatcher`` can disconnect it when that credential is disabled, rotated or revoked.
 public struct DeviceAuthenticator: Authenticator, TopicAuthorizer {
     /// The role given to authenticated devices.
-    public static let deviceRole = "device"
+    public static let deviceRole = ClientRoles.device
     /// The roles given to admin operators.
-    public static let adminRoles: Set<String> = ["operator", "admin"]
+    public static let adminRoles = ClientRoles.admin
 
     let devices: any DeviceRegistry
     let operators: (any OperatorTokenVerifier)?

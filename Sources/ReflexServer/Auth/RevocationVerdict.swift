@@ -1,4 +1,5 @@
 public import ReflexMQTT
+import ReflexNode
 public import ReflexStore
 
 /// Whether a credential accepted earlier is still good, and if not, why: the decision the

@@ -1,5 +1,6 @@
 public import Logging
 public import ReflexMQTT
+public import ReflexNode
 public import ReflexStore
 public import ServiceLifecycle
 import Synchronization

@@ -1,3 +1,5 @@
+import ReflexNode
+
 /// A configuration value that cannot be used, with the key, where it came from and how to fix it.
 ///
 /// The ``message`` is meant for a person at a terminal, e.g.

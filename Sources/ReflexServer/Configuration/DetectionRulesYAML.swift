@@ -1,4 +1,5 @@
 import ReflexCore
+import ReflexNode
 import Yams
 
 /// Reads `detection.rules` from a YAML configuration file: a list of mappings, each naming a

@@ -1,5 +1,6 @@
 import Foundation
 package import ReflexMQTT
+import ReflexNode
 
 extension BrokerConfiguration.Endpoint {
     /// What a listener setting accepts, for messages.

@@ -1,3 +1,5 @@
+import ReflexNode
+
 extension NodeConfiguration {
     /// Values given on the command line. They win over the environment and the file.
     ///

@@ -1,5 +1,6 @@
 import Foundation
 import ReflexMQTT
+import ReflexNode
 
 extension NodeConfiguration {
     /// Checks that need more than one setting, or the file system: listeners, TLS files, the

@@ -1,5 +1,6 @@
 public import Logging
 public import ReflexMQTT
+public import ReflexNode
 public import ReflexStore
 
 /// Everything `reflex serve` needs to run a node. The defaults make `reflex serve` work with no

@@ -1,3 +1,6 @@
+import ReflexNode
+import ReflexStore
+
 /// One configurable setting: its dotted YAML key, its environment variable and its flag.
 enum SettingKey: String, CaseIterable, Sendable {
     case dataDirectory = "dataDirectory"
@@ -165,4 +168,16 @@ enum SettingSource: Sendable, Equatable, CustomStringConvertible {
 struct RawSetting: Sendable, Equatable {
     var text: String
     var source: SettingSource
+}
+
+extension SettingKey {
+    /// The flag, environment variable and YAML key that set a series limit (for the refusal
+    /// messages of ``SeriesGate``).
+    static func waysToSet(of limit: SeriesAdmission.Limit) -> String {
+        switch limit {
+        case .seriesPerDevice: SettingKey.ingestMaxSeriesPerDevice.waysToSet
+        case .seriesPerNode: SettingKey.ingestMaxSeries.waysToSet
+        case .newSeriesPerMinute: SettingKey.ingestMaxNewSeriesPerMinute.waysToSet
+        }
+    }
 }

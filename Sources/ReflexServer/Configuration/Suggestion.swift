@@ -1,3 +1,5 @@
+import ReflexNode
+
 /// Did-you-mean suggestions for misspelt keys and values.
 enum Suggestion {
     /// The candidate closest to `input`, if one is close enough to be a plausible typo.

@@ -1,3 +1,5 @@
+import ReflexNode
+
 /// Parsers for setting values; each throws a ``ValueProblem`` that completes "expected ...".
 package enum ValueParsers {
     /// A whole number in `range`, with optional `_` separators (`1_048_576`) and, when given,

@@ -1,3 +1,5 @@
+import ReflexNode
+
 /// Why a setting's text could not be parsed: what was expected, and an optional hint on how to
 /// fix it. The loader adds the key, the source and the offending text.
 package struct ValueProblem: Error, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import ReflexNode
 import Yams
 
 /// Reads a YAML configuration file into raw settings, rejecting unknown and duplicate keys.

@@ -1,4 +1,5 @@
 import NIOCore
+import ReflexNode
 
 /// One file of the dashboard, compiled into the binary.
 struct DashboardAsset: Sendable {

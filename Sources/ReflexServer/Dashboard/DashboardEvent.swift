@@ -1,6 +1,7 @@
 import Foundation
 public import ReflexAutomation
 public import ReflexCore
+public import ReflexNode
 
 /// One message of the live dashboard feed (`GET /api/v1/events`), before it is written as a
 /// server-sent event.

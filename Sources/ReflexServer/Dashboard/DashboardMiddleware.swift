@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ReflexNode
 
 /// Serves the dashboard's embedded files (``DashboardAssets``) at `/` and `/assets/...`, before
 /// token authentication: the page and its scripts are public, the data they load needs a token.

@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ReflexCore
+import ReflexNode
 import ReflexStore
 import ServiceLifecycle
 import Synchronization

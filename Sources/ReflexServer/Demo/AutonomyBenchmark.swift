@@ -10,6 +10,7 @@ import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+package import ReflexNode
 #endif
 
 /// `reflex bench autonomy`: a real node (temporary data directory, the embedded broker on

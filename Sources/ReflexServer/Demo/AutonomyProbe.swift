@@ -4,6 +4,7 @@ import NIOCore
 import ReflexAutomation
 import ReflexCore
 import ReflexMQTT
+import ReflexNode
 import ReflexSimulator
 import ServiceLifecycle
 import Synchronization

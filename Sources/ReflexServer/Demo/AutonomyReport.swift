@@ -1,4 +1,5 @@
 import Foundation
+import ReflexNode
 package import ReflexSimulator
 
 /// What the autonomy benchmark observed, as plain records in wall-clock milliseconds, and the

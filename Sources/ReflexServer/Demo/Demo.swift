@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import ReflexCore
 import ReflexMQTT
+import ReflexNode
 public import ReflexSimulator
 import ReflexStore
 public import ServiceLifecycle

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ReflexAutomation
 import ReflexCore
+import ReflexNode
 import ReflexSimulator
 import ServiceLifecycle
 
@@ -55,9 +56,7 @@ struct DemoMaintenance: Service {
             for (id, at) in releaseAt where now >= at {
                 releaseAt[id] = nil
                 guard let deviceID = try? DeviceID(validating: id) else { continue }
-                _ = automation.update { engine, time in
-                    ((), engine.releaseOverride(device: deviceID, by: Self.actor, at: time))
-                }
+                automation.releaseOverride(device: deviceID, by: Self.actor)
             }
         }
     }
@@ -68,9 +67,7 @@ struct DemoMaintenance: Service {
         let reason =
             device.failure.map { "maintenance crew: repairing after a \($0) failure" }
             ?? "maintenance crew: servicing (bearing, condenser) and restoring the normal operating point"
-        _ = automation.update { engine, time in
-            engine.setOverride(device: id, reason: reason, until: time + 120_000, by: Self.actor, at: time)
-        }
+        _ = automation.setOverride(device: id, reason: reason, for: 120_000, by: Self.actor)
         do {
             try fleet.repair(device.id)
         } catch {
@@ -83,17 +80,14 @@ struct DemoMaintenance: Service {
             : [("set_load", ["percent": .number(70)]), ("start", [:])]
         for (name, params) in commands {
             do {
-                _ = try await automation.actAndPublish { engine, time throws(AutomationError) in
-                    try engine.sendCommand(
-                        device: id,
-                        name: name,
-                        params: params,
-                        ttl: 60_000,
-                        idempotencyKey: nil,
-                        by: Self.actor,
-                        at: time
-                    )
-                }
+                _ = try await automation.sendCommand(
+                    device: id,
+                    name: name,
+                    params: params,
+                    ttl: 60_000,
+                    idempotencyKey: nil,
+                    by: Self.actor
+                )
             } catch {
                 logger.warning(
                     "Demo maintenance command failed",

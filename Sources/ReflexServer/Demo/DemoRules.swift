@@ -1,3 +1,5 @@
+import ReflexNode
+
 /// The rules `reflex serve --demo` and `reflex bench autonomy` run with: built into the node
 /// through ``AutomationConfiguration/builtInRules`` under the label ``fileLabel``, written next to
 /// the demo's data as `demo-rules.yaml` for reading, and printed in `docs/autonomy.md`.

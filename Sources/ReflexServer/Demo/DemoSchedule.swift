@@ -1,3 +1,4 @@
+import ReflexNode
 package import ReflexSimulator
 
 /// The demo's endless fault plan: a first fault soon after the start, then one every interval,

@@ -2,6 +2,7 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+import ReflexNode
 #endif
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's pick for port 0).

@@ -1,4 +1,5 @@
 import ReflexCore
+import ReflexNode
 public import ReflexSimulator
 public import ReflexStore
 

@@ -1,6 +1,7 @@
 public import HTTPTypes
 public import Hummingbird
 import NIOCore
+import ReflexNode
 
 /// An error of the HTTP API, answered as JSON with its status.
 ///

@@ -1,4 +1,5 @@
 public import Hummingbird
+import ReflexNode
 public import ReflexStore
 
 /// The request context of the HTTP API: Hummingbird's core storage plus the authenticated

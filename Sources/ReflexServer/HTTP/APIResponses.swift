@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ReflexCore
+import ReflexNode
 import ReflexStore
 
 // The JSON bodies of the HTTP API's answers. Small value types that mirror docs/api.md; kept in

@@ -3,6 +3,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import ReflexNode
 
 /// Hummingbird's HTTP/1 child channel behind a connection cap and request timeouts.
 ///

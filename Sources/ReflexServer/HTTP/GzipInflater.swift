@@ -1,5 +1,6 @@
 import CompressNIO
 import NIOCore
+import ReflexNode
 
 /// Inflates a gzip body of one or more members (`cat a.gz b.gz`, as gzip and Telegraf accept),
 /// under a size budget and a time budget, with a loop that cannot spin.

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import ReflexAutomation
 import ReflexCore
+import ReflexNode
 import ReflexStore
 import Synchronization
 
@@ -87,8 +88,8 @@ extension HTTPAPI {
             let body = try await Self.body(request, as: NoteBody.self)
             let id = context.parameters.get("id") ?? ""
             return Encoded(
-                try automation.act { engine, now throws(AutomationError) in
-                    try engine.acknowledgeAlarm(id: id, by: token.name, note: body.note, at: now)
+                try Self.operatorAction { () throws(AutomationError) in
+                    try automation.acknowledgeAlarm(id: id, note: body.note, by: token.name)
                 }
             )
         }
@@ -104,8 +105,8 @@ extension HTTPAPI {
                 )
             }
             return Encoded(
-                try automation.act { engine, now throws(AutomationError) in
-                    try engine.shelveAlarm(id: id, until: now + ms, reason: body.reason, by: token.name, at: now)
+                try Self.operatorAction { () throws(AutomationError) in
+                    try automation.shelveAlarm(id: id, for: ms, reason: body.reason, by: token.name)
                 }
             )
         }
@@ -113,8 +114,8 @@ extension HTTPAPI {
             let token = try context.require(.operator)
             let id = context.parameters.get("id") ?? ""
             return Encoded(
-                try automation.act { engine, now throws(AutomationError) in
-                    try engine.unshelveAlarm(id: id, by: token.name, at: now)
+                try Self.operatorAction { () throws(AutomationError) in
+                    try automation.unshelveAlarm(id: id, by: token.name)
                 }
             )
         }
@@ -123,8 +124,8 @@ extension HTTPAPI {
             let body = try await Self.body(request, as: TextBody.self)
             let id = context.parameters.get("id") ?? ""
             return Encoded(
-                try automation.act { engine, now throws(AutomationError) in
-                    try engine.noteAlarm(id: id, text: body.text ?? "", by: token.name, at: now)
+                try Self.operatorAction { () throws(AutomationError) in
+                    try automation.noteAlarm(id: id, text: body.text ?? "", by: token.name)
                 }
             )
         }
@@ -184,15 +185,14 @@ extension HTTPAPI {
                 )
             }
             let ttl = try Self.duration(body.ttl, field: "ttl", example: "\"5m\"")
-            let command = try await automation.actAndPublish { engine, now throws(AutomationError) in
-                try engine.sendCommand(
+            let command = try await Self.publishingOperatorAction { () async throws(AutomationError) in
+                try await automation.sendCommand(
                     device: device,
                     name: name,
                     params: body.params ?? [:],
                     ttl: ttl,
                     idempotencyKey: body.idempotencyKey,
-                    by: token.name,
-                    at: now
+                    by: token.name
                 )
             }
             return EditedResponse(status: .accepted, response: Encoded(command))
@@ -202,8 +202,8 @@ extension HTTPAPI {
             let body = try await Self.body(request, as: NoteBody.self)
             let id = context.parameters.get("id") ?? ""
             return Encoded(
-                try await automation.actAndPublish { engine, now throws(AutomationError) in
-                    try engine.approveCommand(id: id, by: token.name, note: body.note, at: now)
+                try await Self.publishingOperatorAction { () async throws(AutomationError) in
+                    try await automation.approveCommand(id: id, note: body.note, by: token.name)
                 }
             )
         }
@@ -212,8 +212,8 @@ extension HTTPAPI {
             let body = try await Self.body(request, as: ReasonBody.self)
             let id = context.parameters.get("id") ?? ""
             return Encoded(
-                try automation.act { engine, now throws(AutomationError) in
-                    try engine.rejectCommand(id: id, by: token.name, reason: body.reason, at: now)
+                try Self.operatorAction { () throws(AutomationError) in
+                    try automation.rejectCommand(id: id, reason: body.reason, by: token.name)
                 }
             )
         }
@@ -226,7 +226,7 @@ extension HTTPAPI {
         router.get("/api/v1/devices/:id/override") { _, context -> OverrideResponse in
             _ = try context.require(.viewer)
             let device = try Self.deviceID(context)
-            return OverrideResponse(automation.snapshot, device: device, now: automation.now())
+            return OverrideResponse(automation.snapshot, device: device, now: automation.currentTime())
         }
         router.put("/api/v1/devices/:id/override") { request, context -> OverrideResponse in
             let token = try context.require(.operator)
@@ -241,23 +241,14 @@ extension HTTPAPI {
                 )
             }
             let duration = try Self.duration(body.for, field: "for", example: "\"30m\"")
-            _ = automation.update { engine, now in
-                engine.setOverride(
-                    device: device,
-                    reason: reason,
-                    until: duration.map { now + $0 },
-                    by: token.name,
-                    at: now
-                )
-            }
-            return OverrideResponse(automation.snapshot, device: device, now: automation.now())
+            _ = automation.setOverride(device: device, reason: reason, for: duration, by: token.name)
+            return OverrideResponse(automation.snapshot, device: device, now: automation.currentTime())
         }
         router.delete("/api/v1/devices/:id/override") { _, context -> OverrideResponse in
             let token = try context.require(.operator)
             let device = try Self.deviceID(context)
-            _ = automation.update { engine, now in ((), engine.releaseOverride(device: device, by: token.name, at: now))
-            }
-            return OverrideResponse(automation.snapshot, device: device, now: automation.now())
+            automation.releaseOverride(device: device, by: token.name)
+            return OverrideResponse(automation.snapshot, device: device, now: automation.currentTime())
         }
         router.get("/api/v1/autonomy") { _, context -> Encoded<AutonomySwitch> in
             _ = try context.require(.viewer)
@@ -269,10 +260,7 @@ extension HTTPAPI {
             guard let enabled = body.enabled else {
                 throw APIError(.badRequest, code: "invalid_body", message: "'enabled' (true or false) is required")
             }
-            _ = automation.update { engine, now in
-                ((), engine.setAutonomy(enabled: enabled, reason: body.reason, by: token.name, at: now))
-            }
-            return Encoded(automation.snapshot.autonomy)
+            return Encoded(automation.setAutonomy(enabled: enabled, reason: body.reason, by: token.name))
         }
     }
 
@@ -297,14 +285,13 @@ extension HTTPAPI {
             let buffer = try await request.body.collect(upTo: 256 * 1024)
             let text = String(buffer: buffer)
             return RuleResponse(
-                try automation.act { engine, now throws(AutomationError) in try engine.putRule(id, text: text, at: now)
-                }
+                try Self.operatorAction { () throws(AutomationError) in try automation.putRule(id, text: text) }
             )
         }
         router.delete("/api/v1/rules/:rule") { _, context -> Response in
             _ = try context.require(.admin)
             let id = try Self.ruleID(context)
-            _ = try automation.act { engine, _ throws(AutomationError) in ((), try engine.deleteRule(id)) }
+            try Self.operatorAction { () throws(AutomationError) in try automation.deleteRule(id) }
             return Response(status: .noContent)
         }
         for (verb, enabled, dryRun) in [("enable", true, nil), ("disable", false, nil), ("dry-run", nil, true)]
@@ -316,8 +303,8 @@ extension HTTPAPI {
                 var dry = dryRun
                 if verb == "dry-run", QueryParameters(request).text("enabled") == "false" { dry = false }
                 return RuleResponse(
-                    try automation.act { engine, now throws(AutomationError) in
-                        try engine.setRuleFlags(id, enabled: enabled, dryRun: dry, by: token.name, at: now)
+                    try Self.operatorAction { () throws(AutomationError) in
+                        try automation.setRuleFlags(id, enabled: enabled, dryRun: dry, by: token.name)
                     }
                 )
             }
@@ -381,29 +368,23 @@ extension AutomationError {
     }
 }
 
-extension AutomationService {
-    /// Runs an operator action; maps its error to HTTP.
-    func act<T>(_ body: (inout AutomationEngine, Int64) throws(AutomationError) -> (T, [AutomationAction])) throws -> T
-    {
+extension HTTPAPI {
+    /// Runs an operator action; maps its refusal to HTTP.
+    static func operatorAction<T>(_ body: () throws(AutomationError) -> T) throws -> T {
         do {
-            return try withEngine(body).0
+            return try body()
         } catch {
             throw error.apiError
         }
     }
 
-    /// Runs an operator action and publishes the commands it sends; returns the value after.
-    func actAndPublish(
-        _ body: (inout AutomationEngine, Int64) throws(AutomationError) -> (Command, [AutomationAction])
-    ) async throws -> Command {
-        let (command, actions): (Command, [AutomationAction])
+    /// Runs an operator action that publishes; maps its refusal to HTTP.
+    static func publishingOperatorAction<T>(_ body: () async throws(AutomationError) -> T) async throws -> T {
         do {
-            (command, actions) = try withEngine(body)
+            return try await body()
         } catch {
             throw error.apiError
         }
-        await perform(actions)
-        return snapshot.commands.commands[command.id] ?? command
     }
 }
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import ReflexNode
 import ReflexStore
 
 extension HTTPAPI {

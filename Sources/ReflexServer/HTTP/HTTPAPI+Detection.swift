@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ReflexCore
+import ReflexNode
 import ReflexStore
 
 extension HTTPAPI {

@@ -1,5 +1,6 @@
 import Hummingbird
 import ReflexCore
+import ReflexNode
 import ReflexStore
 
 extension HTTPAPI {

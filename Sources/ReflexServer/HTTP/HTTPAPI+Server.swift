@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import ReflexNode
 
 extension HTTPAPI {
     /// The HTTP/1 server of ``makeApplication(listen:onServerRunning:)``: Hummingbird's, behind

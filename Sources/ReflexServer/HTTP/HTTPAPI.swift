@@ -4,6 +4,7 @@ public import Logging
 public import NIOCore
 import ReflexCore
 public import ReflexMQTT
+public import ReflexNode
 public import ReflexStore
 
 /// Builds the HTTP API: the JSON read API under `/api/v1`, the InfluxDB v2 compatible

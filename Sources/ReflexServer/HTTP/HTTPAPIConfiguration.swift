@@ -1,4 +1,5 @@
 public import ReflexMQTT
+import ReflexNode
 
 /// The HTTP API's settings (`http.*` keys).
 ///

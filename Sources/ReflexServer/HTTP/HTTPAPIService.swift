@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 public import ReflexMQTT
+import ReflexNode
 public import ServiceLifecycle
 import Synchronization
 

@@ -1,4 +1,5 @@
 import NIOCore
+import ReflexNode
 import Synchronization
 
 /// What the HTTP server's connection guard has seen, shown by `GET /api/v1/ingest/stats` under

@@ -1,4 +1,5 @@
 import NIOCore
+import ReflexNode
 
 /// Tells an ``HTTPTimeoutHandler`` that bytes arrived, before the HTTP decoder sees them: on a
 /// kept-alive connection the first bytes of the next request start its header timeout (the

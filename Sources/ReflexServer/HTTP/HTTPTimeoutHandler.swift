@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import ReflexNode
 
 /// Closes an HTTP/1 connection whose first request head, or whose request body, does not
 /// arrive in time (see ``HTTPTimeoutStateMachine``); counts and logs (at debug) each close.

@@ -1,4 +1,5 @@
 import NIOCore
+import ReflexNode
 
 /// When an HTTP/1 connection must have sent what: the decisions of ``HTTPTimeoutHandler``, as a
 /// pure state machine (events and times in, actions out).

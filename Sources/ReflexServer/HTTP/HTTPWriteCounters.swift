@@ -1,3 +1,4 @@
+import ReflexNode
 import Synchronization
 
 /// Counts of the `POST /api/v2/write` route since the API was built, shown by

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOHTTP1
+import ReflexNode
 import ReflexStore
 
 /// Turns every error into a JSON answer: ``APIError`` as is (in InfluxDB's shape under

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ReflexNode
 
 /// Reads and checks query parameters; every failure is a 400 that names the parameter.
 struct QueryParameters {

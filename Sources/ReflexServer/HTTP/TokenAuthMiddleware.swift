@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ReflexNode
 import ReflexStore
 
 /// Authenticates every request except `GET /health` with an operator token.

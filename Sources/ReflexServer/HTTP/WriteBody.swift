@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import ReflexNode
 
 /// Reads a write request's body: `Content-Encoding: gzip` or identity, at most `limit` bytes
 /// both on the wire and after decompression.

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import ReflexNode
 
 /// A log handler that writes one JSON object per line, for log shippers.
 ///

@@ -1,3 +1,5 @@
+import ReflexNode
+
 /// Makes client-supplied text safe to write in a log line or on a terminal: control characters
 /// are escaped and values that look like tokens are redacted.
 ///

@@ -1,4 +1,5 @@
 public import Logging
+import ReflexNode
 
 extension NodeConfiguration {
     /// A log handler for `label` in this configuration's format and level, writing to standard

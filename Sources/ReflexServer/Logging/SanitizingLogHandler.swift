@@ -1,4 +1,5 @@
 public import Logging
+import ReflexNode
 
 /// A log handler that passes every event to `inner` with its message, metadata (keys and
 /// values, nested ones included) and error escaped and token-redacted by ``LogSanitizer``:

@@ -1,7 +1,5 @@
 import Foundation
 import GRDB
-public import ReflexAutomation
-import ReflexCore
 
 /// The SQLite ``AutomationStateStore``: durable automation state in
 /// `<dataDirectory>/automation.sqlite` (GRDB): alarms and commands
@@ -13,8 +11,6 @@ public final class SQLiteAutomationStore: AutomationStateStore {
     public static let fileName = "automation.sqlite"
 
     let queue: DatabaseQueue
-    private static let encoder = JSONEncoder()
-    private static let decoder = JSONDecoder()
 
     /// Opens (creating and migrating) the database at `path`; `nil` opens an in-memory database.
     public init(path: String?) throws {
@@ -60,65 +56,49 @@ public final class SQLiteAutomationStore: AutomationStateStore {
         return migrator
     }
 
-    static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try decoder.decode(type, from: Data(text.utf8))
-    }
-
     // MARK: - Writes
 
-    /// Writes a batch of changes in one transaction.
-    public func apply(_ changes: [AutomationAction]) async throws {
-        let rows = try changes.flatMap(Self.rows)
-        guard !rows.isEmpty else { return }
+    /// Writes a batch of rows in one transaction, in order.
+    public func apply(_ writes: [AutomationWrite]) async throws {
+        guard !writes.isEmpty else { return }
+        let statements = writes.map(Self.statement)
         try await queue.write { db in
-            for (sql, arguments) in rows { try db.execute(sql: sql, arguments: arguments) }
+            for (sql, arguments) in statements { try db.execute(sql: sql, arguments: arguments) }
         }
     }
 
-    static func rows(_ action: AutomationAction) throws -> [(String, StatementArguments)] {
-        guard let row = try row(action) else { return [] }
-        if case .rule(let r, removed: false) = action, r.source == "api", r.rule != nil {
-            return [row, ("INSERT OR REPLACE INTO api_rules (rule, text) VALUES (?, ?)", [r.id.rawValue, r.text])]
-        }
-        return [row]
-    }
-
-    static func row(_ action: AutomationAction) throws -> (String, StatementArguments)? {
-        switch action {
-        case .alarm(let a):
+    static func statement(_ write: AutomationWrite) -> (String, StatementArguments) {
+        switch write {
+        case .alarm(let id, let device, let state, let raisedAt, let json):
             return (
                 "INSERT OR REPLACE INTO alarms (id, device, state, raised_at, json) VALUES (?, ?, ?, ?, ?)",
-                [a.id, a.device.rawValue, a.state.rawValue, a.raisedAt, try json(a)]
+                [id, device, state, raisedAt, json]
             )
-        case .command(let c):
+        case .command(let id, let device, let state, let createdAt, let json):
             return (
                 "INSERT OR REPLACE INTO commands (id, device, state, created_at, json) VALUES (?, ?, ?, ?, ?)",
-                [c.id, c.device.rawValue, c.state.rawValue, c.createdAt, try json(c)]
+                [id, device, state, createdAt, json]
             )
-        case .audit(let e):
+        case .audit(let id, let at, let device, let rule, let json):
             return (
                 "INSERT OR REPLACE INTO audit (id, at, device, rule, json) VALUES (?, ?, ?, ?, ?)",
-                [e.id, e.at, e.device?.rawValue, e.rule, try json(e)]
+                [id, at, device, rule, json]
             )
-        case .override(let device, let o?):
-            return ("INSERT OR REPLACE INTO overrides (device, json) VALUES (?, ?)", [device.rawValue, try json(o)])
+        case .override(let device, let json?):
+            return ("INSERT OR REPLACE INTO overrides (device, json) VALUES (?, ?)", [device, json])
         case .override(let device, nil):
-            return ("DELETE FROM overrides WHERE device = ?", [device.rawValue])
-        case .autonomy(let s):
-            return ("INSERT OR REPLACE INTO settings (key, json) VALUES ('autonomy', ?)", [try json(s)])
-        case .rule(let r, removed: true) where r.source == "api":
-            return ("DELETE FROM api_rules WHERE rule = ?", [r.id.rawValue])
-        case .rule(let r, removed: false):
+            return ("DELETE FROM overrides WHERE device = ?", [device])
+        case .setting(let key, let json):
+            return ("INSERT OR REPLACE INTO settings (key, json) VALUES (?, ?)", [key, json])
+        case .ruleVersion(let rule, let version, let source, let text, let at):
             return (
                 "INSERT OR IGNORE INTO rule_versions (rule, version, source, text, at) VALUES (?, ?, ?, ?, ?)",
-                [r.id.rawValue, r.version, r.source, r.text, NodeClock.systemMilliseconds()]
+                [rule, version, source, text, at]
             )
-        case .rule(_, removed: true), .publish, .webhook, .publishDesired:
-            return nil
+        case .apiRule(let rule, let text?):
+            return ("INSERT OR REPLACE INTO api_rules (rule, text) VALUES (?, ?)", [rule, text])
+        case .apiRule(let rule, nil):
+            return ("DELETE FROM api_rules WHERE rule = ?", [rule])
         }
     }
 
@@ -145,26 +125,24 @@ public final class SQLiteAutomationStore: AutomationStateStore {
 
     /// Open alarms, the last 1000 cleared ones, unfinished and recent commands, overrides, the
     /// autonomy switch, the next audit id and the latest version of every rule.
-    public func load() async throws -> AutomationSnapshot {
+    public func load() async throws -> AutomationRows {
         try await queue.read { db in
-            var s = AutomationSnapshot()
+            var s = AutomationRows()
             let openAlarms = try String.fetchAll(db, sql: "SELECT json FROM alarms WHERE state != 'cleared'")
             let recentAlarms = try String.fetchAll(
                 db,
                 sql:
                     "SELECT json FROM (SELECT json, raised_at FROM alarms WHERE state = 'cleared' ORDER BY raised_at DESC LIMIT 1000) ORDER BY raised_at"
             )
-            s.alarms = try (recentAlarms + openAlarms).map { try Self.decode(Alarm.self, $0) }
+            s.alarms = recentAlarms + openAlarms
             s.commands = try String.fetchAll(
                 db,
                 sql:
                     "SELECT json FROM (SELECT json, created_at FROM commands ORDER BY created_at DESC LIMIT 2000) ORDER BY created_at"
-            ).map { try Self.decode(Command.self, $0) }
-            s.overrides = try String.fetchAll(db, sql: "SELECT json FROM overrides").map {
-                try Self.decode(Override.self, $0)
-            }
-            s.autonomy = try String.fetchOne(db, sql: "SELECT json FROM settings WHERE key = 'autonomy'").map {
-                try Self.decode(AutonomySwitch.self, $0)
+            )
+            s.overrides = try String.fetchAll(db, sql: "SELECT json FROM overrides")
+            for row in try Row.fetchAll(db, sql: "SELECT key, json FROM settings") {
+                s.settings[row["key"]] = row["json"]
             }
             s.nextAuditID = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM audit") ?? 0) + 1
             let rows = try Row.fetchAll(
@@ -180,7 +158,7 @@ public final class SQLiteAutomationStore: AutomationStateStore {
     }
 
     /// Alarms, newest first. `state`: open (not cleared), active, acknowledged, cleared or all.
-    public func alarms(state: String, device: String?, limit: Int) async throws -> [Alarm] {
+    public func alarms(state: String, device: String?, limit: Int) async throws -> [String] {
         try await queue.read { db in
             var sql = "SELECT json FROM alarms WHERE 1"
             var arguments: StatementArguments = []
@@ -197,21 +175,19 @@ public final class SQLiteAutomationStore: AutomationStateStore {
             }
             sql += " ORDER BY raised_at DESC, id DESC LIMIT ?"
             arguments += [limit]
-            return try String.fetchAll(db, sql: sql, arguments: arguments).map { try Self.decode(Alarm.self, $0) }
+            return try String.fetchAll(db, sql: sql, arguments: arguments)
         }
     }
 
     /// One alarm by id.
-    public func alarm(id: String) async throws -> Alarm? {
+    public func alarm(id: String) async throws -> String? {
         try await queue.read { db in
-            try String.fetchOne(db, sql: "SELECT json FROM alarms WHERE id = ?", arguments: [id]).map {
-                try Self.decode(Alarm.self, $0)
-            }
+            try String.fetchOne(db, sql: "SELECT json FROM alarms WHERE id = ?", arguments: [id])
         }
     }
 
     /// Commands, newest first.
-    public func commands(device: String?, state: String?, limit: Int) async throws -> [Command] {
+    public func commands(device: String?, state: String?, limit: Int) async throws -> [String] {
         try await queue.read { db in
             var sql = "SELECT json FROM commands WHERE 1"
             var arguments: StatementArguments = []
@@ -225,21 +201,19 @@ public final class SQLiteAutomationStore: AutomationStateStore {
             }
             sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
             arguments += [limit]
-            return try String.fetchAll(db, sql: sql, arguments: arguments).map { try Self.decode(Command.self, $0) }
+            return try String.fetchAll(db, sql: sql, arguments: arguments)
         }
     }
 
     /// One command by id.
-    public func command(id: String) async throws -> Command? {
+    public func command(id: String) async throws -> String? {
         try await queue.read { db in
-            try String.fetchOne(db, sql: "SELECT json FROM commands WHERE id = ?", arguments: [id]).map {
-                try Self.decode(Command.self, $0)
-            }
+            try String.fetchOne(db, sql: "SELECT json FROM commands WHERE id = ?", arguments: [id])
         }
     }
 
     /// Audit entries, newest first, before the id `before` if given.
-    public func audit(device: String?, rule: String?, limit: Int, before: Int64?) async throws -> [AuditEntry] {
+    public func audit(device: String?, rule: String?, limit: Int, before: Int64?) async throws -> [String] {
         try await queue.read { db in
             var sql = "SELECT json FROM audit WHERE 1"
             var arguments: StatementArguments = []
@@ -257,7 +231,7 @@ public final class SQLiteAutomationStore: AutomationStateStore {
             }
             sql += " ORDER BY id DESC LIMIT ?"
             arguments += [limit]
-            return try String.fetchAll(db, sql: sql, arguments: arguments).map { try Self.decode(AuditEntry.self, $0) }
+            return try String.fetchAll(db, sql: sql, arguments: arguments)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReflexNode
 import ReflexServer
 
 /// `reflex rules list|validate`.

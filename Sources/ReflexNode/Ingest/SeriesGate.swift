@@ -48,6 +48,7 @@ public final class SeriesGate: Sendable {
     private let state: Mutex<State>
     private let logger: Logger
     private let now: @Sendable () -> Int64
+    private let howToRaise: @Sendable (SeriesAdmission.Limit) -> String
 
     private struct State {
         var admission: SeriesAdmission
@@ -66,12 +67,16 @@ public final class SeriesGate: Sendable {
     ///   - existing: the series already stored (``SampleMaintenance/seriesKeys()``).
     ///   - logger: where refusals are noted.
     ///   - now: the time in ms since the epoch (a parameter for tests).
+    ///   - howToRaise: where a limit is set, for refusal messages ("--max-series, env ... or
+    ///     ingest.maxSeries in the config file").
     public init(
         limits: SeriesLimits,
         existing: some Sequence<SeriesKey>,
         logger: Logger,
-        now: (@Sendable () -> Int64)? = nil
+        now: (@Sendable () -> Int64)? = nil,
+        howToRaise: @escaping @Sendable (SeriesAdmission.Limit) -> String = { _ in "the node's ingest settings" }
     ) {
+        self.howToRaise = howToRaise
         self.limits = limits
         let admission = SeriesAdmission(limits: limits, existing: existing)
         var initial = State(admission: admission)
@@ -176,13 +181,13 @@ public final class SeriesGate: Sendable {
         switch limit {
         case .seriesPerDevice:
             return "device '\(device)' has \(deviceSeries) series, the most one device may have "
-                + "(limit \(value); raise it with \(SettingKey.ingestMaxSeriesPerDevice.waysToSet))"
+                + "(limit \(value); raise it with \(howToRaise(limit)))"
         case .seriesPerNode:
             return "the node has \(value) device series, the most it keeps "
-                + "(limit \(value); raise it with \(SettingKey.ingestMaxSeries.waysToSet))"
+                + "(limit \(value); raise it with \(howToRaise(limit)))"
         case .newSeriesPerMinute:
             return "device '\(device)' created new series faster than \(value) per minute "
-                + "(limit \(value); raise it with \(SettingKey.ingestMaxNewSeriesPerMinute.waysToSet))"
+                + "(limit \(value); raise it with \(howToRaise(limit)))"
         }
     }
 

@@ -19,7 +19,7 @@ import Synchronization
 /// let (acks, ackInput) = AsyncStream.makeStream(of: ReceivedCommandAck.self, bufferingPolicy: .bufferingNewest(10_000))
 /// let interceptor = CommandAckInterceptor(base: ingestor, continuation: ackInput)
 /// let broker = MQTTBroker(..., interceptor: interceptor, ...)
-/// let automation = try AutomationService(store: SQLiteAutomationStore(dataDirectory: dir), events: events,
+/// let automation = AutomationService(store: stores.automation, events: events,
 ///     publisher: broker, devices: registry, acks: acks, configuration: config, rulesDirectory: dir + "/rules", logger: logger)
 /// // add `automation` to the ServiceGroup after the broker
 /// ```
@@ -28,7 +28,7 @@ import Synchronization
 /// batch reaching the service to the command's publish returning); ``decisionLatencySummary``
 /// gives p50/p99, also served on `GET /api/v1/automation/stats`.
 public final class AutomationService: Service, Sendable {
-    public let store: any AutomationStateStore
+    public let store: AutomationRecords
     let engine: Mutex<AutomationEngine>
     let events: NodeEvents
     let publisher: any CommandPublisher
@@ -77,7 +77,8 @@ public final class AutomationService: Service, Sendable {
         logger: Logger
     ) {
         self.clock = clock
-        self.store = store
+        let now = now ?? NodeClock.system.now
+        self.store = AutomationRecords(rows: store, now: now)
         self.events = events
         self.publisher = publisher
         self.devices = devices
@@ -86,7 +87,7 @@ public final class AutomationService: Service, Sendable {
         self.configuration = configuration
         self.rulesDirectory = rulesDirectory
         self.logger = logger
-        self.now = now ?? NodeClock.system.now
+        self.now = now
         let ackTimeout = configuration.ackTimeout.components
         engine = Mutex(
             AutomationEngine(

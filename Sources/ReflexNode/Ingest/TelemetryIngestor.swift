@@ -227,7 +227,7 @@ extension TelemetryIngestor {
 
     /// The device a client authenticated as, if it is a device.
     static func device(of identity: ClientIdentity) -> DeviceID? {
-        guard identity.roles.contains(DeviceAuthenticator.deviceRole), let principal = identity.principal else {
+        guard identity.roles.contains(ClientRoles.device), let principal = identity.principal else {
             return nil
         }
         return try? DeviceID(validating: principal)

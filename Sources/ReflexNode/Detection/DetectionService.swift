@@ -46,7 +46,8 @@ public final class DetectionService: Service, Sendable {
     public let status = DetectionStatus()
 
     private let scores: any SampleStore
-    let store: any DetectionStore
+    /// Checkpoints and anomaly bands (the HTTP API reads the bands).
+    public let store: any DetectionStore
     private let devices: any DeviceDirectory
     private let telemetry: Broadcast<TelemetryBatch>
     /// Committed commit-log entries, in memory (the fast path).
