@@ -115,7 +115,6 @@ let package = Package(
                 "ReflexStore",
                 "ReflexAnalytics",
                 "ReflexAutomation",
-                "ReflexSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,10 +126,29 @@ let package = Package(
             exclude: ["Dashboard/Assets"],
             swiftSettings: strictSettings
         ),
+        // `reflex serve --demo` and `reflex bench autonomy`: the demo fleet's rules, the
+        // maintenance crew, the decision-latency probe and its report.
+        .target(
+            name: "ReflexDemo",
+            dependencies: [
+                "ReflexServer",
+                "ReflexNode",
+                "ReflexStore",
+                "ReflexCore",
+                "ReflexMQTT",
+                "ReflexAutomation",
+                "ReflexSimulator",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "reflex",
             dependencies: [
                 "ReflexServer",
+                "ReflexDemo",
                 "ReflexNode",
                 "ReflexStore",
                 "ReflexAnalytics",
@@ -189,6 +207,14 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ReflexDemoTests",
+            dependencies: [
+                "ReflexDemo", "ReflexServer", "ReflexNode", "ReflexStore", "ReflexTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ReflexDemo
 import ReflexServer
 
 /// `reflex bench autonomy`: the closed loop, measured on a simulated fleet through a real node.

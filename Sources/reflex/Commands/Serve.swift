@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ReflexDemo
 import ReflexServer
 import ReflexStore
 import ServiceLifecycle

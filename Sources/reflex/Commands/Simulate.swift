@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReflexCore
+import ReflexDemo
 import ReflexMQTT
 import ReflexServer
 import ReflexSimulator

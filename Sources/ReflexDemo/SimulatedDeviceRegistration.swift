@@ -1,5 +1,6 @@
 import ReflexCore
 import ReflexNode
+import ReflexServer
 public import ReflexSimulator
 public import ReflexStore
 

@@ -1,5 +1,6 @@
 import Foundation
 import ReflexNode
+import ReflexServer
 package import ReflexSimulator
 
 /// What the autonomy benchmark observed, as plain records in wall-clock milliseconds, and the

@@ -1,4 +1,5 @@
 import ReflexNode
+import ReflexServer
 
 /// The rules `reflex serve --demo` and `reflex bench autonomy` run with: built into the node
 /// through ``AutomationConfiguration/builtInRules`` under the label ``fileLabel``, written next to

@@ -5,6 +5,7 @@ import ReflexAutomation
 import ReflexCore
 import ReflexMQTT
 import ReflexNode
+import ReflexServer
 import ReflexSimulator
 import ServiceLifecycle
 import Synchronization

@@ -1,4 +1,5 @@
 import ReflexNode
+import ReflexServer
 package import ReflexSimulator
 
 /// The demo's endless fault plan: a first fault soon after the start, then one every interval,

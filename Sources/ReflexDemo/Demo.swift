@@ -3,6 +3,7 @@ public import Logging
 import ReflexCore
 import ReflexMQTT
 import ReflexNode
+public import ReflexServer
 public import ReflexSimulator
 import ReflexStore
 public import ServiceLifecycle

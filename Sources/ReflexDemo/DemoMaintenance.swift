@@ -3,6 +3,7 @@ import Logging
 import ReflexAutomation
 import ReflexCore
 import ReflexNode
+import ReflexServer
 import ReflexSimulator
 import ServiceLifecycle
 

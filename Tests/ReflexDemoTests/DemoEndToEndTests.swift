@@ -7,6 +7,7 @@ import ReflexStore
 import Synchronization
 import Testing
 
+@testable import ReflexDemo
 @testable import ReflexNode
 @testable import ReflexServer
 

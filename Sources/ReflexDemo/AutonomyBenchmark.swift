@@ -11,6 +11,7 @@ import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 package import ReflexNode
+import ReflexServer
 #endif
 
 /// `reflex bench autonomy`: a real node (temporary data directory, the embedded broker on

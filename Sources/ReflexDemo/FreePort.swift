@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 import ReflexNode
+import ReflexServer
 #endif
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's pick for port 0).
