@@ -11,7 +11,11 @@ is what a broker that only forwards can take from this generator.
 
     scripts/bench-ingest.py [--rounds 3] [--devices 100] [--messages-per-device 2000] [--values 10]
                             [--reflex-bin .build/release/reflex] [--detection on|off|both]
-                            [--no-mosquitto]
+                            [--no-mosquitto] [--baseline-bin OTHER/reflex]
+
+--baseline-bin adds a second Reflex build (for example the revision before a refactor) to the same
+alternating rounds, with the detection setting of the first (on unless --detection off), and prints
+the ratio of the medians: the before/after figure of a change on the same machine and run.
 
 --detection both runs Reflex twice per round, with live detection on (every sample scored, scores
 stored as anomaly:<metric>, bands and checkpoints written) and off (`--detection-enabled false`),
@@ -265,7 +269,11 @@ def main() -> int:
     ap.add_argument("--detection", choices=["on", "off", "both"], default="on",
                     help="run Reflex with live detection on, off, or both alternating (default: on, the node default)")
     ap.add_argument("--no-mosquitto", action="store_true", help="skip the mosquitto baseline")
+    ap.add_argument("--baseline-bin", help="a second reflex binary run in the same rounds (before/after a change)")
     args = ap.parse_args()
+    if args.baseline_bin and not Path(args.baseline_bin).exists():
+        print(f"no {args.baseline_bin}", file=sys.stderr)
+        return 2
     if not Path(args.reflex_bin).exists():
         print(f"no {args.reflex_bin}; build it with: swift build -c release --product reflex", file=sys.stderr)
         return 2
@@ -275,7 +283,7 @@ def main() -> int:
     devices = [f"bench-{i:03d}" for i in range(args.devices)]
     total_samples = args.devices * args.messages_per_device * args.values
     reflex_kinds = {"on": ["reflex"], "off": ["reflex-nodetect"], "both": ["reflex", "reflex-nodetect"]}[args.detection]
-    kinds = reflex_kinds + ([] if args.no_mosquitto else ["mosquitto"])
+    kinds = reflex_kinds + (["baseline"] if args.baseline_bin else []) + ([] if args.no_mosquitto else ["mosquitto"])
     results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
     print(f"{args.devices} devices x {args.messages_per_device} messages x {args.values} values "
           f"= {total_samples} samples per run; QoS 1, window {args.window}; "
@@ -286,15 +294,17 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="bench-ingest.") as tmp:
                 port = free_port()
                 http_port = free_port()
-                detect = kind == "reflex"
-                if kind.startswith("reflex"):
+                binary = args.baseline_bin if kind == "baseline" else args.reflex_bin
+                is_reflex = kind != "mosquitto"
+                detect = kind == "reflex" or (kind == "baseline" and args.detection != "off")
+                if is_reflex:
                     data = Path(tmp) / "data"
                     tokens = {}
                     for d in devices:
-                        out = subprocess.run([args.reflex_bin, "device", "add", d, "--data-dir", str(data)],
+                        out = subprocess.run([binary, "device", "add", d, "--data-dir", str(data)],
                                              capture_output=True, text=True, check=True).stdout
                         tokens[d] = TOKEN.search(out).group(0)
-                    cmd = [args.reflex_bin, "serve", "--mqtt-listen", f"127.0.0.1:{port}", "--data-dir", str(data),
+                    cmd = [binary, "serve", "--mqtt-listen", f"127.0.0.1:{port}", "--data-dir", str(data),
                            "--log-level", "warning", "--http-listen", f"127.0.0.1:{http_port}",
                            "--detection-enabled", "true" if detect else "false"]
                     creds = [(d, d, tokens[d]) for d in devices]
@@ -321,10 +331,10 @@ def main() -> int:
                                    f" replayed {figures.get('samplesReplayed', '?')} samples,"
                                    f" last catch-up {figures.get('lastCatchUpSeconds') or 0:.2f}s;"
                                    f" telemetry broadcast drops (automation) {figures.get('broadcastDropped')})")
-                    if kind.startswith("reflex"):
+                    if is_reflex:
                         proc.send_signal(signal.SIGTERM)
                         proc.wait(30)
-                        out = subprocess.run([args.reflex_bin, "query", "series", devices[0], "--data-dir", str(data),
+                        out = subprocess.run([binary, "query", "series", devices[0], "--data-dir", str(data),
                                               "--json"], capture_output=True, text=True).stdout
                         count = sum(int(s["samples"]) for s in json.loads(out) if not s["metric"].startswith("anomaly:"))
                         db = sum(p.stat().st_size for p in data.glob("samples.sqlite*"))
@@ -345,6 +355,10 @@ def main() -> int:
     if "reflex" in medians and "reflex-nodetect" in medians:
         print(f"detection on / off: {medians['reflex'] / medians['reflex-nodetect']:.2f} "
               f"(CPU {cpu['reflex'] / cpu['reflex-nodetect']:.2f}x)")
+    if "baseline" in medians:
+        first = reflex_kinds[0]
+        print(f"{first} ({args.reflex_bin}) / baseline ({args.baseline_bin}): "
+              f"{medians[first] / medians['baseline']:.3f} (CPU {cpu[first] / cpu['baseline']:.2f}x)")
     if "mosquitto" in medians:
         for kind in reflex_kinds:
             print(f"{kind} / mosquitto (forwarding only): {medians[kind] / medians['mosquitto']:.2f}")
