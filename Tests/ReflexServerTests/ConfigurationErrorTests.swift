@@ -195,7 +195,7 @@ import Testing
             ),
             (
                 "metrics:\n  port: 80\n",
-                "unknown key 'metrics' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, log, mqtt, http, automation, detection, ingest"
+                "unknown key 'metrics' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, store, log, mqtt, http, automation, detection, ingest"
             ),
             (
                 "http:\n  port: 80\n",
