@@ -39,6 +39,7 @@ struct Serve: AsyncParsableCommand {
 
             Configuration file (YAML, every key optional; defaults shown):
               dataDirectory: ./reflex-data
+              store: sqlite             # or postgres://USER:PASSWORD@HOST:5432/DB
               log:
                 level: info             # trace, debug, info, notice, warning,
                                         # error or critical
@@ -87,7 +88,7 @@ struct Serve: AsyncParsableCommand {
                 maxSeries: 100000           # device series on the node
                 maxNewSeriesPerMinute: 100  # per device
 
-            Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
+            Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_STORE, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
             REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
             REFLEX_MQTT_MAX_CONNECTIONS, REFLEX_MQTT_MAX_PACKET_SIZE, REFLEX_MQTT_MAX_INFLIGHT, \
             REFLEX_MQTT_MAX_QUEUED_MESSAGES, REFLEX_MQTT_QUEUE_OVERFLOW, REFLEX_MQTT_SYS_INTERVAL, \
