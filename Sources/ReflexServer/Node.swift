@@ -26,6 +26,7 @@ public struct Node: Service {
     private let logger: Logger
     private let announceAdminToken: @Sendable (String) -> Void
     private let attach: @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration]
+    private let handlesSignals: Bool
 
     /// - Parameters:
     ///   - configuration: a configuration from ``NodeConfiguration/load(configFile:environment:overrides:)``
@@ -36,16 +37,20 @@ public struct Node: Service {
     ///     see it); default: write it to standard output. Never logged.
     ///   - attach: more services to run in the node's group, after automation and before HTTP,
     ///     given the node's parts (`reflex serve --demo` adds its simulated fleet); default none.
+    ///   - handlesSignals: whether SIGTERM and SIGINT shut the node down; false when it runs inside
+    ///     a group that handles them itself (`reflex bench autonomy`); default true.
     public init(
         configuration: NodeConfiguration,
         logger: Logger,
         announceAdminToken: @escaping @Sendable (String) -> Void = Node.writeToStandardOutput,
-        attach: @escaping @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] = { _ in [] }
+        attach: @escaping @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] = { _ in [] },
+        handlesSignals: Bool = true
     ) {
         self.configuration = configuration
         self.logger = logger
         self.announceAdminToken = announceAdminToken
         self.attach = attach
+        self.handlesSignals = handlesSignals
     }
 
     /// Writes `text` to standard output, unbuffered.
@@ -261,7 +266,7 @@ public struct Node: Service {
                 // Started in this order, stopped in reverse: HTTP and the broker stop taking
                 // telemetry before the store commits its last group.
                 services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
                 logger: logger
             )
         )
