@@ -5,7 +5,8 @@ TMPDIR), waits until it is clearly running (a line it prints, or its ports), sen
 checks: the exit within 5 s, the exit status (`serve` 0, as its help documents; the others 130 for
 SIGINT and 143 for SIGTERM), that no process of its session is left, and what it leaves behind:
 
-* `serve`: every QoS 1 sample acknowledged before the signal is in the store afterwards;
+* `serve`: every QoS 1 sample acknowledged before the signal is in the store afterwards (and
+  `serve --demo` stops as well);
 * `simulate`: its devices go offline;
 * `bench autonomy`: a partial report marked as interrupted, and no temporary data directory left;
 * `bench detect`: the repetitions measured so far, marked as interrupted;
@@ -168,6 +169,17 @@ def test_serve_commits_what_it_acknowledged_and_exits_0(command, tmp_path, sig):
     missing = set(confirmed) - {s["timestamp"] for s in stored}
     assert not missing, f"{len(missing)} of {len(confirmed)} acknowledged samples not stored"
     print(f"{len(confirmed)} acknowledged before the exit, all stored ({len(stored)} stored)")
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_serve_demo_exits_0(command, tmp_path, sig):
+    mqtt_port, http_port = free_port(), free_port()
+    demo = command("serve", "--demo", "--demo-devices", "2", "--data-dir", str(tmp_path / "demo"),
+                   "--mqtt-listen", f"127.0.0.1:{mqtt_port}", "--http-listen", f"127.0.0.1:{http_port}",
+                   "--log-level", "warning")
+    wait_for_port(http_port, demo)
+    time.sleep(1)  # the demo fleet connects and publishes
+    assert demo.stop(sig) == 0, demo.describe()
 
 
 @pytest.fixture(scope="module")

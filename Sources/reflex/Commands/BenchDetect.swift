@@ -40,11 +40,20 @@ struct BenchDetect: AsyncParsableCommand {
             [
                 .init(
                     service: ClosureService {
-                        // The benchmark checks for cancellation itself; a graceful shutdown cancels it.
+                        // It checks for cancellation itself, on a thread of its own (see CPUBoundExecutor);
+                        // a graceful shutdown cancels it.
                         let outcome = await cancelWhenGracefulShutdown {
-                            Result {
-                                try DetectorBenchmark.run(series: series, samples: samples, repetitions: repetitions) {
-                                    printNow("repetition \($0): \(String(format: "%.1f", $1)) ns per sample per series")
+                            await CPUBoundExecutor.run {
+                                Result {
+                                    try DetectorBenchmark.run(
+                                        series: series,
+                                        samples: samples,
+                                        repetitions: repetitions
+                                    ) {
+                                        printNow(
+                                            "repetition \($0): \(String(format: "%.1f", $1)) ns per sample per series"
+                                        )
+                                    }
                                 }
                             }
                         }

@@ -48,14 +48,14 @@ struct EvalNAB: AsyncParsableCommand {
             [
                 .init(
                     service: ClosureService {
-                        // The evaluation checks for cancellation itself; a graceful shutdown cancels it.
+                        // It checks for cancellation itself, on a thread of its own (see CPUBoundExecutor);
+                        // a graceful shutdown cancels it.
                         let outcome = await cancelWhenGracefulShutdown {
-                            Result {
-                                try NABEvaluation.run(data: data, output: out, settings: settings) {
-                                    file,
-                                    rows,
-                                    alarms in
-                                    printNow("\(file): \(rows) rows, \(alarms) scores >= 0.5")
+                            await CPUBoundExecutor.run {
+                                Result {
+                                    try NABEvaluation.run(data: data, output: out, settings: settings) {
+                                        printNow("\($0): \($1) rows, \($2) scores >= 0.5")
+                                    }
                                 }
                             }
                         }
