@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from conftest import BROKER_KIND, free_port
+from conftest import BROKER_KIND, free_port, require_prerequisite
 from test_auth import TOKEN, add_device, cli, reflex_bin
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="Reflex's own commands")
@@ -34,12 +35,22 @@ pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="Reflex's own co
 STOP_LIMIT = 5.0  # seconds from the signal to the exit
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+# CPU-bound commands also on one core (`taskset -c 0`), where a loop on Swift's cooperative pool
+# would hold its only thread and the signal would never be handled.
+CORES = pytest.mark.parametrize("one_core", (False, True), ids=("all-cores", "one-core"))
+
+
+def cpu_prefix(one_core: bool) -> tuple[str, ...]:
+    if not one_core:
+        return ()
+    require_prerequisite(shutil.which("taskset") is not None, "taskset (util-linux) is not installed")
+    return ("taskset", "-c", "0")
 
 
 class Command:
     """A `reflex` process in its own session with its output in files under `workdir`."""
 
-    def __init__(self, workdir: Path, *args: str):
+    def __init__(self, workdir: Path, *args: str, prefix: tuple[str, ...] = ()):
         self.workdir = workdir
         self.tmpdir = workdir / "tmp"
         self.tmpdir.mkdir(parents=True, exist_ok=True)
@@ -47,7 +58,7 @@ class Command:
         self.err_path = workdir / "stderr"
         env = dict(os.environ, TMPDIR=str(self.tmpdir))
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen([reflex_bin(), *args], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            self.proc = subprocess.Popen([*prefix, reflex_bin(), *args], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          cwd=workdir, env=env, start_new_session=True)
 
     def output(self) -> str:
@@ -109,8 +120,8 @@ def session_processes(sid: int) -> list[int]:
 def command(tmp_path):
     started: list[Command] = []
 
-    def start(*args: str) -> Command:
-        c = Command(tmp_path / f"run-{len(started)}", *args)
+    def start(*args: str, prefix: tuple[str, ...] = ()) -> Command:
+        c = Command(tmp_path / f"run-{len(started)}", *args, prefix=prefix)
         started.append(c)
         return c
 
@@ -243,10 +254,12 @@ def test_bench_autonomy_prints_a_partial_report_and_removes_its_data(command, si
     assert list(bench.tmpdir.iterdir()) == [], "temporary data left behind"
 
 
+@CORES
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: signal.Signals(s).name)
-def test_bench_detect_prints_what_it_measured(command, sig):
+def test_bench_detect_prints_what_it_measured(command, sig, one_core):
     # Far more repetitions than fit in the test: it must be interrupted.
-    bench = command("bench", "detect", "--series", "200", "--samples", "2000", "--repetitions", "100000")
+    bench = command("bench", "detect", "--series", "200", "--samples", "2000", "--repetitions", "100000",
+                    prefix=cpu_prefix(one_core))
     bench.wait_for_output("repetition 1:")
     assert bench.stop(sig) == STATUS[sig], bench.describe()
     out = bench.output()
@@ -262,8 +275,9 @@ def nab_file(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@CORES
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: signal.Signals(s).name)
-def test_eval_nab_writes_only_whole_results_files(command, tmp_path, sig):
+def test_eval_nab_writes_only_whole_results_files(command, tmp_path, sig, one_core):
     # One generated NAB-format series, linked far more often than can be scored before the signal.
     data = tmp_path / "nab"
     (data / "set").mkdir(parents=True)
@@ -272,7 +286,7 @@ def test_eval_nab_writes_only_whole_results_files(command, tmp_path, sig):
     for i in range(500):
         (data / "set" / f"series-{i:03}.csv").symlink_to(tmp_path / "series.csv")
     out = tmp_path / "results"
-    ev = command("eval", "nab", "--data", str(data), "--out", str(out))
+    ev = command("eval", "nab", "--data", str(data), "--out", str(out), prefix=cpu_prefix(one_core))
     ev.wait_for_output(f"{rows} rows")
     assert ev.stop(sig) == STATUS[sig], ev.describe()
     assert f"INTERRUPTED by {signal.Signals(sig).name}" in ev.output(), ev.describe()
