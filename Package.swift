@@ -215,6 +215,7 @@ let package = Package(
             dependencies: [
                 "ReflexDemo", "ReflexServer", "ReflexNode", "ReflexStore", "ReflexTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

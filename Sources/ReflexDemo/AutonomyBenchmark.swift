@@ -57,8 +57,33 @@ public struct AutonomyBenchmark: Sendable {
         self.logger = logger
     }
 
-    /// Runs the benchmark and returns its report. Throws if the node cannot start.
+    /// What one run produced.
+    package struct Outcome: Sendable {
+        /// The report over what was observed; nil if the run was stopped before the fleet started.
+        package var report: AutonomyReport?
+        /// False if a graceful shutdown ended the run before its end.
+        package var isComplete: Bool
+        /// Wall time from the fleet's start to the end of the measurement.
+        package var elapsed: Duration
+    }
+
+    /// Runs the benchmark to its end and returns its report. Throws if the node cannot start or
+    /// stops early.
     package func run() async throws -> AutonomyReport {
+        guard let report = try await runUntilDone().report else {
+            throw SimulationError("the autonomy benchmark was stopped before its fleet started")
+        }
+        return report
+    }
+
+    /// Runs the benchmark until its end or until a graceful shutdown of the enclosing service
+    /// group (`reflex bench autonomy` turns SIGINT and SIGTERM into one), whichever comes first;
+    /// then the fleet stops, then the node, and the temporary data directory is removed.
+    ///
+    /// The node and the measurement run in one group, the node first: the measurement's end (or
+    /// the group's shutdown, which stops the measurement first) shuts the node down after it.
+    /// Throws if the node cannot start or stops by itself.
+    package func runUntilDone() async throws -> Outcome {
         let settings = configuration
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("reflex-bench-autonomy-\(UUID().uuidString)").path
@@ -122,7 +147,9 @@ public struct AutonomyBenchmark: Sendable {
                 )
                 probeBox.set(probe)
                 return [.init(service: probe, serviceName: "bench-probe")]
-            }
+            },
+            // The benchmark's enclosing group handles the signals: it stops the fleet before the node.
+            handlesSignals: false
         )
         let kinds = Dictionary(grouping: schedule, by: \.kind).map { "\($0.value.count) \($0.key)" }.sorted()
         settings.progress(
@@ -131,22 +158,85 @@ public struct AutonomyBenchmark: Sendable {
                 + "seed \(settings.seed); overrides on \(overridden.joined(separator: ", "))"
         )
 
-        // Each in its own group, so that the end is a graceful shutdown: the fleet first, then the node.
-        let nodeGroup = ServiceGroup(configuration: .init(services: [.init(service: nodeService)], logger: quiet))
-        let fleetGroup = ServiceGroup(configuration: .init(services: [.init(service: fleet)], logger: quiet))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await nodeGroup.run() }
-            let probe = try await probeBox.wait()
-            try await probe.waitUntilSubscribed()
-            try await setOverrides(overridden, port: httpPort, token: adminToken)
-            group.addTask { try await fleetGroup.run() }
+        let measured = MeasuredOutcome()
+        let overriddenDevices = overridden
+        let measurement = ClosureService {
+            let outcome = try await self.measure(
+                fleet: fleet,
+                probeBox: probeBox,
+                schedule: schedule,
+                overridden: overriddenDevices,
+                ports: (mqttPort, httpPort),
+                adminToken: adminToken,
+                logger: quiet
+            )
+            measured.set(outcome)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: nodeService, serviceName: "bench-node"),
+                    .init(
+                        service: measurement,
+                        successTerminationBehavior: .gracefullyShutdownGroup,
+                        serviceName: "bench-measurement"
+                    ),
+                ],
+                logger: quiet
+            )
+        )
+        try await group.run()
+        guard let outcome = measured.value else {
+            throw SimulationError("the autonomy benchmark's node stopped before the measurement ended")
+        }
+        return outcome
+    }
 
+    /// Waits for the probe, sets the overrides, runs the fleet and watches it until the schedule
+    /// is done and drained, or until a graceful shutdown; then stops the fleet.
+    private func measure(
+        fleet: SimulatedFleet,
+        probeBox: ProbeBox,
+        schedule: [ScheduledFault],
+        overridden: [String],
+        ports: (mqtt: Int, http: Int),
+        adminToken: String,
+        logger: Logger
+    ) async throws -> Outcome {
+        let settings = configuration
+        let probe: AutonomyProbe
+        do {
+            probe = try await cancelWhenGracefulShutdown {
+                let probe = try await probeBox.wait()
+                try await probe.waitUntilSubscribed()
+                try await self.setOverrides(overridden, port: ports.http, token: adminToken)
+                return probe
+            }
+        } catch {
+            guard Task.isShuttingDownGracefully else { throw error }
+            return Outcome(report: nil, isComplete: false, elapsed: .zero)
+        }
+        settings.progress(
+            "bench autonomy: node on 127.0.0.1:\(ports.mqtt) (HTTP \(ports.http)), fleet starting; "
+                + "Ctrl-C stops early with a partial report"
+        )
+        // The fleet's group runs inside this service, so a graceful shutdown reaches it too.
+        let fleetGroup = ServiceGroup(configuration: .init(services: [.init(service: fleet)], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await fleetGroup.run() }
             let clock = ContinuousClock()
             let start = clock.now
             let drain = settings.drain ?? .seconds(25 * 60 / settings.speed)
             var lastLine = start
+            var isComplete = true
             while true {
-                try await clock.sleep(for: .seconds(1))
+                do {
+                    try await cancelWhenGracefulShutdown { try await clock.sleep(for: .seconds(1)) }
+                } catch {
+                    guard Task.isShuttingDownGracefully else { throw error }
+                    isComplete = false
+                    break
+                }
                 let elapsed = clock.now - start
                 let log = fleet.faultLog
                 let unresolved = log.filter { $0.record.kind.isPhysical && $0.record.outcome == .running }.count
@@ -157,19 +247,21 @@ public struct AutonomyBenchmark: Sendable {
                     settings.progress(progressLine(elapsed: elapsed, log: log, probe: probe))
                 }
             }
+            let elapsed = clock.now - start
             let observations = collect(fleet: fleet, probe: probe, overridden: Set(overridden))
-            await settings.inspect?(
-                AutonomyBenchmarkHandles(
-                    automation: probe.automation,
-                    fleet: fleet,
-                    httpPort: httpPort,
-                    adminToken: adminToken
+            if isComplete {
+                await settings.inspect?(
+                    AutonomyBenchmarkHandles(
+                        automation: probe.automation,
+                        fleet: fleet,
+                        httpPort: ports.http,
+                        adminToken: adminToken
+                    )
                 )
-            )
+            }
             await fleetGroup.triggerGracefulShutdown()
-            await nodeGroup.triggerGracefulShutdown()
             try await group.waitForAll()
-            return AutonomyReport(observations)
+            return Outcome(report: AutonomyReport(observations), isComplete: isComplete, elapsed: elapsed)
         }
     }
 
@@ -263,6 +355,15 @@ final class ProbeBox: Sendable {
         for await probe in stream.0 { return probe }
         throw CancellationError()
     }
+}
+
+/// The measurement's outcome, handed from its service to ``AutonomyBenchmark/runUntilDone()``.
+final class MeasuredOutcome: Sendable {
+    private let outcome = Mutex<AutonomyBenchmark.Outcome?>(nil)
+
+    var value: AutonomyBenchmark.Outcome? { outcome.withLock { $0 } }
+
+    func set(_ value: AutonomyBenchmark.Outcome) { outcome.withLock { $0 = value } }
 }
 
 /// What ``AutonomyBenchmark/Configuration/inspect`` gets to look at.

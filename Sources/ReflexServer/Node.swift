@@ -28,6 +28,7 @@ public struct Node: Service {
     private let announceAdminToken: @Sendable (String) -> Void
     private let attach: @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration]
     private let clock: NodeClock
+    private let handlesSignals: Bool
 
     /// - Parameters:
     ///   - configuration: a configuration from ``NodeConfiguration/load(configFile:environment:overrides:)``
@@ -39,18 +40,22 @@ public struct Node: Service {
     ///   - attach: more services to run in the node's group, after automation and before HTTP,
     ///     given the node's parts (`reflex serve --demo` adds its simulated fleet); default none.
     ///   - clock: the node's one source of time, handed to every component (default: the system's).
+    ///   - handlesSignals: whether SIGTERM and SIGINT shut the node down; false when it runs inside
+    ///     a group that handles them itself (`reflex bench autonomy`); default true.
     public init(
         configuration: NodeConfiguration,
         logger: Logger,
         announceAdminToken: @escaping @Sendable (String) -> Void = Node.writeToStandardOutput,
         attach: @escaping @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] = { _ in [] },
-        clock: NodeClock = .system
+        clock: NodeClock = .system,
+        handlesSignals: Bool = true
     ) {
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
         self.announceAdminToken = announceAdminToken
         self.attach = attach
+        self.handlesSignals = handlesSignals
     }
 
     /// Writes `text` to standard output, unbuffered.
@@ -257,7 +262,7 @@ public struct Node: Service {
                 // Started in this order, stopped in reverse: HTTP and the broker stop taking
                 // telemetry before the store commits its last group.
                 services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [],
                 logger: logger
             )
         )

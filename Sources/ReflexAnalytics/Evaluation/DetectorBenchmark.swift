@@ -12,6 +12,9 @@ public enum DetectorBenchmark {
         public var bytesPerSeries: Int
         /// Size of one detector's JSON checkpoint (`JSONEncoder`, default options).
         public var checkpointBytes: Int
+        /// False if the run was cancelled: `nanosecondsPerSample` then holds the repetitions that
+        /// finished before it.
+        public var isComplete = true
 
         /// The median of `nanosecondsPerSample`.
         public var medianNanosecondsPerSample: Double {
@@ -46,7 +49,18 @@ public enum DetectorBenchmark {
     }
 
     /// Runs `repetitions` passes of `samples` samples over `series` fresh detectors, interleaved.
-    public static func run(series: Int, samples: Int, repetitions: Int) throws -> Result {
+    ///
+    /// Cancellation of the calling task stops it within one row of samples (`series` observations);
+    /// the result then has the repetitions that finished and `isComplete` false.
+    ///
+    /// - Parameters:
+    ///   - progress: called after each repetition with its number (from 1) and its ns per sample.
+    public static func run(
+        series: Int,
+        samples: Int,
+        repetitions: Int,
+        progress: (_ repetition: Int, _ nanosecondsPerSample: Double) -> Void = { _, _ in }
+    ) throws -> Result {
         let series = max(1, series)
         let samples = max(1, samples)
         let values = signals(series: series, samples: samples)
@@ -55,10 +69,16 @@ public enum DetectorBenchmark {
         var timings: [Double] = []
         var last = DefaultAnomalyDetector()
         var checksum = 0.0
-        for _ in 0..<max(1, repetitions) {
+        var isComplete = true
+        repetitions: for repetition in 1...max(1, repetitions) {
             var detectors = [DefaultAnomalyDetector](repeating: DefaultAnomalyDetector(), count: series)
             let began = clock.now
             for row in 0..<samples {
+                // A CPU-bound loop: it notices cancellation (Ctrl-C in `reflex bench detect`) itself.
+                if Task.isCancelled {
+                    isComplete = false
+                    break repetitions
+                }
                 let timestamp = start + Int64(row) * 300_000
                 for index in 0..<series {
                     checksum += detectors[index].observe(values[row * series + index], at: timestamp).score
@@ -69,6 +89,7 @@ public enum DetectorBenchmark {
                 Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
             timings.append(nanoseconds / Double(series * samples))
             last = detectors[0]
+            progress(repetition, timings[timings.count - 1])
         }
         // Keep the work observable so the optimiser cannot drop it.
         if checksum.isNaN { timings.append(0) }
@@ -76,7 +97,8 @@ public enum DetectorBenchmark {
         return Result(
             nanosecondsPerSample: timings,
             bytesPerSeries: last.memoryFootprint,
-            checkpointBytes: checkpoint.count
+            checkpointBytes: checkpoint.count,
+            isComplete: isComplete
         )
     }
 }

@@ -17,6 +17,9 @@ public enum NABEvaluation {
         public var alarms: Int
         /// Time spent reading, scoring and writing.
         public var elapsed: Duration
+        /// False if the run was cancelled; the files counted here were written whole, the others
+        /// not at all.
+        public var isComplete = true
     }
 
     /// The anomaly score of every row of `series`, from a fresh default detector.
@@ -25,6 +28,19 @@ public enum NABEvaluation {
     public static func scores(of series: NABSeries, settings: DetectorSettings) -> [Double] {
         var detector = DefaultAnomalyDetector(settings: settings)
         return series.rows.map { detector.observe($0.value, at: $0.timestampMillis).score }
+    }
+
+    /// ``scores(of:settings:)``, or nil if the calling task is cancelled before the end: a
+    /// CPU-bound loop checks for cancellation itself.
+    private static func cancellableScores(of series: NABSeries, settings: DetectorSettings) -> [Double]? {
+        var detector = DefaultAnomalyDetector(settings: settings)
+        var scores: [Double] = []
+        scores.reserveCapacity(series.rows.count)
+        for (index, row) in series.rows.enumerated() {
+            if index % 1024 == 0 && Task.isCancelled { return nil }
+            scores.append(detector.observe(row.value, at: row.timestampMillis).score)
+        }
+        return Task.isCancelled ? nil : scores
     }
 
     /// The relative paths of every `.csv` file under `root`, recursively, sorted.
@@ -43,6 +59,9 @@ public enum NABEvaluation {
     /// Scores every NAB data file under `data` and writes `timestamp,value,anomaly_score` files
     /// at the same relative paths under `output`.
     ///
+    /// Cancellation of the calling task stops it within 1,024 rows; the file being scored is then
+    /// not written, and the summary (with `isComplete` false) counts the files written before.
+    ///
     /// - Parameters:
     ///   - progress: called after each file with its relative path, row count and alarm count.
     /// - Throws: `NABFormatError` for a malformed data file (naming file and line), or the
@@ -59,7 +78,10 @@ public enum NABEvaluation {
         for relative in try dataFiles(under: data) {
             let text = try String(contentsOf: data.appendingPathComponent(relative), encoding: .utf8)
             let series = try NABSeries(csv: text, file: data.appendingPathComponent(relative).path)
-            let scores = scores(of: series, settings: settings)
+            guard let scores = cancellableScores(of: series, settings: settings) else {
+                summary.isComplete = false
+                break
+            }
             let destination = output.appendingPathComponent(relative)
             try FileManager.default.createDirectory(
                 at: destination.deletingLastPathComponent(),

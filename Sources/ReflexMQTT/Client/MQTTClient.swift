@@ -168,7 +168,9 @@ public final class MQTTClient: Service, Sendable {
             )
         }
         let channel = asyncChannel.channel
-        guard state.withLock({ $0.connecting(channel) }) else {
+        // A stop requested while the TCP connection was being made found no channel to close:
+        // close it here, or the connection would live on and `run()` never return.
+        guard state.withLock({ $0.connecting(channel) }), !stopRequested.load(ordering: .relaxed) else {
             try? await channel.close()
             return false
         }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ReflexDemo
 import ReflexServer
+import ServiceLifecycle
 
 /// `reflex bench autonomy`: the closed loop, measured on a simulated fleet through a real node.
 struct BenchAutonomy: AsyncParsableCommand {
@@ -25,6 +26,12 @@ struct BenchAutonomy: AsyncParsableCommand {
 
             Exit status 1 if a target is missed (>= 95 % detected, >= 80 % mitigated, 0 interlock \
             violations, 0 overrides ignored, p99 decision latency < 5 ms), unless --no-fail.
+
+            Ctrl-C (SIGINT) or SIGTERM stops the run early and gracefully: the fleet disconnects, \
+            the node stops, the report over what was observed so far is printed under a line \
+            saying it was interrupted (targets not judged), the temporary data directory is \
+            removed, and the exit status is 130 (SIGINT) or 143 (SIGTERM). A second signal stops \
+            at once.
 
             Example:
               reflex bench autonomy --devices 50 --duration 10m --faults 40 --seed 7 --speed 4
@@ -63,6 +70,8 @@ struct BenchAutonomy: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // First, so that a signal during setup stops the run instead of ending the process on the spot.
+        let trap = await StopSignalTrap.install()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .error
@@ -76,10 +85,43 @@ struct BenchAutonomy: AsyncParsableCommand {
         configuration.speed = speed
         configuration.overrides = overrides
         // Unbuffered, so progress lines appear as they come, also in a file.
-        configuration.progress = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
-        let report = try await AutonomyBenchmark(configuration: configuration, logger: Logger(label: "reflex.bench"))
-            .run()
-        print(report.text)
+        configuration.progress = { printNow($0) }
+        let logger = Logger(label: "reflex.bench")
+        let benchmark = AutonomyBenchmark(configuration: configuration, logger: logger)
+        let result = Handoff<AutonomyBenchmark.Outcome>()
+        let signal = try await trap.run(
+            [
+                .init(
+                    service: ClosureService { result.set(try await benchmark.runUntilDone()) },
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    serviceName: "bench-autonomy"
+                )
+            ],
+            logger: logger
+        )
+        guard let outcome = result.value else {
+            if let signal { throw signal.exitCode }
+            throw fail("the benchmark ended without a result")
+        }
+        if let signal, !outcome.isComplete {
+            let seconds = Int(seconds(outcome.elapsed))
+            guard let report = outcome.report else {
+                printNow("bench autonomy: interrupted by \(signal.name) before the fleet started; nothing measured")
+                throw signal.exitCode
+            }
+            printNow(
+                "bench autonomy: INTERRUPTED by \(signal.name) after \(seconds) s; partial results, targets not judged"
+            )
+            printNow(
+                report.text.split(separator: "\n", omittingEmptySubsequences: false).filter {
+                    !$0.hasPrefix("targets:")
+                }
+                .joined(separator: "\n")
+            )
+            throw signal.exitCode
+        }
+        guard let report = outcome.report else { throw fail("the benchmark ended without a report") }
+        printNow(report.text)
         if !noFail && !report.targetsMet { throw ExitCode(1) }
     }
 }

@@ -8,7 +8,6 @@ import ReflexServer
 import ReflexSimulator
 import ReflexStore
 import ServiceLifecycle
-import UnixSignals
 
 /// `reflex simulate`: a fleet of virtual pumps and chillers that connect to an MQTT broker as
 /// real devices, publish telemetry, obey commands and fail when faults are left alone.
@@ -38,6 +37,10 @@ struct Simulate: AsyncParsableCommand {
                 --seed 7 --speed 10
               reflex simulate --devices 3 --fault overheating:pump-001@2m \\
                 --fault spikes:pump-002:flow
+
+            Ctrl-C (SIGINT) or SIGTERM stops it gracefully: the devices disconnect (publishing \
+            their will, `offline`), the summary is printed, and the exit status is 130 (SIGINT) \
+            or 143 (SIGTERM); after --duration it is 0. A second signal stops at once.
             """
     )
 
@@ -116,6 +119,8 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // First, so that a signal while the devices register stops the run instead of ending the process.
+        let trap = await StopSignalTrap.install()
         let level: Logger.Level = verbose ? .info : .warning
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -140,24 +145,24 @@ struct Simulate: AsyncParsableCommand {
 
         let fleet = SimulatedFleet(configuration: configuration, logger: logger)
         let limit = try duration.map { try parseSimulatorDuration($0, option: "--duration") }
-        print(
+        printNow(
             "Simulating \(plan.count) devices (\(plan.filter { $0.kind == .pump }.count) pumps, "
                 + "\(plan.filter { $0.kind == .chiller }.count) chillers) against mqtt://\(host):\(port), seed \(seed), "
                 + "speed ×\(formatNumber(speed)), \(configuration.schedule.count) faults planned. Ctrl-C stops."
         )
         let progress = ProgressReporter(fleet: fleet, limit: limit)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: fleet),
-                    .init(service: progress, successTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+        let signal = try await trap.run(
+            [
+                .init(service: fleet),
+                .init(service: progress, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            logger: logger
         )
-        try await group.run()
         progress.printSummary()
+        if let signal {
+            printNow("simulation interrupted by \(signal.name); devices disconnected")
+            throw signal.exitCode
+        }
     }
 
     /// Tokens per device: registered (or re-tokened) in the data directory, read from the
@@ -177,7 +182,7 @@ struct Simulate: AsyncParsableCommand {
         options.store = store
         let registry = try await options.openRegistry()
         let result = try await reportingErrors { try await SimulatedDeviceRegistration.register(plan, in: registry) }
-        print(
+        printNow(
             "Registered \(result.added) new and re-tokened \(plan.count - result.added) existing devices in \(registry.location)."
         )
         return result.tokens
@@ -204,7 +209,7 @@ struct ProgressReporter: Service {
             for entry in fleet.faultLog where reported[entry.record.id] != "\(entry.record.outcome)" {
                 reported[entry.record.id] = "\(entry.record.outcome)"
                 let record = entry.record
-                print(
+                printNow(
                     "fault #\(record.id) \(record.kind) on \(record.deviceID)"
                         + (record.metric.map { " (\($0))" } ?? "") + ": \(record.outcome)"
                 )
@@ -219,7 +224,7 @@ struct ProgressReporter: Service {
 
     func printLine() {
         let statistics = fleet.statistics
-        print(
+        printNow(
             "t=+\(Int(statistics.simulatedSeconds))s simulated: \(statistics.devicesConnected)/\(fleet.devices.count) "
                 + "connected, \(statistics.telemetryPublished) telemetry messages, \(statistics.commandsReceived) "
                 + "commands (\(statistics.commandsRejected) rejected)"
@@ -232,7 +237,7 @@ struct ProgressReporter: Service {
         guard !log.isEmpty else { return }
         let failed = log.filter { if case .failed = $0.record.outcome { true } else { false } }.count
         let mitigated = log.filter { if case .mitigated = $0.record.outcome { true } else { false } }.count
-        print("faults: \(log.count) injected, \(failed) failed, \(mitigated) mitigated")
+        printNow("faults: \(log.count) injected, \(failed) failed, \(mitigated) mitigated")
     }
 }
 
