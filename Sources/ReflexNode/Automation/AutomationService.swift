@@ -46,6 +46,11 @@ public final class AutomationService: Service, Sendable {
     let persist: (stream: AsyncStream<[AutomationAction]>, continuation: AsyncStream<[AutomationAction]>.Continuation)
     let webhooks: (stream: AsyncStream<AutomationAction>, continuation: AsyncStream<AutomationAction>.Continuation)
     let latencies = Mutex(LatencyRecorder(capacity: 10_000))
+    /// Decisions by outcome and commands by final state, for `/metrics`.
+    public let counters = AutomationCounters()
+    /// Beats once per engine tick (``AutomationConfiguration/tickInterval``), for `/health`.
+    public var heartbeat: Heartbeat { tickHeartbeat }
+    private let tickHeartbeat: Heartbeat
     let ruleFileErrors = Mutex<[String: [RuleError]]>([:])
     let unknownDevices = Mutex<[DeviceID: Int64]>([:])
     /// Paces the tick and the rule-file poll.
@@ -89,6 +94,7 @@ public final class AutomationService: Service, Sendable {
         self.logger = logger
         self.now = now
         let ackTimeout = configuration.ackTimeout.components
+        tickHeartbeat = Heartbeat(interval: configuration.tickInterval)
         engine = Mutex(
             AutomationEngine(
                 failSafes: configuration.failSafes,

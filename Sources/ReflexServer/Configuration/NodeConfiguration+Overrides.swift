@@ -46,6 +46,8 @@ extension NodeConfiguration {
         public var httpIdleTimeout: String?
         /// `--http-max-connections`
         public var httpMaxConnections: String?
+        /// `--http-metrics-public` (a flag: `"true"` when given, nil otherwise)
+        public var httpMetricsPublic: String?
         /// `--rules-dir`
         public var rulesDirectory: String?
         /// `--detection-enabled` (true/false)
@@ -91,6 +93,7 @@ extension NodeConfiguration {
             case .httpBodyTimeout: httpBodyTimeout
             case .httpIdleTimeout: httpIdleTimeout
             case .httpMaxConnections: httpMaxConnections
+            case .httpMetricsPublic: httpMetricsPublic
             case .automationRulesDirectory: rulesDirectory
             case .automationWebhookTimeout, .automationAckTimeout: nil
             case .detectionEnabled: detectionEnabled

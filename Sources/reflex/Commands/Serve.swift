@@ -274,6 +274,14 @@ struct Serve: AsyncParsableCommand {
     )
     var httpMaxConnections: String?
 
+    @Flag(
+        name: .customLong("http-metrics-public"),
+        help: ArgumentHelp(
+            "Serve GET /metrics without a token, for a scraper on a private network (env REFLEX_HTTP_METRICS_PUBLIC; default: off, a viewer token is needed)."
+        )
+    )
+    var httpMetricsPublic = false
+
     @Option(
         name: .customLong("rules-dir"),
         help: ArgumentHelp(
@@ -424,6 +432,7 @@ struct Serve: AsyncParsableCommand {
         overrides.httpBodyTimeout = httpBodyTimeout
         overrides.httpIdleTimeout = httpIdleTimeout
         overrides.httpMaxConnections = httpMaxConnections
+        overrides.httpMetricsPublic = httpMetricsPublic ? "true" : nil
         overrides.rulesDirectory = rulesDirectory
         overrides.detectionEnabled = detectionEnabled
         overrides.detectionCheckpointInterval = detectionCheckpointInterval
@@ -464,7 +473,10 @@ struct Serve: AsyncParsableCommand {
                 Node.writeToStandardOutput(prepared.banner)
                 attach = prepared.services
             }
-            try await Node(configuration: configuration, logger: logger, attach: attach).run()
+            // One registry for the process: the node's own metrics and any library's swift-metrics.
+            let metrics = NodeMetrics()
+            metrics.bootstrapMetricsSystem()
+            try await Node(configuration: configuration, logger: logger, attach: attach, metrics: metrics).run()
         } catch {
             FileHandle.standardError.write(Data("reflex: \(error)\n".utf8))
             throw ExitCode(1)
