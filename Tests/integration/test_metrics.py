@@ -160,3 +160,34 @@ def test_scrape_config_passes_promtool_check_config(tmp_path):
     run = subprocess.run(["promtool", "check", "config", str(work / "prometheus.yml")],
                          capture_output=True, timeout=30)
     assert run.returncode == 0, run.stdout.decode() + run.stderr.decode()
+
+
+def test_grafana_dashboard_queries_only_metrics_the_node_exposes(node):
+    """docs/grafana/reflex.json: every Prometheus panel names families that /metrics has (a renamed
+    metric breaks this test, not a plant's dashboard)."""
+    dashboard = json.loads((REPO_ROOT / "docs" / "grafana" / "reflex.json").read_text())
+    _, values = scrape(node)
+    exposed = {name for name, _ in values} | {name.rsplit("_bucket", 1)[0] for name, _ in values}
+    names = set()
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            if "expr" in target:
+                names |= set(re.findall(r"\b((?:reflex|process)_[a-z0-9_]+)", target["expr"]))
+            if "rawSql" in target:
+                assert "FROM" in target["rawSql"] and "series" in target["rawSql"], target
+    assert names, "the dashboard has no Prometheus queries"
+    missing = sorted(n for n in names if n not in exposed)
+    assert not missing, f"the dashboard queries metrics /metrics does not have: {missing}"
+
+
+def test_http_metrics_public_serves_metrics_without_a_token(tmp_path_factory, tls_files):
+    b = BrokerProcess("reflex", tmp_path_factory.mktemp("metrics-public"), tls_files,
+                      env={"REFLEX_HTTP_METRICS_PUBLIC": "true"})
+    b.start()
+    try:
+        status, text = get(b, "/metrics")
+        assert status == 200 and "# TYPE reflex_mqtt_connections gauge" in text, text[:500]
+        status, _ = get(b, "/api/v1/devices")
+        assert status == 401, "only /metrics and /health become public"
+    finally:
+        b.stop()
