@@ -220,6 +220,7 @@ public struct AutonomyBenchmark: Sendable {
         observations.endedAt = millis(Date())
         let summary = probe.automation.decisionLatencySummary
         observations.latency = (summary.count, summary.p50, summary.p99)
+        observations.timing = probe.automation.decisionTimingSummary
         return observations
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import ReflexNode
+package import ReflexNode
 import ReflexServer
 package import ReflexSimulator
 
@@ -69,6 +69,8 @@ package struct AutonomyObservations: Sendable {
     package var grace: Int64 = 60_000
     /// p50 and p99 telemetry-to-command latency (µs) and how many commands they cover.
     package var latency: (count: Int, p50: Double?, p99: Double?) = (0, nil, nil)
+    /// Where the decisions' time went: commit, bus, engine, publish.
+    package var timing = DecisionTimingSummary()
 
     package init() {}
 }
@@ -101,6 +103,7 @@ package struct AutonomyReport: Sendable {
     package var latencyCount = 0
     package var latencyP50: Double?
     package var latencyP99: Double?
+    package var timing = DecisionTimingSummary()
 
     package var detectedPercent: Double { faultCount == 0 ? 100 : 100 * Double(detected) / Double(faultCount) }
     package var mitigatedPercent: Double { physical == 0 ? 100 : 100 * Double(mitigated) / Double(physical) }
@@ -204,6 +207,7 @@ package struct AutonomyReport: Sendable {
         latencyCount = o.latency.count
         latencyP50 = o.latency.p50
         latencyP99 = o.latency.p99
+        timing = o.timing
     }
 }
 
@@ -232,8 +236,19 @@ extension AutonomyReport {
             "interlock violations:         \(interlockViolations.count)",
             "overrides ignored:            \(overridesIgnored.count)",
             "decision latency:             p50 \(format(latencyP50.map { $0 / 1000 }, " ms")), "
-                + "p99 \(format(latencyP99.map { $0 / 1000 }, " ms")) over \(latencyCount) rule commands",
+                + "p99 \(format(latencyP99.map { $0 / 1000 }, " ms")) over \(latencyCount) rule commands "
+                + "(automation has the batch → publish returned)",
         ]
+        let stages: [(String, DecisionTimingSummary.Stage?)] = [
+            ("ingest commit", timing.commit), ("bus hop", timing.bus), ("engine", timing.engine),
+            ("publish", timing.publish), ("enqueue → publish", timing.total),
+        ]
+        lines.append(
+            "where the time goes (p50/p99): "
+                + stages.map { name, stage in
+                    "\(name) \(format(stage.map { $0.p50 / 1000 }, "")) / \(format(stage.map { $0.p99 / 1000 }, " ms"))"
+                }.joined(separator: "; ")
+        )
         if !undetected.isEmpty {
             lines.append(
                 "undetected:                   "

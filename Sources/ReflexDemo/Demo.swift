@@ -48,7 +48,7 @@ public struct Demo: Sendable {
         guard let listen = configuration.mqtt.tcp else {
             throw SimulationError("the demo's devices connect over MQTT TCP: mqtt.listen must not be off")
         }
-        let registry = try StoreBackend.openSQLiteRegistry(directory: configuration.dataDirectory)
+        let registry = try await StoreBackend.openRegistry(configuration.store, directory: configuration.dataDirectory)
         let plan = FleetPlan.devices(count: options.devices)
         let registration = try await SimulatedDeviceRegistration.register(plan, in: registry)
         for token in try await registry.operatorTokens() where token.name == adminTokenName && !token.isRevoked {

@@ -101,7 +101,8 @@ public struct Node: Service {
         let stores: NodeStores
         do {
             // The commit log is what detection catches up from; without detection nothing reads it.
-            stores = try StoreBackend.openSQLite(
+            stores = try await StoreBackend.open(
+                configuration.store,
                 directory: configuration.dataDirectory,
                 logsCommits: configuration.detection.isEnabled,
                 logger: storeLogger

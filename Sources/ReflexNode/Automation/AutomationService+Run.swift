@@ -124,10 +124,16 @@ extension AutomationService {
     }
 
     func consumeTelemetry() async {
-        for await batch in telemetry {
+        for await committed in telemetry {
             let started = ContinuousClock.now
+            let batch = committed.batch
             if snapshotDeviceUnknown(batch.device) { await learnDevice(batch.device) }
-            await handle(.telemetry(batch), startedAt: started)
+            let timing = DecisionTiming(
+                enqueuedAt: committed.enqueuedAt,
+                committedAt: committed.committedAt,
+                receivedAt: started
+            )
+            await handle(.telemetry(batch), startedAt: started, timing: timing)
         }
     }
 

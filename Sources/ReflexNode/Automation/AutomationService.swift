@@ -40,12 +40,14 @@ public final class AutomationService: Service, Sendable {
     let logger: Logger
     let now: @Sendable () -> Int64
     let acks: AsyncStream<ReceivedCommandAck>
-    let telemetry: AsyncStream<TelemetryBatch>
+    let telemetry: AsyncStream<CommittedTelemetry>
     let statuses: AsyncStream<DeviceStatusChange>
     let analytics: AsyncStream<AnalyticsEvent>
     let persist: (stream: AsyncStream<[AutomationAction]>, continuation: AsyncStream<[AutomationAction]>.Continuation)
     let webhooks: (stream: AsyncStream<AutomationAction>, continuation: AsyncStream<AutomationAction>.Continuation)
     let latencies = Mutex(LatencyRecorder(capacity: 10_000))
+    /// Where the time of each telemetry-triggered command went, stage by stage.
+    let breakdown = Mutex(DecisionTimingRecorder(capacity: 10_000))
     /// Decisions by outcome and commands by final state, for `/metrics`.
     public let counters = AutomationCounters()
     /// Beats once per engine tick (``AutomationConfiguration/tickInterval``), for `/health`.
@@ -140,16 +142,28 @@ public final class AutomationService: Service, Sendable {
     }
 
     /// Feeds one event and executes the resulting publishes; returns when they are published.
-    func handle(_ event: AutomationEvent, startedAt: ContinuousClock.Instant? = nil) async {
+    func handle(
+        _ event: AutomationEvent,
+        startedAt: ContinuousClock.Instant? = nil,
+        timing: DecisionTiming? = nil
+    )
+        async
+    {
         let ((), actions) = update { (engine: inout AutomationEngine, time: Int64) in
             ((), engine.handle(event, at: time))
         }
-        await perform(actions, startedAt: startedAt)
+        var timing = timing
+        timing?.decidedAt = .now
+        await perform(actions, startedAt: startedAt, timing: timing)
     }
 
     /// Publishes the commands among `actions`, reports each publish back to the engine, and hands
     /// webhooks to their worker.
-    func perform(_ actions: [AutomationAction], startedAt: ContinuousClock.Instant? = nil) async {
+    func perform(
+        _ actions: [AutomationAction],
+        startedAt: ContinuousClock.Instant? = nil,
+        timing: DecisionTiming? = nil
+    ) async {
         for action in actions {
             switch action {
             case .publish(let command):
@@ -162,9 +176,12 @@ public final class AutomationService: Service, Sendable {
                         qos: .atLeastOnce,
                         retain: false
                     )
+                    let publishedAt = ContinuousClock.now
                     if let startedAt {
-                        let elapsed = ContinuousClock.now - startedAt
-                        latencies.withLock { $0.record(elapsed) }
+                        latencies.withLock { $0.record(publishedAt - startedAt) }
+                    }
+                    if let timing {
+                        breakdown.withLock { $0.record(timing, publishedAt: publishedAt) }
                     }
                     await handle(.commandPublished(id: command.id, subscribers: subscribers))
                 } catch {
@@ -239,6 +256,9 @@ public final class AutomationService: Service, Sendable {
 
     /// A copy of the engine's state, for reads (alarms, commands, rules, overrides).
     public var snapshot: AutomationEngine { engine.withLock { $0 } }
+
+    /// Where the time of the recorded telemetry-to-command decisions went (see ``DecisionTimingSummary``).
+    public var decisionTimingSummary: DecisionTimingSummary { breakdown.withLock { $0.summary } }
 
     /// The errors of each rules file at its last load.
     public var rulesFileErrors: [String: [RuleError]] { ruleFileErrors.withLock { $0 } }

@@ -51,7 +51,7 @@ public final class DetectionService: Service, Sendable {
     /// Checkpoints and anomaly bands (the HTTP API reads the bands).
     public let store: any DetectionStore
     private let devices: any DeviceDirectory
-    private let telemetry: Broadcast<TelemetryBatch>
+    private let telemetry: Broadcast<CommittedTelemetry>
     /// Committed commit-log entries, in memory (the fast path).
     let feed: CommitFeed
     private let analytics: Broadcast<AnalyticsEvent>

@@ -22,7 +22,7 @@ public struct DeviceStatusChange: Sendable, Hashable, Codable {
 /// the producers start.
 public struct NodeEvents: Sendable {
     /// Telemetry batches, published once their samples are durably committed (MQTT and HTTP).
-    public let telemetry = Broadcast<TelemetryBatch>()
+    public let telemetry = Broadcast<CommittedTelemetry>()
     /// Online/offline changes of devices.
     public let deviceStatus = Broadcast<DeviceStatusChange>()
     /// Anomaly scores and data-quality events from the analytics stage.

@@ -6,23 +6,27 @@ public import ReflexStore
 /// (MQTT or HTTP).
 public struct PublishingSampleStore: SampleStore {
     public let base: any SampleStore
-    public let committed: Broadcast<TelemetryBatch>
+    public let committed: Broadcast<CommittedTelemetry>
 
-    public init(base: any SampleStore, committed: Broadcast<TelemetryBatch>) {
+    public init(base: any SampleStore, committed: Broadcast<CommittedTelemetry>) {
         self.base = base
         self.committed = committed
     }
 
     public func enqueue(_ batch: TelemetryBatch, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
         let committed = self.committed
+        let enqueuedAt = ContinuousClock.now
         base.enqueue(batch) { result in
-            if case .success = result { committed.publish(batch) }
+            if case .success = result {
+                committed.publish(CommittedTelemetry(batch: batch, enqueuedAt: enqueuedAt, committedAt: .now))
+            }
             completion(result)
         }
     }
 
     public func append(_ batch: TelemetryBatch) async throws {
+        let enqueuedAt = ContinuousClock.now
         try await base.append(batch)
-        committed.publish(batch)
+        committed.publish(CommittedTelemetry(batch: batch, enqueuedAt: enqueuedAt, committedAt: .now))
     }
 }

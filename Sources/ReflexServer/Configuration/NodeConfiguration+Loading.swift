@@ -61,6 +61,7 @@ extension NodeConfiguration {
     /// Each setting is taken from the first source that has it: flag, environment variable, file;
     /// otherwise its default stays. Keys (YAML, environment, flag; default):
     /// - `dataDirectory`, `REFLEX_DATA_DIR`, `--data-dir`; `./reflex-data`
+    /// - `store`, `REFLEX_STORE`, `--store`; `sqlite` (or `postgres://USER:PASSWORD@HOST:PORT/DB`)
     /// - `log.level`, `REFLEX_LOG_LEVEL`, `--log-level`; `info`
     /// - `log.format`, `REFLEX_LOG_FORMAT`, `--log-format`; `text` (or `json`)
     /// - `mqtt.listen`, `REFLEX_MQTT_LISTEN`, `--mqtt-listen`; `0.0.0.0:1883` (`off` or empty disables)
@@ -175,7 +176,9 @@ private struct Builder {
             return try parser(setting.text)
         } catch {
             let hint = error.hint.map { "; \($0)" } ?? ""
-            let message = "\(key.rawValue) \(setting.source): expected \(error.expected), got '\(setting.text)'\(hint)"
+            // A database URL may hold a password: never echo it.
+            let shown = key == .store ? StoreLocation.redacted(setting.text) : setting.text
+            let message = "\(key.rawValue) \(setting.source): expected \(error.expected), got '\(shown)'\(hint)"
             errors.append(ConfigurationError(key: key.rawValue, message: message))
             return nil
         }
@@ -187,6 +190,21 @@ private struct Builder {
         var configuration = NodeConfiguration()
         if let path = value(.dataDirectory, { (text) throws(ValueProblem) in try V.path(text, of: "a directory") }) {
             configuration.dataDirectory = path
+        }
+        if let store = value(
+            .store,
+            { (text) throws(ValueProblem) in
+                do throws(StoreLocationError) {
+                    return try StoreLocation.parse(text)
+                } catch {
+                    throw ValueProblem(
+                        expected: "`sqlite` or postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+                        hint: error.message
+                    )
+                }
+            }
+        ) {
+            configuration.store = store
         }
         let levels = Logger.Level.allCases.map { ($0.rawValue, $0) }
         if let level = value(.logLevel, { (text) throws(ValueProblem) in try V.choice(text, among: levels) }) {

@@ -8,6 +8,8 @@ extension NodeConfiguration {
     public struct Overrides: Sendable, Equatable {
         /// `--data-dir`
         public var dataDirectory: String?
+        /// `--store` (`sqlite` or a postgres:// URL)
+        public var store: String?
         /// `--log-level`
         public var logLevel: String?
         /// `--log-format`
@@ -74,6 +76,7 @@ extension NodeConfiguration {
         func value(for key: SettingKey) -> String? {
             switch key {
             case .dataDirectory: dataDirectory
+            case .store: store
             case .logLevel: logLevel
             case .logFormat: logFormat
             case .mqttListen: mqttListen

@@ -39,6 +39,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Where the node keeps its state (MQTT sessions under `mqtt/`). Created at load time if missing.
     public var dataDirectory: String = NodeConfiguration.defaultDataDirectory
     /// The lowest level that is logged.
+    /// Where the data is kept: SQLite files in ``dataDirectory`` (the default) or PostgreSQL.
+    public var store: StoreLocation = .sqlite
     public var logLevel: Logger.Level = .info
     /// How log lines are formatted.
     public var logFormat: LogFormat = .text

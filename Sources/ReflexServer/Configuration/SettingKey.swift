@@ -4,6 +4,7 @@ import ReflexStore
 /// One configurable setting: its dotted YAML key, its environment variable and its flag.
 enum SettingKey: String, CaseIterable, Sendable {
     case dataDirectory = "dataDirectory"
+    case store = "store"
     case logLevel = "log.level"
     case logFormat = "log.format"
     case mqttListen = "mqtt.listen"
@@ -55,6 +56,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     var environmentVariable: String? {
         switch self {
         case .dataDirectory: "REFLEX_DATA_DIR"
+        case .store: "REFLEX_STORE"
         case .logLevel: "REFLEX_LOG_LEVEL"
         case .logFormat: "REFLEX_LOG_FORMAT"
         case .mqttListen: "REFLEX_MQTT_LISTEN"
@@ -99,6 +101,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     var flag: String? {
         switch self {
         case .dataDirectory: "--data-dir"
+        case .store: "--store"
         case .logLevel: "--log-level"
         case .logFormat: "--log-format"
         case .mqttListen: "--mqtt-listen"

@@ -102,7 +102,12 @@ struct LiveFeed: Sendable {
                 // The stream of frames ends when every broadcast has ended (node shutdown).
                 await withTaskGroup(of: Void.self) { forwarders in
                     forwarders.addTask {
-                        await Self.forward(telemetry, device: device, yield: yield, as: DashboardEvent.telemetry)
+                        await Self.forward(
+                            telemetry,
+                            device: device,
+                            yield: yield,
+                            as: { DashboardEvent.telemetry($0.batch) }
+                        )
                     }
                     forwarders.addTask {
                         await Self.forward(status, device: device, yield: yield, as: DashboardEvent.status)

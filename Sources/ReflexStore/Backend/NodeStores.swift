@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 public import ServiceLifecycle
 
@@ -58,6 +59,65 @@ public struct NodeStores: Sendable {
 
 /// Opens every store of a node from one setting: the one place that knows which database is in use.
 public enum StoreBackend {
+    /// Opens every store at `location`.
+    /// - Parameters:
+    ///   - location: the `store` setting.
+    ///   - directory: the node's data directory (the SQLite files live there).
+    ///   - logsCommits: keep the commit log that detection catches up from.
+    ///   - logger: the stores' logger.
+    /// - Throws: ``StoreBackendError`` naming the setting, or the database's own error.
+    public static func open(
+        _ location: StoreLocation,
+        directory: String,
+        logsCommits: Bool,
+        logger: Logger
+    ) async throws -> NodeStores {
+        switch location {
+        case .sqlite:
+            return try openSQLite(directory: directory, logsCommits: logsCommits, logger: logger)
+        case .postgres(let settings):
+            throw StoreBackendError(
+                "store \(settings): the PostgreSQL backend is not part of this build yet; use --store sqlite"
+            )
+        }
+    }
+
+    /// Reading stored data back, as `reflex query` does beside a running node.
+    /// - Returns: nil when the location holds no samples yet (no `samples.sqlite`).
+    public static func openReader(
+        _ location: StoreLocation,
+        directory: String,
+        logger: Logger
+    ) async throws
+        -> (any SampleQuerying & DeadLetterStore & DeviceStateStore & DetectionStore)?
+    {
+        switch location {
+        case .sqlite:
+            let path = (directory as NSString).appendingPathComponent("samples.sqlite")
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            return try SQLiteSampleStore(
+                configuration: SQLiteSampleStoreConfiguration(directory: directory),
+                logger: logger
+            )
+        case .postgres(let settings):
+            throw StoreBackendError(
+                "store \(settings): the PostgreSQL backend is not part of this build yet; use --store sqlite"
+            )
+        }
+    }
+
+    /// The device registry alone at `location`, as the CLI opens it beside a running node.
+    public static func openRegistry(_ location: StoreLocation, directory: String) async throws -> any RegistryStore {
+        switch location {
+        case .sqlite:
+            return try openSQLiteRegistry(directory: directory)
+        case .postgres(let settings):
+            throw StoreBackendError(
+                "store \(settings): the PostgreSQL backend is not part of this build yet; use --store sqlite"
+            )
+        }
+    }
+
     /// The embedded default: `registry.sqlite`, `samples.sqlite` and `automation.sqlite` in
     /// `directory` (created if missing), as every earlier release kept them.
     /// - Parameters:
@@ -92,4 +152,13 @@ public enum StoreBackend {
     public static func openSQLiteRegistry(directory: String) throws -> any RegistryStore {
         try SQLiteDeviceRegistry(dataDirectory: directory)
     }
+}
+
+/// A store that cannot be opened: names the setting and the database's error.
+public struct StoreBackendError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
 }

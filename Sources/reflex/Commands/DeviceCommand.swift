@@ -65,7 +65,7 @@ struct DeviceAdd: AsyncParsableCommand {
             let label = try parseLabel(text)
             labelMap[label.key] = label.value
         }
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         let (device, token) = try await reportingErrors {
             try await registry.addDevice(id: id, name: name, type: type, labels: labelMap)
         }
@@ -87,7 +87,7 @@ struct DeviceList: AsyncParsableCommand {
 
     func run() async throws {
         let label = try label.map(parseLabel)
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         let devices = try await reportingErrors { try await registry.devices(type: type, label: label) }
         if json {
             print(String(decoding: try jsonEncoder().encode(devices), as: UTF8.self))
@@ -119,9 +119,9 @@ struct DeviceShow: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parseDeviceID(id)
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         guard let device = try await reportingErrors({ try await registry.device(id) }) else {
-            throw fail("no device '\(id)' in \(registry.path); `reflex device list` shows the registered ones")
+            throw fail("no device '\(id)' in \(registry.location); `reflex device list` shows the registered ones")
         }
         if json {
             print(String(decoding: try jsonEncoder().encode(device), as: UTF8.self))
@@ -155,7 +155,7 @@ struct DeviceDisable: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parseDeviceID(id)
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         try await reportingErrors { try await registry.setEnabled(id, false) }
         print(
             "Disabled device '\(id)': new connections are refused, and a node running on this data directory "
@@ -175,7 +175,7 @@ struct DeviceEnable: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parseDeviceID(id)
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         try await reportingErrors { try await registry.setEnabled(id, true) }
         print("Enabled device '\(id)'.")
     }
@@ -192,7 +192,7 @@ struct DeviceRotateToken: AsyncParsableCommand {
 
     func run() async throws {
         let id = try parseDeviceID(id)
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         let token = try await reportingErrors { try await registry.rotateToken(id) }
         guard let device = try await reportingErrors({ try await registry.device(id) }) else { return }
         print(

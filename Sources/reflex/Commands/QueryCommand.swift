@@ -11,7 +11,7 @@ struct QueryCommand: AsyncParsableCommand {
         commandName: "query",
         abstract: "Read stored telemetry: series, latest values, raw ranges, aggregates, dead letters.",
         discussion: """
-            These commands read <data-dir>/samples.sqlite directly and are safe to use while \
+            These commands read the node's store (<data-dir>/samples.sqlite, or --store) directly and are safe to use while \
             `reflex serve` runs on it. Times are milliseconds since the epoch, RFC 3339 \
             (2026-11-26T10:00:00Z), or an age such as 90s, 15m, 2h, 7d (that long before now).
 
@@ -38,22 +38,25 @@ struct QueryOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     /// Opens the sample store for reading, or prints why not and exits with status 1.
-    func openStore() throws -> SQLiteSampleStore {
+    func openStore() async throws -> any SampleQuerying & DeadLetterStore & DeviceStateStore & DetectionStore {
         let directory = registry.resolvedDataDirectory
-        guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("samples.sqlite"))
-        else {
-            throw fail(
-                "no samples in '\(directory)' yet; start `reflex serve --data-dir \(directory)` and send telemetry"
-            )
-        }
+        let location = try registry.resolvedStore()
+        let reader: (any SampleQuerying & DeadLetterStore & DeviceStateStore & DetectionStore)?
         do {
-            return try SQLiteSampleStore(
-                configuration: SQLiteSampleStoreConfiguration(directory: directory),
+            reader = try await StoreBackend.openReader(
+                location,
+                directory: directory,
                 logger: Logger(label: "reflex.query", factory: { _ in SwiftLogNoOpLogHandler() })
             )
         } catch {
             throw fail(error)
         }
+        guard let reader else {
+            throw fail(
+                "no samples in '\(directory)' yet; start `reflex serve --data-dir \(directory)` and send telemetry"
+            )
+        }
+        return reader
     }
 }
 
@@ -91,7 +94,7 @@ struct QuerySeries: AsyncParsableCommand {
 
     func run() async throws {
         let device = try parseDeviceID(device)
-        let store = try options.openStore()
+        let store = try await options.openStore()
         let series = try await reportingErrors { try await store.series(of: device) }
         if options.json {
             let rows = series.map {
@@ -125,7 +128,7 @@ struct QueryLatest: AsyncParsableCommand {
 
     func run() async throws {
         let device = try parseDeviceID(device)
-        let store = try options.openStore()
+        let store = try await options.openStore()
         let latest = store.latest(device: device).sorted { $0.key < $1.key }
         if options.json {
             print(String(decoding: try jsonEncoder().encode(latest.map(\.value)), as: UTF8.self))
@@ -158,7 +161,7 @@ struct QueryRaw: AsyncParsableCommand {
         let now = nowMilliseconds()
         let start = try parseTime(from, now: now)
         let end = try to.map { try parseTime($0, now: now) } ?? now + 1
-        let store = try options.openStore()
+        let store = try await options.openStore()
         let page = try await reportingErrors {
             try await store.rawRange(key, from: start, to: end, limit: limit, cursor: nil)
         }
@@ -191,7 +194,7 @@ struct QueryAggregate: AsyncParsableCommand {
         let now = nowMilliseconds()
         let start = try parseTime(from, now: now)
         let end = try to.map { try parseTime($0, now: now) } ?? now + 1
-        let store = try options.openStore()
+        let store = try await options.openStore()
         let points = try await reportingErrors {
             try await store.aggregate(key, from: start, to: end, step: .milliseconds(stepMilliseconds))
         }
@@ -226,7 +229,7 @@ struct QueryState: AsyncParsableCommand {
 
     func run() async throws {
         let device = try parseDeviceID(device)
-        let store = try options.openStore()
+        let store = try await options.openStore()
         guard let state = try await reportingErrors({ try await store.deviceState(device) }) else {
             print(options.json ? "null" : "Nothing recorded for '\(device)' yet.")
             return
@@ -253,7 +256,7 @@ struct QueryDeadLetters: AsyncParsableCommand {
     @Option(help: "At most this many.") var limit = 20
 
     func run() async throws {
-        let store = try options.openStore()
+        let store = try await options.openStore()
         let letters = try await reportingErrors { try await store.deadLetters(limit: limit, before: nil) }
         if options.json {
             let rows = letters.map { letter -> [String: String] in
@@ -293,7 +296,7 @@ struct QueryAnomalies: AsyncParsableCommand {
         let now = nowMilliseconds()
         let start = try parseTime(from, now: now)
         let end = try to.map { try parseTime($0, now: now) } ?? now + 1
-        let store = try options.openStore()
+        let store = try await options.openStore()
         var rows: [(metric: String, point: AnomalyPoint)] = []
         if let metric {
             let key = try seriesKey(device, metric)

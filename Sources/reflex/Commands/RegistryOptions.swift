@@ -4,9 +4,10 @@ import ReflexCore
 import ReflexServer
 import ReflexStore
 
-/// The `--data-dir` option shared by `reflex device ...` and `reflex token ...`: they open the
-/// registry file in the data directory directly, which is safe while `reflex serve` runs on it
-/// (SQLite in WAL mode; the server notices the changes).
+/// The `--data-dir` and `--store` options shared by `reflex device ...`, `reflex token ...`,
+/// `reflex query ...` and `reflex simulate`: they open the node's store directly (the same
+/// setting as `reflex serve`), which is safe while `reflex serve` runs on it (SQLite in WAL
+/// mode, or PostgreSQL; the server notices the changes).
 struct RegistryOptions: ParsableArguments {
     @Option(
         name: .customLong("data-dir"),
@@ -17,6 +18,28 @@ struct RegistryOptions: ParsableArguments {
     )
     var dataDirectory: String?
 
+    @Option(
+        name: .customLong("store"),
+        help: ArgumentHelp(
+            "The node's store, as given to `reflex serve`: sqlite or postgres://USER:PASSWORD@HOST:PORT/DATABASE (env REFLEX_STORE; default: sqlite).",
+            valueName: "backend"
+        )
+    )
+    var store: String?
+
+    /// `--store`, else `REFLEX_STORE`, else sqlite; exits with status 2 when it does not parse.
+    func resolvedStore() throws -> StoreLocation {
+        let text = store ?? ProcessInfo.processInfo.environment["REFLEX_STORE"] ?? "sqlite"
+        do {
+            return try StoreLocation.parse(text)
+        } catch {
+            FileHandle.standardError.write(
+                Data("reflex: store '\(StoreLocation.redacted(text))': \(error.message)\n".utf8)
+            )
+            throw ExitCode(2)
+        }
+    }
+
     /// `--data-dir`, else `REFLEX_DATA_DIR`, else the default of `reflex serve`.
     var resolvedDataDirectory: String {
         if let dataDirectory { return dataDirectory }
@@ -25,12 +48,13 @@ struct RegistryOptions: ParsableArguments {
     }
 
     /// Opens the registry, or prints why not and exits with status 1.
-    func openRegistry() throws -> SQLiteDeviceRegistry {
+    func openRegistry() async throws -> any RegistryStore {
         // The registry holds token hashes: a data directory this command creates is the owner's
         // only (0700, files 0600), as `reflex serve` makes it.
         PrivateDataDirectory.restrictUmask()
+        let location = try resolvedStore()
         do {
-            return try SQLiteDeviceRegistry(dataDirectory: resolvedDataDirectory)
+            return try await StoreBackend.openRegistry(location, directory: resolvedDataDirectory)
         } catch {
             throw fail(error)
         }

@@ -119,6 +119,15 @@ struct Serve: AsyncParsableCommand {
     var dataDirectory: String?
 
     @Option(
+        name: .customLong("store"),
+        help: ArgumentHelp(
+            "Where the data is kept: sqlite (files in the data directory) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (env REFLEX_STORE; default: sqlite; docs/storage.md).",
+            valueName: "backend"
+        )
+    )
+    var store: String?
+
+    @Option(
         name: .customLong("log-level"),
         help: ArgumentHelp(
             "trace, debug, info, notice, warning, error or critical (env REFLEX_LOG_LEVEL; default: info).",
@@ -409,6 +418,7 @@ struct Serve: AsyncParsableCommand {
         PrivateDataDirectory.restrictUmask()
         var overrides = NodeConfiguration.Overrides()
         overrides.dataDirectory = dataDirectory
+        overrides.store = store
         let environment = ProcessInfo.processInfo.environment
         if demo, dataDirectory == nil, environment["REFLEX_DATA_DIR"] == nil {
             overrides.dataDirectory = Demo.defaultDataDirectory
@@ -477,6 +487,10 @@ struct Serve: AsyncParsableCommand {
             let metrics = NodeMetrics()
             metrics.bootstrapMetricsSystem()
             try await Node(configuration: configuration, logger: logger, attach: attach, metrics: metrics).run()
+        } catch let error as StoreBackendError {
+            // A wrong or unreachable store is a configuration problem, like a bad flag.
+            FileHandle.standardError.write(Data("reflex: \(error)\n".utf8))
+            throw ExitCode(2)
         } catch {
             FileHandle.standardError.write(Data("reflex: \(error)\n".utf8))
             throw ExitCode(1)

@@ -86,6 +86,15 @@ struct Simulate: AsyncParsableCommand {
     )
     var dataDirectory: String?
 
+    @Option(
+        name: .customLong("store"),
+        help: ArgumentHelp(
+            "With --data-dir: the node's store, as given to `reflex serve` (env REFLEX_STORE; default: sqlite).",
+            valueName: "backend"
+        )
+    )
+    var store: String?
+
     @Option(help: "MQTT protocol version: 5 or 3.1.1.")
     var mqtt: String = "5"
 
@@ -163,15 +172,13 @@ struct Simulate: AsyncParsableCommand {
             }
         }
         guard let dataDirectory else { return [:] }
-        let registry: SQLiteDeviceRegistry
-        do {
-            registry = try SQLiteDeviceRegistry(dataDirectory: dataDirectory)
-        } catch {
-            throw fail(error)
-        }
+        var options = RegistryOptions()
+        options.dataDirectory = dataDirectory
+        options.store = store
+        let registry = try await options.openRegistry()
         let result = try await reportingErrors { try await SimulatedDeviceRegistration.register(plan, in: registry) }
         print(
-            "Registered \(result.added) new and re-tokened \(plan.count - result.added) existing devices in \(registry.path)."
+            "Registered \(result.added) new and re-tokened \(plan.count - result.added) existing devices in \(registry.location)."
         )
         return result.tokens
     }

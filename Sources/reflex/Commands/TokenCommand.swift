@@ -44,7 +44,7 @@ struct TokenCreate: AsyncParsableCommand {
 
     func run() async throws {
         let role = OperatorRole(rawValue: role.lowercased()) ?? .viewer
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         let (record, token) = try await reportingErrors {
             try await registry.createOperatorToken(name: name, role: role)
         }
@@ -72,7 +72,7 @@ struct TokenList: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() async throws {
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         let tokens = try await reportingErrors { try await registry.operatorTokens() }
         if json {
             print(String(decoding: try jsonEncoder().encode(tokens), as: UTF8.self))
@@ -102,7 +102,7 @@ struct TokenRevoke: AsyncParsableCommand {
     @Argument(help: "The token's id, from `reflex token list`.") var id: Int64
 
     func run() async throws {
-        let registry = try options.openRegistry()
+        let registry = try await options.openRegistry()
         try await reportingErrors { try await registry.revokeOperatorToken(id: id) }
         print(
             "Revoked operator token \(id): it is refused from now on, and a node running on this data directory "
