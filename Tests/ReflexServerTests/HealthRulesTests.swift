@@ -70,13 +70,15 @@ struct HealthRulesTests {
     }
 
     @Test(
-        "a runner is stale after five missed beats, or with no beat 30 s past that since the start",
+        "a runner is stale after five missed beats (at least 30 s), or with no beat 30 s past that since the start",
         arguments: [
             (HealthInputs.Runner(lastBeat: now - 1_000, interval: .seconds(1)), Self.start, HealthState.ok),
-            (HealthInputs.Runner(lastBeat: now - 6_000, interval: .seconds(1)), Self.start, .failing),
-            (HealthInputs.Runner(lastBeat: now - 6_000, interval: .seconds(2)), Self.start, .ok),
-            (HealthInputs.Runner(lastBeat: nil, interval: .seconds(1)), Self.now - 10_000, .ok),
-            (HealthInputs.Runner(lastBeat: nil, interval: .seconds(1)), Self.now - 40_000, .failing),
+            (HealthInputs.Runner(lastBeat: now - 20_000, interval: .seconds(1)), Self.start, .ok),
+            (HealthInputs.Runner(lastBeat: now - 31_000, interval: .seconds(1)), Self.start, .failing),
+            (HealthInputs.Runner(lastBeat: now - 45_000, interval: .seconds(10)), Self.start, .ok),
+            (HealthInputs.Runner(lastBeat: now - 51_000, interval: .seconds(10)), Self.start, .failing),
+            (HealthInputs.Runner(lastBeat: nil, interval: .seconds(1)), Self.now - 50_000, .ok),
+            (HealthInputs.Runner(lastBeat: nil, interval: .seconds(1)), Self.now - 61_000, .failing),
         ]
     )
     func runnerStates(runner: HealthInputs.Runner, startedAt: Int64, expected: HealthState) {

@@ -14,8 +14,10 @@ import ReflexStore
 /// - **broker** (is it accepting?): `failing` when a listener is not bound; `degraded` at
 ///   `mqtt.maxConnections` (new clients are refused).
 /// - **detection** and **automation** (are the runners alive?): each beats from its periodic
-///   loop; `failing` when the last beat is older than ``staleAfterBeats`` intervals (with
-///   ``startupGrace`` before the first beat). Detection is also `degraded` while its lag exceeds
+///   loop; `failing` when the last beat is older than ``staleAfterBeats`` intervals, and at
+///   least ``minimumStaleAfter`` (a checkpoint of many series may hold a loop for seconds; a
+///   false `failing` would make a load balancer drain a working node), with ``startupGrace``
+///   more before the first beat. Detection is also `degraded` while its lag exceeds
 ///   `detection.maxLag` (the rule `/health` had before).
 public enum HealthRules {
     /// How long samples may wait with no successful commit before the writer counts as stuck.
@@ -24,6 +26,8 @@ public enum HealthRules {
     public static let recentFailureWindow: Int64 = 60_000
     /// Missed beats after which a runner is stale.
     public static let staleAfterBeats = 5
+    /// The shortest time without a beat that counts as stale.
+    public static let minimumStaleAfter: Int64 = 30_000
     /// Time a runner has for its first beat, from the node's start, on top of the stale limit.
     public static let startupGrace: Int64 = 30_000
 
@@ -104,7 +108,7 @@ public enum HealthRules {
     ) -> HealthCheckResult {
         let parts = runner.interval.components
         let interval = max(1, parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)
-        let limit = interval * Int64(staleAfterBeats)
+        let limit = max(interval * Int64(staleAfterBeats), minimumStaleAfter)
         guard let last = runner.lastBeat else {
             if now - startedAt > limit + startupGrace {
                 return .init(part: part, state: .failing, detail: "its loop has not run since the node started")
