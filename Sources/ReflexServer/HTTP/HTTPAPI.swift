@@ -8,11 +8,12 @@ public import ReflexNode
 public import ReflexStore
 
 /// Builds the HTTP API: the JSON read API under `/api/v1`, the InfluxDB v2 compatible
-/// `POST /api/v2/write` and `GET /health`, as a Hummingbird `Application` (a `Service`).
+/// `POST /api/v2/write`, `GET /health` and `GET /metrics` (see ``observability``), as a
+/// Hummingbird `Application` (a `Service`).
 ///
 /// The dashboard's own files (`/`, `/assets/...`, see ``DashboardMiddleware``) are public; every
-/// other route but `/health` needs an operator token (`Authorization: Bearer <token>` or
-/// `Token <token>`); reads need role viewer, writes operator. Errors are JSON, see ``APIError``.
+/// other route but `/health` (and `/metrics` with `http.metricsPublic`) needs an operator token
+/// (`Authorization: Bearer <token>` or `Token <token>`); reads need role viewer, writes operator. Errors are JSON, see ``APIError``.
 /// The routes are documented in `docs/api.md`.
 ///
 /// ```swift
