@@ -22,6 +22,12 @@ struct HealthRulesTests {
         return statistics
     }
 
+    static let commitsWithoutTimes: IngestStatistics = {
+        var statistics = store(pending: 10)
+        statistics.commits = 5
+        return statistics
+    }()
+
     static func state(of part: String, in inputs: HealthInputs) -> HealthState? {
         HealthRules.evaluate(inputs).checks.first { $0.part == part }?.state
     }
@@ -49,6 +55,7 @@ struct HealthRulesTests {
             (store(pending: 500, lastCommitAt: now - 2_000), .ok),
             (store(pending: 500, lastCommitAt: now - 11_000), .failing),
             (store(pending: 1), .failing),  // never committed since the start, 600 s ago
+            (commitsWithoutTimes, .ok),  // a backend that does not report commit times is not judged
         ]
     )
     func writerStates(statistics: IngestStatistics, expected: HealthState) {

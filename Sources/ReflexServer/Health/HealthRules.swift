@@ -77,6 +77,14 @@ public enum HealthRules {
     }
 
     static func writerCheck(_ store: IngestStatistics, now: Int64, startedAt: Int64) -> HealthCheckResult {
+        if store.lastCommitAt == nil, store.commits > 0 {
+            // A backend that commits but does not report when cannot be judged; never a false alarm.
+            return .init(
+                part: "ingest",
+                state: .ok,
+                detail: "\(store.pendingSamples) samples pending (the store does not report commit times)"
+            )
+        }
         let since = store.lastCommitAt ?? startedAt
         if store.pendingSamples > 0, now - since > writerStallAfter {
             return .init(
