@@ -10,9 +10,10 @@ set -euo pipefail
 apt_packages=(
     mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev zlib1g-dev openssl ca-certificates
     chromium chromium-driver python3 python3-pip
+    prometheus  # promtool: Tests/integration/test_metrics.py checks /metrics and the scrape config with it
 )
 # What each of them provides, to tell "present" without asking dpkg about every package.
-commands=(mosquitto mosquitto_pub mosquitto_sub openssl chromium chromedriver python3 stdbuf)
+commands=(mosquitto mosquitto_pub mosquitto_sub openssl chromium chromedriver python3 stdbuf promtool)
 pip_packages=('paho-mqtt>=2,<3' pytest 'selenium>=4.10')
 # Python checks, one per pip package (paho-mqtt 1.x has another API).
 python_checks=(

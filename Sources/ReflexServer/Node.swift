@@ -29,6 +29,7 @@ public struct Node: Service {
     private let attach: @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration]
     private let clock: NodeClock
     private let handlesSignals: Bool
+    private let metrics: NodeMetrics
 
     /// - Parameters:
     ///   - configuration: a configuration from ``NodeConfiguration/load(configFile:environment:overrides:)``
@@ -42,15 +43,18 @@ public struct Node: Service {
     ///   - clock: the node's one source of time, handed to every component (default: the system's).
     ///   - handlesSignals: whether SIGTERM and SIGINT shut the node down; false when it runs inside
     ///     a group that handles them itself (`reflex bench autonomy`); default true.
+    ///   - metrics: the registry `GET /metrics` serves (default: a new one for this node).
     public init(
         configuration: NodeConfiguration,
         logger: Logger,
         announceAdminToken: @escaping @Sendable (String) -> Void = Node.writeToStandardOutput,
         attach: @escaping @Sendable (NodeParts) -> [ServiceGroupConfiguration.ServiceConfiguration] = { _ in [] },
         clock: NodeClock = .system,
-        handlesSignals: Bool = true
+        handlesSignals: Bool = true,
+        metrics: NodeMetrics = NodeMetrics()
     ) {
         self.clock = clock
+        self.metrics = metrics
         self.configuration = configuration
         self.logger = logger
         self.announceAdminToken = announceAdminToken
@@ -152,7 +156,10 @@ public struct Node: Service {
             logger: storeLogger
         )
         let events = NodeEvents()
-        let committedSamples = PublishingSampleStore(base: stores.samples, committed: events.telemetry)
+        let committedSamples = PublishingSampleStore(
+            base: InstrumentedSampleStore(base: stores.samples, metrics: metrics),
+            committed: events.telemetry
+        )
         let stateRecorder = DeviceStateRecorder(store: stores.deviceStates, statusChanges: events.deviceStatus)
         var ingestLogger = logger
         ingestLogger[metadataKey: "component"] = "ingest"
@@ -193,6 +200,7 @@ public struct Node: Service {
             authorizer: authenticator,
             sessionStore: StoreSessionStore(store: stores.brokerState),
             interceptor: interceptor,
+            metricsFactory: metrics.factory,
             logger: brokerLogger
         )
         var automationLogger = logger
@@ -232,6 +240,17 @@ public struct Node: Service {
         let seriesAlarms = SeriesLimitAlarmService(gate: seriesGate, automation: automation)
         services.append(.init(service: seriesAlarms, serviceName: "series-limits"))
         services += attach(NodeParts(automation: automation, events: events))
+        let storeStatistics: @Sendable () -> IngestStatistics = { stores.queries.ingestStatistics() }
+        metrics.attach(
+            MetricSources(
+                store: storeStatistics,
+                ingest: { ingestor.statistics },
+                seriesGate: seriesGate,
+                detection: detection,
+                automation: automation,
+                broker: broker
+            )
+        )
         if let listen = configuration.http.listen {
             var httpLogger = logger
             httpLogger[metadataKey: "component"] = "http"
@@ -253,6 +272,16 @@ public struct Node: Service {
                 logger: httpLogger
             )
             api.seriesGate = seriesGate
+            api.observability = NodeObservability(
+                metrics: metrics,
+                health: HealthMonitor(
+                    store: storeStatistics,
+                    broker: broker,
+                    detection: detection,
+                    automation: automation,
+                    now: clock.now
+                )
+            )
             services.append(.init(service: HTTPAPIService(api: api, listen: listen), serviceName: "http-api"))
         } else {
             logger.info("HTTP API is off", metadata: ["http.listen": "off"])

@@ -195,11 +195,12 @@ import Testing
             ),
             (
                 "metrics:\n  port: 80\n",
-                "unknown key 'metrics' in /etc/reflex.yaml line 1; known keys at the top level: dataDirectory, store, log, mqtt, http, automation, detection, ingest"
+                // /metrics is served on the HTTP listener; its one setting is http.metricsPublic.
+                "unknown key 'metrics' in /etc/reflex.yaml line 1; did you mean 'http.metricsPublic'? (it belongs under `http`)"
             ),
             (
                 "http:\n  port: 80\n",
-                "unknown key 'http.port' in /etc/reflex.yaml line 2; known keys under `http`: listen, headerTimeout, bodyTimeout, idleTimeout, maxConnections"
+                "unknown key 'http.port' in /etc/reflex.yaml line 2; known keys under `http`: listen, headerTimeout, bodyTimeout, idleTimeout, maxConnections, metricsPublic"
             ),
             (
                 "log:\n  colour: red\n",

@@ -30,7 +30,11 @@ final class BrokerCore: @unchecked Sendable {
     /// Open connections (before and after CONNECT).
     var openConnections = 0
     /// Connections whose CONNECT was accepted.
-    var connectedClients = 0
+    var connectedClients = 0 {
+        didSet { connectedCount?.set(connectedClients) }
+    }
+    /// Mirrors ``connectedClients`` for readers off the loop (`/metrics`, `/health`).
+    var connectedCount: ConnectedClientCount?
     /// Set when sessions changed since the last save.
     var isDirty = false
     /// Topics whose retained message was set, replaced or deleted since the last save, in order:

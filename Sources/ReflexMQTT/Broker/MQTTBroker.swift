@@ -1,4 +1,5 @@
 public import Logging
+public import Metrics
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -19,6 +20,8 @@ public final class MQTTBroker: Service {
     let authorizer: any TopicAuthorizer
     let sessionStore: (any SessionStore)?
     let interceptor: (any PublishInterceptor)?
+    let metricsFactory: any MetricsFactory
+    private let connectedCount = ConnectedClientCount()
     private let boundAddresses = Mutex<[String: SocketAddress]>([:])
     /// The running broker's core, for in-process publishes; nil before `run()` and after it.
     let runningCore = Mutex<BrokerCore?>(nil)
@@ -33,6 +36,8 @@ public final class MQTTBroker: Service {
     ///     nil keeps them in memory only.
     ///   - interceptor: sees client publishes before routing and may defer their acknowledgement
     ///     (the ingest pipeline); nil routes everything as is.
+    ///   - metricsFactory: where the broker's swift-metrics counters go (default: the process-wide
+    ///     `MetricsSystem.factory`; a node passes its own registry's factory).
     ///   - logger: the broker's logger.
     public init(
         configuration: BrokerConfiguration,
@@ -40,9 +45,11 @@ public final class MQTTBroker: Service {
         authorizer: any TopicAuthorizer = AllowAllAuthenticator(),
         sessionStore: (any SessionStore)? = nil,
         interceptor: (any PublishInterceptor)? = nil,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger
     ) {
         self.interceptor = interceptor
+        self.metricsFactory = metricsFactory
         self.configuration = configuration
         self.authenticator = authenticator
         self.authorizer = authorizer
@@ -52,6 +59,16 @@ public final class MQTTBroker: Service {
             of: Void.self,
             bufferingPolicy: .bufferingNewest(1)
         )
+    }
+
+    /// MQTT clients connected now (0 before `run()`).
+    public var connectedClientCount: Int { connectedCount.current }
+
+    /// Whether the broker runs and has bound every configured listener.
+    public var isListening: Bool {
+        let bound = boundAddresses.withLock { $0.count }
+        let expected = (configuration.tcp == nil ? 0 : 1) + (configuration.tls == nil ? 0 : 1)
+        return runningCore.withLock { $0 != nil } && bound >= expected
     }
 
     /// The port a listener ("tcp" or "tls") is bound to, once listening (useful with port 0).
@@ -74,7 +91,9 @@ public final class MQTTBroker: Service {
             interceptor: interceptor,
             logger: logger
         )
-        let metrics = BrokerMetrics()
+        let metrics = BrokerMetrics(factory: metricsFactory, connected: connectedCount)
+        let connectedCount = self.connectedCount
+        try await loop.submit { core.connectedCount = connectedCount }.get()
         if let sessionStore {
             try await loop.submit { core.journal = BrokerJournal(store: sessionStore) }.get()
         }

@@ -197,7 +197,7 @@ extension MQTTConnectionHandler {
 
     private func refuseConnect(_ reason: ReasonCode, _ explanation: String) {
         core.statistics.connectionsRefused += 1
-        metrics.connectionsRefused.increment()
+        metrics.countRefusedConnection(reason)
         log.notice("Refused connection", metadata: ["mqtt.reason": "\(reason)", "mqtt.detail": "\(explanation)"])
         sendConnAck(
             ConnAck(sessionPresent: false, reasonCode: reason, properties: reasonProperties(explanation)),

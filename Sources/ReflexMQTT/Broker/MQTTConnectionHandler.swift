@@ -202,6 +202,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             guard let packet else { return }
             core.statistics.messagesReceived += 1
+            metrics.countReceived(packet)
             handle(packet)
         }
     }
@@ -251,6 +252,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: 16)
         PacketEncoder.encode(packet, version: version, into: &buffer)
+        metrics.countSent(packet)
         write(buffer, context: context)
     }
 
@@ -258,6 +260,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: 32)
         PacketEncoder.encode(.connack(connAck), version: version, into: &buffer)
+        metrics.countSent(.connack(connAck))
         write(buffer, context: context)
     }
 
@@ -324,6 +327,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         )
         PacketEncoder.encode(packet, version: version, into: &buffer)
         core.statistics.publishSent += 1
+        metrics.countSent(packet)
         write(buffer, context: context)
     }
 

@@ -59,6 +59,7 @@ extension AutomationService {
                         while !Task.isCancelled {
                             do { try await self.clock.sleep(for: self.configuration.tickInterval) } catch { return }
                             await self.handle(.tick)
+                            self.heartbeat.beat(at: self.now())
                         }
                     }
                     group.addTask {
@@ -181,6 +182,7 @@ extension AutomationService {
             } catch {
                 logger.error("Persisting automation changes failed", metadata: ["error": "\(error)"])
             }
+            counters.record(batch)
             for action in batch {
                 switch action {
                 case .alarm(let a): events.automation.publish(.alarm(a))

@@ -48,6 +48,11 @@ public final class AutomationService: Service, Sendable {
     let latencies = Mutex(LatencyRecorder(capacity: 10_000))
     /// Where the time of each telemetry-triggered command went, stage by stage.
     let breakdown = Mutex(DecisionTimingRecorder(capacity: 10_000))
+    /// Decisions by outcome and commands by final state, for `/metrics`.
+    public let counters = AutomationCounters()
+    /// Beats once per engine tick (``AutomationConfiguration/tickInterval``), for `/health`.
+    public var heartbeat: Heartbeat { tickHeartbeat }
+    private let tickHeartbeat: Heartbeat
     let ruleFileErrors = Mutex<[String: [RuleError]]>([:])
     let unknownDevices = Mutex<[DeviceID: Int64]>([:])
     /// Paces the tick and the rule-file poll.
@@ -91,6 +96,7 @@ public final class AutomationService: Service, Sendable {
         self.logger = logger
         self.now = now
         let ackTimeout = configuration.ackTimeout.components
+        tickHeartbeat = Heartbeat(interval: configuration.tickInterval)
         engine = Mutex(
             AutomationEngine(
                 failSafes: configuration.failSafes,

@@ -44,6 +44,8 @@ public final class DetectionService: Service, Sendable {
     public let configuration: DetectionConfiguration
     /// What detection found, for the API.
     public let status = DetectionStatus()
+    /// Beats once a second from the periodic loop (flush, quality checks, checkpoints), for `/health`.
+    public let heartbeat = Heartbeat(interval: .seconds(1))
 
     private let scores: any SampleStore
     /// Checkpoints and anomaly bands (the HTTP API reads the bands).
@@ -148,6 +150,7 @@ public final class DetectionService: Service, Sendable {
                 return
             }
             elapsed += 1
+            heartbeat.beat(at: now())
             await flushPoints()
             if elapsed % checkEvery == 0 { checkQuality() }
             if elapsed % checkpointEvery == 0 { await checkpoint() }

@@ -149,7 +149,10 @@ public final class TelemetryIngestor: PublishInterceptor, ClientEventObserver {
 extension TelemetryIngestor {
     /// Keeps a refused payload as a dead letter, counts it, and refuses it with 0x99.
     func refuse(_ publish: InterceptedPublish, device: DeviceID, reason: String) -> PublishDisposition {
-        counters.withLock { $0.rejectedMessages += 1 }
+        counters.withLock {
+            $0.rejectedMessages += 1
+            $0.invalidMessages += 1
+        }
         deadLetters.recordDeadLetter(
             receivedAt: now(),
             device: device,
@@ -242,6 +245,9 @@ public struct IngestCounters: Sendable, Equatable {
     /// Samples refused by a series limit (their messages count in ``rejectedMessages`` when
     /// nothing of them was admitted).
     public var samplesOverLimit = 0
+    /// Messages refused as invalid (decoding, validation, a state message that is not one JSON
+    /// object); also counted in ``rejectedMessages``.
+    public var invalidMessages = 0
 }
 
 /// A refusal of the ingest path that is not a decoding error.

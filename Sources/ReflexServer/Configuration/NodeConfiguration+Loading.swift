@@ -87,6 +87,8 @@ extension NodeConfiguration {
     /// - `http.bodyTimeout`, `REFLEX_HTTP_BODY_TIMEOUT`, `--http-body-timeout`; 30 s
     /// - `http.idleTimeout`, `REFLEX_HTTP_IDLE_TIMEOUT`, `--http-idle-timeout`; 60 s
     /// - `http.maxConnections`, `REFLEX_HTTP_MAX_CONNECTIONS`, `--http-max-connections`; 1024
+    /// - `http.metricsPublic`, `REFLEX_HTTP_METRICS_PUBLIC`, `--http-metrics-public`; false (true:
+    ///   `GET /metrics` needs no token)
     /// - `automation.rulesDirectory`, `REFLEX_RULES_DIR`, `--rules-dir`; `<dataDirectory>/rules`
     /// - file only: `automation.webhookTimeout` (5 s), `automation.ackTimeout` (10 s).
     /// - `detection.enabled`, `REFLEX_DETECTION_ENABLED`, `--detection-enabled`; true
@@ -335,6 +337,8 @@ private struct Builder {
             value(.httpMaxConnections) { (text) throws(ValueProblem) in
                 try V.integer(text, in: 1...1_000_000, of: "connections")
             } ?? http.maxConnections
+        http.metricsPublic =
+            value(.httpMetricsPublic) { (text) throws(ValueProblem) in try V.boolean(text) } ?? http.metricsPublic
     }
 
     mutating func buildSeriesLimits(into limits: inout SeriesLimits) {

@@ -48,6 +48,8 @@ extension NodeConfiguration {
         public var httpIdleTimeout: String?
         /// `--http-max-connections`
         public var httpMaxConnections: String?
+        /// `--http-metrics-public` (a flag: `"true"` when given, nil otherwise)
+        public var httpMetricsPublic: String?
         /// `--rules-dir`
         public var rulesDirectory: String?
         /// `--detection-enabled` (true/false)
@@ -94,6 +96,7 @@ extension NodeConfiguration {
             case .httpBodyTimeout: httpBodyTimeout
             case .httpIdleTimeout: httpIdleTimeout
             case .httpMaxConnections: httpMaxConnections
+            case .httpMetricsPublic: httpMetricsPublic
             case .automationRulesDirectory: rulesDirectory
             case .automationWebhookTimeout, .automationAckTimeout: nil
             case .detectionEnabled: detectionEnabled

@@ -33,6 +33,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case httpBodyTimeout = "http.bodyTimeout"
     case httpIdleTimeout = "http.idleTimeout"
     case httpMaxConnections = "http.maxConnections"
+    case httpMetricsPublic = "http.metricsPublic"
     case automationRulesDirectory = "automation.rulesDirectory"
     case automationWebhookTimeout = "automation.webhookTimeout"
     case automationAckTimeout = "automation.ackTimeout"
@@ -77,6 +78,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .httpBodyTimeout: "REFLEX_HTTP_BODY_TIMEOUT"
         case .httpIdleTimeout: "REFLEX_HTTP_IDLE_TIMEOUT"
         case .httpMaxConnections: "REFLEX_HTTP_MAX_CONNECTIONS"
+        case .httpMetricsPublic: "REFLEX_HTTP_METRICS_PUBLIC"
         case .automationRulesDirectory: "REFLEX_RULES_DIR"
         case .automationWebhookTimeout, .automationAckTimeout: nil
         case .detectionEnabled: "REFLEX_DETECTION_ENABLED"
@@ -119,6 +121,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .httpBodyTimeout: "--http-body-timeout"
         case .httpIdleTimeout: "--http-idle-timeout"
         case .httpMaxConnections: "--http-max-connections"
+        case .httpMetricsPublic: "--http-metrics-public"
         case .automationRulesDirectory: "--rules-dir"
         case .automationWebhookTimeout, .automationAckTimeout: nil
         case .detectionEnabled: "--detection-enabled"

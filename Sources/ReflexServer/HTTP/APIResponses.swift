@@ -7,29 +7,6 @@ import ReflexStore
 // The JSON bodies of the HTTP API's answers. Small value types that mirror docs/api.md; kept in
 // one file because each is a handful of fields with no behaviour.
 
-/// `GET /health`
-struct HealthResponse: ResponseEncodable {
-    /// `ok`, or `degraded` when a part of the node is impaired (the node still serves: HTTP 200).
-    var status = "ok"
-    var version: String
-    /// What is impaired and why; absent when `ok`.
-    var degraded: [HealthProblem]?
-
-    /// One impaired part of the node, e.g. `detection` falling behind ingest.
-    struct HealthProblem: Codable, Sendable {
-        var part: String
-        var reason: String
-    }
-
-    init(version: String, problems: [HealthProblem] = []) {
-        self.version = version
-        if !problems.isEmpty {
-            status = "degraded"
-            degraded = problems
-        }
-    }
-}
-
 /// One device, as `GET /api/v1/devices` and `GET /api/v1/devices/{id}` show it.
 struct DeviceResponse: ResponseEncodable {
     var id: String

@@ -8,11 +8,12 @@ public import ReflexNode
 public import ReflexStore
 
 /// Builds the HTTP API: the JSON read API under `/api/v1`, the InfluxDB v2 compatible
-/// `POST /api/v2/write` and `GET /health`, as a Hummingbird `Application` (a `Service`).
+/// `POST /api/v2/write`, `GET /health` and `GET /metrics` (see ``observability``), as a
+/// Hummingbird `Application` (a `Service`).
 ///
 /// The dashboard's own files (`/`, `/assets/...`, see ``DashboardMiddleware``) are public; every
-/// other route but `/health` needs an operator token (`Authorization: Bearer <token>` or
-/// `Token <token>`); reads need role viewer, writes operator. Errors are JSON, see ``APIError``.
+/// other route but `/health` (and `/metrics` with `http.metricsPublic`) needs an operator token
+/// (`Authorization: Bearer <token>` or `Token <token>`); reads need role viewer, writes operator. Errors are JSON, see ``APIError``.
 /// The routes are documented in `docs/api.md`.
 ///
 /// ```swift
@@ -54,6 +55,9 @@ public struct HTTPAPI: Sendable {
     /// The node's series limits, applied to `POST /api/v2/write` as to MQTT telemetry, and
     /// counted in `GET /api/v1/ingest/stats`; nil: no limits.
     public var seriesGate: SeriesGate?
+    /// The node's metrics and health checks for `GET /metrics` and `GET /health`; nil: no
+    /// `/metrics` (404) and `/health` reports detection's lag only.
+    public var observability: NodeObservability?
     let logger: Logger
     let writeCounters = HTTPWriteCounterBox()
     let connectionCounters = HTTPConnectionCounters()
@@ -127,16 +131,13 @@ public struct HTTPAPI: Sendable {
     /// The router with every route and middleware; `app.test(.router)` uses it directly.
     public func makeRouter() -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
+        // Outermost, so that it counts the status the client gets (after JSON errors).
+        if let metrics = observability?.metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: DashboardMiddleware())
-        router.add(middleware: TokenAuthMiddleware(verifier: tokens, publicPaths: ["/health"]))
-        // Degraded parts are listed, with HTTP 200: the node still ingests and serves. (Each part
-        // that can degrade adds its check here; a /metrics route would export the same figures.)
-        router.get("/health") { [detection] _, _ in
-            var problems: [HealthResponse.HealthProblem] = []
-            if let reason = detection?.degradation { problems.append(.init(part: "detection", reason: reason)) }
-            return HealthResponse(version: ReflexVersion.current, problems: problems)
-        }
+        let publicPaths: Set<String> = configuration.metricsPublic ? ["/health", "/metrics"] : ["/health"]
+        router.add(middleware: TokenAuthMiddleware(verifier: tokens, publicPaths: publicPaths))
+        addObservabilityRoutes(to: router)
         addDeviceRoutes(to: router)
         addSeriesRoutes(to: router)
         addOperationsRoutes(to: router)

@@ -10,6 +10,7 @@ import ReflexNode
 /// | `http.bodyTimeout` | `REFLEX_HTTP_BODY_TIMEOUT` | `--http-body-timeout` | 30 s |
 /// | `http.idleTimeout` | `REFLEX_HTTP_IDLE_TIMEOUT` | `--http-idle-timeout` | 60 s |
 /// | `http.maxConnections` | `REFLEX_HTTP_MAX_CONNECTIONS` | `--http-max-connections` | 1024 |
+/// | `http.metricsPublic` | `REFLEX_HTTP_METRICS_PUBLIC` | `--http-metrics-public` | false (`/metrics` needs a viewer token) |
 ///
 /// The body limits are fixed here rather than configurable: 10 MiB of line protocol per write
 /// (after gzip decompression), as InfluxDB's own default is in that range and Telegraf's default
@@ -33,6 +34,9 @@ public struct HTTPAPIConfiguration: Sendable, Equatable {
     /// The most HTTP connections open at once (`http.maxConnections`); more are answered 503
     /// and closed.
     public var maxConnections: Int = 1_024
+    /// Whether `GET /metrics` is served without a token (`http.metricsPublic`): for a scraper on a
+    /// private network that sends no bearer token. Off, it needs a viewer token, as every read.
+    public var metricsPublic = false
 
     /// The defaults above.
     public init() {}

@@ -14,6 +14,10 @@ public struct IngestStatistics: Sendable, Hashable {
     public var messagesRejected: Int64 = 0
     /// Samples waiting for the next commit.
     public var pendingSamples: Int = 0
+    /// When the last group commit succeeded, and when one last failed (ms since the epoch, the
+    /// store's clock); nil: none yet. `/health` judges the store's writability from them.
+    public var lastCommitAt: Int64?
+    public var lastFailedCommitAt: Int64?
 
     /// Creates zeroed counters.
     public init() {}

@@ -308,11 +308,15 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
                 counters.messagesCommitted += Int64(outcome.messages)
                 counters.deadLettersCommitted += Int64(outcome.deadLetters)
                 counters.commits += 1
+                counters.lastCommitAt = now()
             }
             publishLogged(outcome.logged)
             for item in items { item.completion(.success(())) }
         case .failure(let cause):
-            counters.withLock { $0.failedCommits += 1 }
+            counters.withLock {
+                $0.failedCommits += 1
+                $0.lastFailedCommitAt = now()
+            }
             logger.error(
                 "Group commit failed",
                 metadata: ["store.path": "\(path)", "store.items": "\(items.count)", "error": "\(cause)"]

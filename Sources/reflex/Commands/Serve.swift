@@ -95,7 +95,7 @@ struct Serve: AsyncParsableCommand {
             REFLEX_MQTT_RETAINED_MAX_MESSAGES_PER_CLIENT, REFLEX_MQTT_RETAINED_MAX_BYTES_PER_CLIENT, \
             REFLEX_MQTT_RETAINED_MAX_BYTES, \
             REFLEX_ALLOW_ANONYMOUS, REFLEX_HTTP_LISTEN, REFLEX_HTTP_HEADER_TIMEOUT, \
-            REFLEX_HTTP_BODY_TIMEOUT, REFLEX_HTTP_IDLE_TIMEOUT, REFLEX_HTTP_MAX_CONNECTIONS, \
+            REFLEX_HTTP_BODY_TIMEOUT, REFLEX_HTTP_IDLE_TIMEOUT, REFLEX_HTTP_MAX_CONNECTIONS, REFLEX_HTTP_METRICS_PUBLIC, \
             REFLEX_DETECTION_ENABLED, \
             REFLEX_DETECTION_CHECKPOINT_INTERVAL, REFLEX_DETECTION_SENSITIVITY, REFLEX_DETECTION_MAX_SERIES, \
             REFLEX_INGEST_MAX_SERIES_PER_DEVICE, REFLEX_INGEST_MAX_SERIES, REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE.
@@ -284,6 +284,14 @@ struct Serve: AsyncParsableCommand {
     )
     var httpMaxConnections: String?
 
+    @Flag(
+        name: .customLong("http-metrics-public"),
+        help: ArgumentHelp(
+            "Serve GET /metrics without a token, for a scraper on a private network (env REFLEX_HTTP_METRICS_PUBLIC; default: off, a viewer token is needed)."
+        )
+    )
+    var httpMetricsPublic = false
+
     @Option(
         name: .customLong("rules-dir"),
         help: ArgumentHelp(
@@ -435,6 +443,7 @@ struct Serve: AsyncParsableCommand {
         overrides.httpBodyTimeout = httpBodyTimeout
         overrides.httpIdleTimeout = httpIdleTimeout
         overrides.httpMaxConnections = httpMaxConnections
+        overrides.httpMetricsPublic = httpMetricsPublic ? "true" : nil
         overrides.rulesDirectory = rulesDirectory
         overrides.detectionEnabled = detectionEnabled
         overrides.detectionCheckpointInterval = detectionCheckpointInterval
@@ -475,7 +484,10 @@ struct Serve: AsyncParsableCommand {
                 Node.writeToStandardOutput(prepared.banner)
                 attach = prepared.services
             }
-            try await Node(configuration: configuration, logger: logger, attach: attach).run()
+            // One registry for the process: the node's own metrics and any library's swift-metrics.
+            let metrics = NodeMetrics()
+            metrics.bootstrapMetricsSystem()
+            try await Node(configuration: configuration, logger: logger, attach: attach, metrics: metrics).run()
         } catch let error as StoreBackendError {
             // A wrong or unreachable store is a configuration problem, like a bad flag.
             FileHandle.standardError.write(Data("reflex: \(error)\n".utf8))
