@@ -76,9 +76,7 @@ public enum StoreBackend {
         case .sqlite:
             return try openSQLite(directory: directory, logsCommits: logsCommits, logger: logger)
         case .postgres(let settings):
-            throw StoreBackendError(
-                "store \(settings): the PostgreSQL backend is not part of this build yet; use --store sqlite"
-            )
+            throw StoreBackendError.postgresNotBuilt(settings)
         }
     }
 
@@ -100,9 +98,7 @@ public enum StoreBackend {
                 logger: logger
             )
         case .postgres(let settings):
-            throw StoreBackendError(
-                "store \(settings): the PostgreSQL backend is not part of this build yet; use --store sqlite"
-            )
+            throw StoreBackendError.postgresNotBuilt(settings)
         }
     }
 
@@ -112,9 +108,7 @@ public enum StoreBackend {
         case .sqlite:
             return try openSQLiteRegistry(directory: directory)
         case .postgres(let settings):
-            throw StoreBackendError(
-                "store \(settings): the PostgreSQL backend is not part of this build yet; use --store sqlite"
-            )
+            throw StoreBackendError.postgresNotBuilt(settings)
         }
     }
 
@@ -159,6 +153,11 @@ public struct StoreBackendError: Error, Sendable, CustomStringConvertible {
     public var message: String
 
     public init(_ message: String) { self.message = message }
+
+    /// A postgres:// store asked of a build without the PostgreSQL backend.
+    static func postgresNotBuilt(_ settings: PostgresConnectionSettings) -> StoreBackendError {
+        StoreBackendError("store \(settings): the PostgreSQL backend is not part of this build yet; use --store sqlite")
+    }
 
     public var description: String { message }
 }
