@@ -11,6 +11,7 @@ apt_packages=(
     mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev zlib1g-dev openssl ca-certificates
     chromium chromium-driver python3 python3-pip
     prometheus  # promtool: Tests/integration/test_metrics.py checks /metrics and the scrape config with it
+    postgresql  # initdb/pg_ctl: the PostgreSQL store's contract and integration tests start a throwaway cluster
 )
 # What each of them provides, to tell "present" without asking dpkg about every package.
 commands=(mosquitto mosquitto_pub mosquitto_sub openssl chromium chromedriver python3 stdbuf promtool)
@@ -26,6 +27,10 @@ missing=()
 for command in "${commands[@]}"; do
     command -v "$command" >/dev/null 2>&1 || missing+=("command $command")
 done
+# Debian keeps initdb and pg_ctl off PATH, under /usr/lib/postgresql/VERSION/bin.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    missing+=("command initdb (postgresql)")
+fi
 for header in /usr/include/sqlite3.h /usr/include/zlib.h /usr/include/mosquitto.h; do
     [ -e "$header" ] || missing+=("header $header")
 done

@@ -304,3 +304,15 @@ def topic():
     from helpers import unique
 
     return unique()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL cluster for the session (see postgres.py); each test that needs one
+    makes its own database with `create_database()`. Skipped without PostgreSQL, failed in CI."""
+    from postgres import PostgresCluster, binaries
+
+    require_prerequisite(binaries() is not None, "PostgreSQL is not installed (initdb): apt-get install postgresql")
+    cluster = PostgresCluster()
+    yield cluster
+    cluster.close()

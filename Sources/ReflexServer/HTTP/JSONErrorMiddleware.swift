@@ -53,8 +53,8 @@ struct JSONErrorMiddleware: RouterMiddleware {
         }
     }
 
-    /// The answer for a store failure: 503 when it is overloaded or closing, 400 for a query the
-    /// store refused, 500 otherwise.
+    /// The answer for a store failure: 503 when it is overloaded, closing or cannot reach its
+    /// database, 400 for a query the store refused, 500 otherwise.
     static func apiError(for error: SampleStoreError, logger: Logger) -> APIError {
         switch error.code {
         case .overloaded, .closed:
@@ -62,6 +62,14 @@ struct JSONErrorMiddleware: RouterMiddleware {
                 .serviceUnavailable,
                 code: "overloaded",
                 message: "the sample store is busy (\(error.message)); retry later",
+                headers: [.retryAfter: "1"]
+            )
+        case .unavailable:
+            logger.warning("Sample store unavailable", metadata: ["error": "\(error)"])
+            return APIError(
+                .serviceUnavailable,
+                code: "unavailable",
+                message: "the database cannot be reached (\(error.message)); nothing was stored; retry later",
                 headers: [.retryAfter: "1"]
             )
         case .invalidQuery, .invalidSample:

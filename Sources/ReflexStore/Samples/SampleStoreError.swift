@@ -1,10 +1,10 @@
 /// A failure of the sample store: a stable ``code``, a message that names what and where, and
-/// the underlying ``cause`` when a lower layer (SQLite) failed.
+/// the underlying ``cause`` when a lower layer (SQLite, PostgreSQL) failed.
 public struct SampleStoreError: Error, Sendable, CustomStringConvertible {
     /// A stable, extensible error category; switch on it with `==`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case overloaded, closed, invalidSample, invalidQuery, database, alreadyRunning
+            case overloaded, closed, unavailable, invalidSample, invalidQuery, database, alreadyRunning
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -13,11 +13,14 @@ public struct SampleStoreError: Error, Sendable, CustomStringConvertible {
         public static let overloaded = Code(.overloaded)
         /// The store is shut down (or shutting down) and accepts no more writes.
         public static let closed = Code(.closed)
+        /// The database server cannot be reached (a lost PostgreSQL connection): nothing was
+        /// stored; the store reconnects, and a retry later may succeed.
+        public static let unavailable = Code(.unavailable)
         /// A sample cannot be stored (for example a value that is not finite).
         public static let invalidSample = Code(.invalidSample)
         /// A query's arguments are out of range.
         public static let invalidQuery = Code(.invalidQuery)
-        /// SQLite failed; ``SampleStoreError/cause`` holds its error.
+        /// The database (SQLite or PostgreSQL) failed; ``SampleStoreError/cause`` holds its error.
         public static let database = Code(.database)
         /// ``SQLiteSampleStore/run()`` was called while the writer is already running.
         public static let alreadyRunning = Code(.alreadyRunning)
