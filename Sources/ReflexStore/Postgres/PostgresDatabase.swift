@@ -47,7 +47,7 @@ public final class PostgresDatabase: Service, Sendable {
             username: settings.user,
             password: settings.password,
             database: settings.database,
-            tls: try tls(settings)
+            tls: tls(settings)
         )
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.maximumConnections = 8
@@ -114,7 +114,7 @@ public final class PostgresDatabase: Service, Sendable {
         }
     }
 
-    private static func tls(_ settings: PostgresConnectionSettings) throws -> PostgresClient.Configuration.TLS {
+    private static func tls(_ settings: PostgresConnectionSettings) -> PostgresClient.Configuration.TLS {
         switch settings.tls {
         case .disable: .disable
         case .require: .require(.makeClientConfiguration())
