@@ -77,6 +77,26 @@ import Testing
         #expect(admission.admit(Self.batch(Self.pump, ["a", "b", "c", "d", "e"]), at: 3_600_001).isComplete)
     }
 
+    @Test("new series per minute per node: devices each under their own rate share the node's bucket")
+    func nodeRate() {
+        var admission = SeriesAdmission(
+            limits: SeriesLimits(maxNewSeriesPerMinute: 3, maxNewSeriesPerMinutePerNode: 4),
+            existing: []
+        )
+        #expect(admission.admit(Self.batch(Self.pump, ["a", "b", "c"]), at: 0).isComplete)
+        let fan = admission.admit(Self.batch(Self.fan, ["a", "b"]), at: 0)
+        #expect(Self.names(fan.admitted) == ["a"])
+        #expect(fan.limits == [.newSeriesPerMinutePerNode])
+        // 4 per minute = one per 15 s, for whichever device asks first.
+        #expect(admission.admit(Self.batch(Self.fan, ["b"]), at: 14_000).limits == [.newSeriesPerMinutePerNode])
+        #expect(admission.admit(Self.batch(Self.fan, ["b"]), at: 15_000).isComplete)
+        // The device's own bucket is checked first: the pump used its 3 and is refused by its own rate.
+        let pump = admission.admit(Self.batch(Self.pump, ["d"]), at: 15_000)
+        #expect(pump.limits == [.newSeriesPerMinute])
+        // Known series always pass, whatever the node's bucket holds.
+        #expect(admission.admit(Self.batch(Self.fan, ["a", "b"]), at: 15_000).isComplete)
+    }
+
     @Test("a restart counts the series that exist; the node's anomaly: series do not count")
     func restart() {
         let existing =

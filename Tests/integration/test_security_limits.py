@@ -231,6 +231,32 @@ def test_new_series_per_minute_limit_and_the_detector_cap(tmp_path_factory, tls_
         b.stop()
 
 
+def test_new_series_per_minute_per_node_limit_is_shared_by_all_devices(tmp_path_factory, tls_files):
+    """Many devices, each under its own rate, cannot together create series faster than the node's."""
+    b = start_node(tmp_path_factory, tls_files, "node-rate", ("nr-a", "nr-b", "nr-c"),
+                   {"REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE": "4",
+                    "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE_PER_NODE": "6"})
+    try:
+        assert publish(b, "nr-a", {f"a{i}": i for i in range(4)}) == 0
+        assert publish(b, "nr-b", {f"b{i}": i for i in range(4)}) == 0  # 2 of 4 fit the node's bucket
+        assert device_metrics(b, "nr-b") == {"b0", "b1"}
+        reason = newest_letter(b, "nr-b")["reason"]
+        assert "together created new series faster than 6 per minute" in reason, reason
+        assert "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE_PER_NODE" in reason, reason
+        # A third device, with its own budget untouched, is refused by the node's.
+        assert publish(b, "nr-c", {"c0": 0}) == QUOTA_EXCEEDED
+        # Known series still pass.
+        assert publish(b, "nr-a", {"a0": 1, "a3": 2}) == 0
+        counters = stats(b)["series"]
+        assert counters["refusedByLimit"]["newSeriesPerMinutePerNode"] == 2, counters  # messages
+        assert counters["maxNewSeriesPerMinutePerNode"] == 6, counters
+        raised = wait_for("the node rate alarm", lambda: [a for a in alarms(b, "nr-c")
+                                                        if a["type"] == "series_limit.newSeriesPerMinutePerNode"])
+        assert "6 per minute" in raised[0]["message"], raised
+    finally:
+        b.stop()
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 

@@ -21,7 +21,8 @@ public final class SeriesGate: Sendable {
         public var messagesRefused = 0
         /// Messages of which some samples were admitted and others refused.
         public var messagesPartlyRefused = 0
-        /// Refused samples by limit.
+        /// Messages (or write requests) with samples refused, by the limit that refused them (a
+        /// message refused by two limits counts under both).
         public var refusedByLimit: [SeriesAdmission.Limit: Int] = [:]
         /// New series admitted since start.
         public var newSeries = 0
@@ -171,6 +172,7 @@ public final class SeriesGate: Sendable {
         case .seriesPerDevice: limits.maxSeriesPerDevice
         case .seriesPerNode: limits.maxSeries
         case .newSeriesPerMinute: limits.maxNewSeriesPerMinute
+        case .newSeriesPerMinutePerNode: limits.maxNewSeriesPerMinutePerNode
         }
     }
 
@@ -187,6 +189,9 @@ public final class SeriesGate: Sendable {
                 + "(limit \(value); raise it with \(howToRaise(limit)))"
         case .newSeriesPerMinute:
             return "device '\(device)' created new series faster than \(value) per minute "
+                + "(limit \(value); raise it with \(howToRaise(limit)))"
+        case .newSeriesPerMinutePerNode:
+            return "the node's devices together created new series faster than \(value) per minute "
                 + "(limit \(value); raise it with \(howToRaise(limit)))"
         }
     }

@@ -2,7 +2,7 @@ import ReflexAutomation
 public import ServiceLifecycle
 
 /// Raises an automation alarm for every ``SeriesLimitBreach`` a ``SeriesGate`` reports: type
-/// `series_limit.<limit>` (`seriesPerDevice`, `seriesPerNode`, `newSeriesPerMinute`) on the device
+/// `series_limit.<limit>` (`seriesPerDevice`, `seriesPerNode`, `newSeriesPerMinute`, `newSeriesPerMinutePerNode`) on the device
 /// whose samples were refused, severity warning, with the limit and the setting in its message.
 ///
 /// The gate reports a (device, limit) at most once a minute and the alarm book keeps one open

@@ -101,6 +101,8 @@ extension NodeConfiguration {
     /// - `ingest.maxSeries`, `REFLEX_INGEST_MAX_SERIES`, `--max-series`; 100000
     /// - `ingest.maxNewSeriesPerMinute`, `REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE`,
     ///   `--max-new-series-per-minute`; 100
+    /// - `ingest.maxNewSeriesPerMinutePerNode`, `REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE_PER_NODE`,
+    ///   `--max-new-series-per-minute-per-node`; 10000
     /// - `detection.bufferSize`, `REFLEX_DETECTION_BUFFER_SIZE`, `--detection-buffer-size`; 100,000
     /// - `detection.maxLag`, `REFLEX_DETECTION_MAX_LAG`, `--detection-max-lag`; 60 s
     /// - `detection.maxSeries`, `REFLEX_DETECTION_MAX_SERIES`, `--detection-max-series`; the value
@@ -355,6 +357,10 @@ private struct Builder {
             value(.ingestMaxNewSeriesPerMinute) { (text) throws(ValueProblem) in
                 try V.integer(text, in: 1...10_000_000, of: "series")
             } ?? limits.maxNewSeriesPerMinute
+        limits.maxNewSeriesPerMinutePerNode =
+            value(.ingestMaxNewSeriesPerMinutePerNode) { (text) throws(ValueProblem) in
+                try V.integer(text, in: 1...100_000_000, of: "series")
+            } ?? limits.maxNewSeriesPerMinutePerNode
     }
 
     mutating func buildDetection(into detection: inout DetectionConfiguration) {

@@ -68,6 +68,8 @@ extension NodeConfiguration {
         public var maxSeries: String?
         /// `--max-new-series-per-minute`
         public var maxNewSeriesPerMinute: String?
+        /// `--max-new-series-per-minute-per-node`
+        public var maxNewSeriesPerMinutePerNode: String?
 
         /// No overrides; set the properties you were given.
         public init() {}
@@ -107,6 +109,7 @@ extension NodeConfiguration {
             case .ingestMaxSeriesPerDevice: maxSeriesPerDevice
             case .ingestMaxSeries: maxSeries
             case .ingestMaxNewSeriesPerMinute: maxNewSeriesPerMinute
+            case .ingestMaxNewSeriesPerMinutePerNode: maxNewSeriesPerMinutePerNode
             case .detectionCheckInterval, .detectionSensitivity, .detectionSeasonality: nil
             case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
                 .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,

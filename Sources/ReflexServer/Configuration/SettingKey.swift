@@ -48,6 +48,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case ingestMaxSeriesPerDevice = "ingest.maxSeriesPerDevice"
     case ingestMaxSeries = "ingest.maxSeries"
     case ingestMaxNewSeriesPerMinute = "ingest.maxNewSeriesPerMinute"
+    case ingestMaxNewSeriesPerMinutePerNode = "ingest.maxNewSeriesPerMinutePerNode"
 
     /// The YAML path, split at the dots.
     var path: [String] { rawValue.split(separator: ".").map(String.init) }
@@ -91,6 +92,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .ingestMaxSeriesPerDevice: "REFLEX_INGEST_MAX_SERIES_PER_DEVICE"
         case .ingestMaxSeries: "REFLEX_INGEST_MAX_SERIES"
         case .ingestMaxNewSeriesPerMinute: "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE"
+        case .ingestMaxNewSeriesPerMinutePerNode: "REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE_PER_NODE"
         case .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive, .mqttV311SessionExpiry,
             .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSessionSaveInterval:
             nil
@@ -133,6 +135,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .ingestMaxSeriesPerDevice: "--max-series-per-device"
         case .ingestMaxSeries: "--max-series"
         case .ingestMaxNewSeriesPerMinute: "--max-new-series-per-minute"
+        case .ingestMaxNewSeriesPerMinutePerNode: "--max-new-series-per-minute-per-node"
         case .mqttQueueOverflow, .mqttMaxTopicLength, .mqttMaxTopicLevels, .mqttMaxKeepAlive,
             .mqttV311SessionExpiry, .mqttMaxSessionExpiry, .mqttTopicAliasMaximum, .mqttSysInterval,
             .mqttSessionSaveInterval:
@@ -184,6 +187,7 @@ extension SettingKey {
         case .seriesPerDevice: SettingKey.ingestMaxSeriesPerDevice.waysToSet
         case .seriesPerNode: SettingKey.ingestMaxSeries.waysToSet
         case .newSeriesPerMinute: SettingKey.ingestMaxNewSeriesPerMinute.waysToSet
+        case .newSeriesPerMinutePerNode: SettingKey.ingestMaxNewSeriesPerMinutePerNode.waysToSet
         }
     }
 }

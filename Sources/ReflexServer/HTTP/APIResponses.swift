@@ -145,6 +145,7 @@ struct IngestStatsResponse: ResponseEncodable {
         var maxSeriesPerDevice: Int
         var maxSeries: Int
         var maxNewSeriesPerMinute: Int
+        var maxNewSeriesPerMinutePerNode: Int
     }
     struct HTTP: Encodable {
         var requests: Int

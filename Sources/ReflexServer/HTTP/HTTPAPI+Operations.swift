@@ -70,7 +70,8 @@ extension HTTPAPI {
                         ),
                         maxSeriesPerDevice: gate.limits.maxSeriesPerDevice,
                         maxSeries: gate.limits.maxSeries,
-                        maxNewSeriesPerMinute: gate.limits.maxNewSeriesPerMinute
+                        maxNewSeriesPerMinute: gate.limits.maxNewSeriesPerMinute,
+                        maxNewSeriesPerMinutePerNode: gate.limits.maxNewSeriesPerMinutePerNode
                     )
                 }
             )

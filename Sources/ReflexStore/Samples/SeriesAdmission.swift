@@ -2,7 +2,8 @@ public import ReflexCore
 
 /// Decides which samples of a batch may be stored under ``SeriesLimits``: samples of known series
 /// always pass; a sample of a new series passes only while its device is under its series limit,
-/// the node under its own, and the device has a token left for a new series this minute.
+/// the node under its own, and both the device and the node have a token left for a new series
+/// this minute.
 ///
 /// Pure and deterministic: the caller passes the time and keeps the value under its lock (the
 /// ingest path runs it for every message on the broker's event loops, and HTTP writes too).
@@ -20,6 +21,8 @@ public struct SeriesAdmission: Sendable {
         case seriesPerNode
         /// ``SeriesLimits/maxNewSeriesPerMinute``.
         case newSeriesPerMinute
+        /// ``SeriesLimits/maxNewSeriesPerMinutePerNode``.
+        case newSeriesPerMinutePerNode
     }
 
     /// What became of one batch.
@@ -39,14 +42,33 @@ public struct SeriesAdmission: Sendable {
 
     private struct DeviceSeries: Sendable {
         var metrics: Set<MetricName> = []
-        /// New-series tokens left (up to the per-minute limit), as of `refilledAt`.
+        var bucket: TokenBucket
+    }
+
+    /// New-series tokens left (up to a per-minute limit), as of `refilledAt`.
+    private struct TokenBucket: Sendable {
+        let perMinute: Int
         var tokens: Double
         var refilledAt: Int64?
+
+        init(perMinute: Int) {
+            self.perMinute = perMinute
+            self.tokens = Double(perMinute)
+        }
+
+        /// Adds the tokens earned since the last refill: `perMinute` per 60 s, capped there.
+        mutating func refill(at now: Int64) {
+            let capacity = Double(perMinute)
+            defer { refilledAt = max(now, refilledAt ?? now) }
+            guard let last = refilledAt, now > last else { return }
+            tokens = min(capacity, tokens + Double(now - last) * capacity / 60_000)
+        }
     }
 
     /// The limits in force.
     public let limits: SeriesLimits
     private var devices: [DeviceID: DeviceSeries] = [:]
+    private var nodeBucket: TokenBucket
     /// Device series known, over all devices.
     public private(set) var seriesCount = 0
 
@@ -57,9 +79,10 @@ public struct SeriesAdmission: Sendable {
     ///     lowered limit only stops new series.
     public init(limits: SeriesLimits, existing: some Sequence<SeriesKey>) {
         self.limits = limits
+        self.nodeBucket = TokenBucket(perMinute: limits.maxNewSeriesPerMinutePerNode)
         for key in existing where !ReservedMetricNames.isReserved(key.metric) {
-            if devices[key.device, default: DeviceSeries(tokens: Double(limits.maxNewSeriesPerMinute))].metrics
-                .insert(key.metric).inserted
+            if devices[key.device, default: DeviceSeries(bucket: TokenBucket(perMinute: limits.maxNewSeriesPerMinute))]
+                .metrics.insert(key.metric).inserted
             {
                 seriesCount += 1
             }
@@ -81,8 +104,10 @@ public struct SeriesAdmission: Sendable {
             return Decision(admitted: batch.samples, refused: [], limits: [], newSeries: 0)
         }
         var state =
-            devices.removeValue(forKey: batch.device) ?? DeviceSeries(tokens: Double(limits.maxNewSeriesPerMinute))
-        refill(&state, at: now)
+            devices.removeValue(forKey: batch.device)
+            ?? DeviceSeries(bucket: TokenBucket(perMinute: limits.maxNewSeriesPerMinute))
+        state.bucket.refill(at: now)
+        nodeBucket.refill(at: now)
         var decision = Decision(admitted: [], refused: [], limits: [], newSeries: 0)
         decision.admitted.reserveCapacity(batch.samples.count)
         for sample in batch.samples {
@@ -95,8 +120,10 @@ public struct SeriesAdmission: Sendable {
                     .seriesPerDevice
                 } else if seriesCount >= limits.maxSeries {
                     .seriesPerNode
-                } else if state.tokens < 1 {
+                } else if state.bucket.tokens < 1 {
                     .newSeriesPerMinute
+                } else if nodeBucket.tokens < 1 {
+                    .newSeriesPerMinutePerNode
                 } else {
                     nil
                 }
@@ -106,7 +133,8 @@ public struct SeriesAdmission: Sendable {
                 continue
             }
             state.metrics.insert(sample.metric)
-            state.tokens -= 1
+            state.bucket.tokens -= 1
+            nodeBucket.tokens -= 1
             seriesCount += 1
             decision.newSeries += 1
             decision.admitted.append(sample)
@@ -115,13 +143,5 @@ public struct SeriesAdmission: Sendable {
         // (HTTP lines may name any device) cannot grow the table.
         if !state.metrics.isEmpty { devices[batch.device] = state }
         return decision
-    }
-
-    /// Adds the tokens earned since the last refill: `maxNewSeriesPerMinute` per 60 s, capped there.
-    private func refill(_ state: inout DeviceSeries, at now: Int64) {
-        let capacity = Double(limits.maxNewSeriesPerMinute)
-        defer { state.refilledAt = now }
-        guard let last = state.refilledAt, now > last else { return }
-        state.tokens = min(capacity, state.tokens + Double(now - last) * capacity / 60_000)
     }
 }

@@ -5,6 +5,7 @@
 /// | `maxSeriesPerDevice` | `Int` | 1,000 |
 /// | `maxSeries` | `Int` | 100,000 |
 /// | `maxNewSeriesPerMinute` | `Int` | 100 (per device; a burst of that many, then refilled over a minute) |
+/// | `maxNewSeriesPerMinutePerNode` | `Int` | 10,000 (over all devices; the same kind of bucket) |
 ///
 /// A series is a (device, metric) pair; every new metric name a device sends creates one, with
 /// its rollups and, with detection on, a detector and an `anomaly:` score series. Without a bound
@@ -20,11 +21,20 @@ public struct SeriesLimits: Sendable, Equatable {
     /// Most new series one device may create per minute (token bucket: a burst of this many,
     /// refilled continuously at this rate per minute).
     public var maxNewSeriesPerMinute: Int
+    /// Most new series all devices together may create per minute (a token bucket like the
+    /// device's): many devices, each under its own rate, cannot together fill the node in minutes.
+    public var maxNewSeriesPerMinutePerNode: Int
 
     /// The defaults in the table above for every key not given.
-    public init(maxSeriesPerDevice: Int = 1_000, maxSeries: Int = 100_000, maxNewSeriesPerMinute: Int = 100) {
+    public init(
+        maxSeriesPerDevice: Int = 1_000,
+        maxSeries: Int = 100_000,
+        maxNewSeriesPerMinute: Int = 100,
+        maxNewSeriesPerMinutePerNode: Int = 10_000
+    ) {
         self.maxSeriesPerDevice = maxSeriesPerDevice
         self.maxSeries = maxSeries
         self.maxNewSeriesPerMinute = maxNewSeriesPerMinute
+        self.maxNewSeriesPerMinutePerNode = maxNewSeriesPerMinutePerNode
     }
 }

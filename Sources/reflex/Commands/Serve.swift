@@ -87,6 +87,7 @@ struct Serve: AsyncParsableCommand {
                 maxSeriesPerDevice: 1000    # metrics one device may have
                 maxSeries: 100000           # device series on the node
                 maxNewSeriesPerMinute: 100  # per device
+                maxNewSeriesPerMinutePerNode: 10000  # all devices
 
             Environment variables: REFLEX_CONFIG, REFLEX_DATA_DIR, REFLEX_STORE, REFLEX_LOG_LEVEL, REFLEX_LOG_FORMAT, \
             REFLEX_MQTT_LISTEN, REFLEX_MQTT_TLS_LISTEN, REFLEX_MQTT_TLS_CERT, REFLEX_MQTT_TLS_KEY, \
@@ -98,7 +99,8 @@ struct Serve: AsyncParsableCommand {
             REFLEX_HTTP_BODY_TIMEOUT, REFLEX_HTTP_IDLE_TIMEOUT, REFLEX_HTTP_MAX_CONNECTIONS, REFLEX_HTTP_METRICS_PUBLIC, \
             REFLEX_DETECTION_ENABLED, \
             REFLEX_DETECTION_CHECKPOINT_INTERVAL, REFLEX_DETECTION_SENSITIVITY, REFLEX_DETECTION_MAX_SERIES, \
-            REFLEX_INGEST_MAX_SERIES_PER_DEVICE, REFLEX_INGEST_MAX_SERIES, REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE.
+            REFLEX_INGEST_MAX_SERIES_PER_DEVICE, REFLEX_INGEST_MAX_SERIES, REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE, \
+            REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE_PER_NODE.
 
             SIGTERM or Ctrl-C (SIGINT) shuts the node down gracefully; it then exits with status 0.
             """
@@ -373,6 +375,15 @@ struct Serve: AsyncParsableCommand {
     )
     var maxNewSeriesPerMinute: String?
 
+    @Option(
+        name: .customLong("max-new-series-per-minute-per-node"),
+        help: ArgumentHelp(
+            "Most new series all devices together may create per minute (env REFLEX_INGEST_MAX_NEW_SERIES_PER_MINUTE_PER_NODE; default: 10000).",
+            valueName: "count"
+        )
+    )
+    var maxNewSeriesPerMinutePerNode: String?
+
     @Flag(
         name: .customLong("demo"),
         help: ArgumentHelp(
@@ -453,6 +464,7 @@ struct Serve: AsyncParsableCommand {
         overrides.maxSeriesPerDevice = maxSeriesPerDevice
         overrides.maxSeries = maxSeries
         overrides.maxNewSeriesPerMinute = maxNewSeriesPerMinute
+        overrides.maxNewSeriesPerMinutePerNode = maxNewSeriesPerMinutePerNode
 
         var configuration: NodeConfiguration
         do {
