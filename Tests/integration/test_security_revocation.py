@@ -35,8 +35,9 @@ DISCONNECT = 14
 NOT_AUTHORIZED = 0x87
 BAD_AUTHENTICATION_METHOD = 0x8C
 BAD_USER_NAME_OR_PASSWORD = 0x86
-# What the node has to do it in (the watcher polls every 250 ms), and what the test allows.
-DEADLINE = 2.0
+# The promise (docs/security.md, `reflex token revoke`): closed within a second of the change. The
+# watcher polls every 250 ms; the clock starts when the CLI that made the change has exited.
+DEADLINE = 1.0
 
 
 @pytest.fixture(scope="module")
