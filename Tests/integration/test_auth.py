@@ -234,6 +234,34 @@ def test_disable_while_running_takes_effect(auth_broker):
     assert raw_connect(auth_broker, V5, "dev-later-off", token) == 0
 
 
+def cpu_seconds(broker) -> float:
+    """The node's user + system CPU time so far (/proc/<pid>/stat, in clock ticks)."""
+    fields = Path(f"/proc/{broker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_an_unauthenticated_flood_is_answered_from_the_caches_and_they_follow_other_processes(auth_broker):
+    """Issue 12 (low): 500 CONNECTs naming one unknown device and 500 with wrong operator tokens (with
+    40 operator tokens stored) are all refused and the node keeps serving; then the unknown device is
+    added by another process and connects at once, so its cached absence did not outlive the change.
+
+    What the caches save (one row read per unknown id, one hash per candidate token) is counted by
+    RegistryCacheTests with the registry's read and hash counters; the CPU time per refusal is
+    printed here, not asserted (a timing, which belongs to benchmarks)."""
+    for n in range(40):
+        cli(auth_broker.data_dir, "token", "create", "--role", "viewer", "--name", f"flood-{n}")
+    started = cpu_seconds(auth_broker)
+    for _ in range(500):
+        assert raw_connect(auth_broker, V5, "dev-ghost", "rfx_dev_not-a-real-token") == 0x86
+    for n in range(500):
+        assert raw_connect(auth_broker, V5, "operator:flood", f"rfx_op_wrong-{n}") == 0x86
+    spent = cpu_seconds(auth_broker) - started
+    print(f"1,000 refused CONNECTs cost the node {spent * 1000:.0f} ms of CPU ({spent * 1e6 / 1000:.0f} us each)")
+    admin(auth_broker).close()  # asserts CONNACK 0: the node still serves
+    token = add_device(auth_broker.data_dir, "dev-ghost")  # another process
+    assert raw_connect(auth_broker, V5, "dev-ghost", token) == 0
+
+
 def test_no_token_in_logs_and_no_new_admin_token_after_restart(auth_broker):
     auth_broker.restart()
     # A device served after the restart: the node has finished starting (and would have printed
