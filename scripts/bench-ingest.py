@@ -25,6 +25,11 @@ reports that lag (detection runs after the commit, so it does not delay PUBACKs 
 the catch-up figures: how often the in-memory feed overflowed, how many samples detection read
 back from the store's commit log, and how long its last catch-up took.
 
+--verify-scores N (detection on) then feeds one more device the same messages one at a time, each
+scored before the next is sent (the live path, never a catch-up), and checks that N of the burst's
+devices, spread over all of them, have exactly that device's anomaly scores: every sample of the
+burst is scored as a slow, steady feed would score it, catch-ups included.
+
 The generator is plain Python on raw sockets: packets are encoded before the clock starts and each
 connection sends its window in one write, so it stays cheap next to the broker.
 """
@@ -106,10 +111,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def telemetry(i: int, values: int, base_ts: int) -> bytes:
+    """Message `i` of every device: the same values for all of them, so their scores must agree."""
+    return json.dumps({"ts": base_ts + i, "values": {f"m{k}": (i * 7 + k) % 1000 / 10 for k in range(values)}},
+                      separators=(",", ":")).encode()
+
+
 def run_load(port: int, creds: list[tuple[str, str | None, str | None]], messages: int, values: int,
-             window: int) -> tuple[float, int]:
+             window: int, base_ts: int) -> tuple[float, int]:
     """Returns (seconds, acknowledged messages)."""
-    base_ts = int(time.time() * 1000) - 86_400_000
     conns = []
     sel = selectors.DefaultSelector()
     for index, (device, user, password) in enumerate(creds):
@@ -127,9 +137,7 @@ def run_load(port: int, creds: list[tuple[str, str | None, str | None]], message
         topic = f"devices/{device}/telemetry"
         packets = []
         for i in range(messages):
-            payload = json.dumps({"ts": base_ts + i, "values": {f"m{k}": (i * 7 + k) % 1000 / 10 for k in range(values)}},
-                                 separators=(",", ":")).encode()
-            packets.append(publish_packet(topic, payload, i % 65_535 + 1))
+            packets.append(publish_packet(topic, telemetry(i, values, base_ts), i % 65_535 + 1))
         s.setblocking(False)
         conn = {"sock": s, "packets": packets, "next": 0, "acked": 0, "pending_bytes": 0, "out": b""}
         conns.append(conn)
@@ -201,6 +209,50 @@ def wait_scored(port: int, token: str, total: int, timeout: float = 300) -> tupl
     return scored, time.monotonic() - start, lag
 
 
+def steady_feed(port: int, http_port: int, device: str, token: str, admin: str, messages: int, values: int,
+                base_ts: int) -> float:
+    """Publishes the burst's messages as `device`, one at a time, each scored before the next (the
+    live path only, never a catch-up); returns the seconds it took."""
+    start = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(connect_packet(f"steady-{device}-{os.getpid()}", device, token))
+    if len(s.recv(4)) < 4:
+        raise RuntimeError("steady feed: no CONNACK")
+    scored = http_get(http_port, "/api/v1/detection/stats", admin)["samplesScored"]
+    for i in range(messages):
+        s.sendall(publish_packet(f"devices/{device}/telemetry", telemetry(i, values, base_ts), i % 65_535 + 1))
+        ack = b""
+        while len(ack) < 4:
+            chunk = s.recv(4 - len(ack))
+            if not chunk:
+                raise RuntimeError("steady feed: connection closed")
+            ack += chunk
+        scored += values
+        while True:
+            stats = http_get(http_port, "/api/v1/detection/stats", admin)
+            if stats["samplesScored"] >= scored and stats["lag"]["batchesBehind"] == 0:
+                break
+            time.sleep(0.001)
+    s.close()
+    return time.monotonic() - start
+
+
+def scores_of(http_port: int, admin: str, device: str, values: int, base_ts: int, messages: int) -> list:
+    """The device's anomaly:m<k> scores; waits (up to 30 s) until every message's are stored (scores
+    are committed after they are computed, so the last ones may still be on their way)."""
+    deadline = time.monotonic() + 30
+    while True:
+        out = []
+        for k in range(values):
+            body = http_get(http_port, f"/api/v1/devices/{device}/series/anomaly:m{k}/raw?from={base_ts}"
+                                       f"&to={base_ts + messages}&limit={messages + 1}", admin)
+            out.append([(p["ts"], p["value"]) for p in body["samples"]])
+        if all(len(scores) >= messages for scores in out) or time.monotonic() > deadline:
+            return out
+        time.sleep(0.1)
+
+
 def http_round(reflex_bin: str, threads: int, requests_per_thread: int, lines: int, values: int) -> tuple[float, float]:
     """Telegraf-style writes: gzip line protocol to POST /api/v2/write, each answered 204 only
     after its samples are committed. Returns (samples/s, broker CPU seconds)."""
@@ -270,6 +322,9 @@ def main() -> int:
                     help="run Reflex with live detection on, off, or both alternating (default: on, the node default)")
     ap.add_argument("--no-mosquitto", action="store_true", help="skip the mosquitto baseline")
     ap.add_argument("--baseline-bin", help="a second reflex binary run in the same rounds (before/after a change)")
+    ap.add_argument("--verify-scores", type=int, default=0, metavar="N",
+                    help="with detection on, after the burst feed a steady device the same data one message at a "
+                         "time and check that N burst devices (spread over all) have exactly its scores")
     args = ap.parse_args()
     if args.baseline_bin and not Path(args.baseline_bin).exists():
         print(f"no {args.baseline_bin}", file=sys.stderr)
@@ -300,7 +355,7 @@ def main() -> int:
                 if is_reflex:
                     data = Path(tmp) / "data"
                     tokens = {}
-                    for d in devices:
+                    for d in devices + (["steady-reference"] if args.verify_scores and detect else []):
                         out = subprocess.run([binary, "device", "add", d, "--data-dir", str(data)],
                                              capture_output=True, text=True, check=True).stdout
                         tokens[d] = TOKEN.search(out).group(0)
@@ -319,7 +374,8 @@ def main() -> int:
                 try:
                     wait_port(port, proc)
                     cpu_before = cpu_seconds(proc.pid)
-                    elapsed, acked = run_load(port, creds, args.messages_per_device, args.values, args.window)
+                    base_ts = int(time.time() * 1000) - 86_400_000
+                    elapsed, acked = run_load(port, creds, args.messages_per_device, args.values, args.window, base_ts)
                     cpu = cpu_seconds(proc.pid) - cpu_before
                     stored = ""
                     if detect:
@@ -331,6 +387,20 @@ def main() -> int:
                                    f" replayed {figures.get('samplesReplayed', '?')} samples,"
                                    f" last catch-up {figures.get('lastCatchUpSeconds') or 0:.2f}s;"
                                    f" telemetry broadcast drops (automation) {figures.get('broadcastDropped')})")
+                        if args.verify_scores:
+                            took = steady_feed(port, http_port, "steady-reference", tokens["steady-reference"], token,
+                                               args.messages_per_device, args.values, base_ts)
+                            reference = scores_of(http_port, token, "steady-reference", args.values, base_ts,
+                                                  args.messages_per_device)
+                            step = max(1, len(devices) // args.verify_scores)
+                            checked = devices[::step][:args.verify_scores]
+                            differ = [d for d in checked
+                                      if scores_of(http_port, token, d, args.values, base_ts,
+                                                   args.messages_per_device) != reference]
+                            complete = all(len(r) == args.messages_per_device for r in reference)
+                            stored += (f"; scores of {len(checked)} burst devices vs a steady feed ({took:.0f}s): "
+                                       f"{'EQUAL' if not differ and complete else 'DIFFERENT: ' + ', '.join(differ)}"
+                                       f"{'' if complete else ' (the reference is incomplete)'}")
                     if is_reflex:
                         proc.send_signal(signal.SIGTERM)
                         proc.wait(30)
