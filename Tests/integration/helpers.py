@@ -241,6 +241,23 @@ class MqttClient:
             return
         raise AssertionError(f"unexpected message on {m.topic!r}: {m.payload[:80]!r} (qos {m.qos}, retain {m.retain})")
 
+    def receive_until(self, done, timeout: float = 5.0, what: str = "the expected messages") -> list[Msg]:
+        """Every message received until `done(received so far)` holds (checked after each one), in
+        order; AssertionError at the deadline, listing what did arrive. For messages that must
+        arrive: unlike drain(), it returns as soon as they are there and fails when they are not."""
+        got: list[Msg] = []
+        deadline = time.monotonic() + timeout
+        while not done(got):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"[{self.client_id or 'client'}] no {what} within {timeout}s; received "
+                                     f"{[(m.topic, m.payload[:40]) for m in got]}")
+            try:
+                got.append(self.messages.get(timeout=left))
+            except queue.Empty:
+                pass
+        return got
+
     def drain(self, settle: float = 0.3) -> list[Msg]:
         out = []
         while True:
@@ -286,6 +303,12 @@ class MqttClient:
                 self.c.loop_stop()
         except Exception:
             pass
+
+
+def topics_seen(*topics: str):
+    """A `receive_until` condition: every one of `topics` has been received at least once."""
+    wanted = set(topics)
+    return lambda got: wanted <= {m.topic for m in got}
 
 
 class Clients:

@@ -3,7 +3,8 @@ acknowledges QoS 1 only once they are committed; bad payloads become dead letter
 
 Read-back goes through `reflex query ... --json` on the same data directory (the HTTP API comes
 later). The crash test kills the server with SIGKILL while a device publishes and checks that
-every sample whose PUBACK arrived is stored, exactly once.
+every sample whose PUBACK arrived is stored, and that redelivered samples are stored and counted
+once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import random
 import subprocess
 import threading
 import time
+from collections import Counter
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -107,24 +109,56 @@ def test_ten_thousand_values_in_one_message_are_refused_whole(ingest_broker):
     assert query(ingest_broker, "dead-letters", "--limit", "1")[0]["reason"].startswith("too_many_values")
 
 
+CRASH_SERIES = ("crash-1", "seq")
+MAX_INFLIGHT = 50  # the crash publisher's window of unacknowledged QoS 1 PUBLISHes
+
+
+def stored_samples(b: BrokerProcess, base: int, sent: int) -> list[dict]:
+    """Every stored raw row of the crash series in [base, base + sent], as `reflex query raw` reads them."""
+    return query(b, "raw", *CRASH_SERIES, "--from", str(base), "--to", str(base + sent + 1),
+                 "--limit", str(sent + 10))
+
+
+def crash_client(b: BrokerProcess, client_id: str) -> mqtt.Client:
+    """A 3.1.1 paho client of device crash-1 that never reconnects by itself, so that every
+    delivery attempt is one the test made (and counted)."""
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+                    reconnect_on_failure=False)
+    c.username_pw_set("crash-1", b.tokens["crash-1"])
+    c.max_inflight_messages_set(MAX_INFLIGHT)
+    return c
+
+
+def sample_payload(base: int, ts: int) -> str:
+    return json.dumps({"ts": ts, "values": {"seq": ts - base}})
+
+
 def test_acknowledged_samples_survive_kill9(ingest_broker):
-    """Publish QoS 1 continuously; SIGKILL the server 3 times at random moments; every acknowledged
-    sample must be stored, with the value it was published with, and nothing that was never
-    published may appear. (A sample cannot be stored twice: (device, metric, timestamp) is the
-    primary key, so a redelivery overwrites the same row; what is checked per key is that the
-    row holds exactly the value that was sent.)"""
+    """Publish QoS 1 continuously; SIGKILL the server 3 times at random moments.
+
+    After each restart, before anything is sent again (a redelivery would repair a loss), per key:
+    every acknowledged sample is stored with the value it was published with, nothing that was
+    never published is stored, and the stored-but-unacknowledged samples (committed, PUBACK lost
+    in the kill) are no more than the publisher's window of unacknowledged PUBLISHes.
+
+    Then the device redelivers, as an at-least-once device does: every sample not acknowledged,
+    plus the last 20 acknowledged ones (the broker cannot tell them from a resend after a lost
+    PUBACK), so the store certainly receives samples it already holds. Delivery attempts are
+    counted per key. At the end every published sample is stored once: one raw row per key (the
+    (series, ts) primary key guarantees that much), and, which is what a duplicate delivery can
+    break, the rollups count every sample once (sum of `count` equals the number of distinct
+    samples although more deliveries than that were made)."""
     rng = random.Random(7)
     base = int(time.time() * 1000) - 3_600_000
     acked: set[int] = set()
+    attempts: Counter[int] = Counter()  # deliveries per sample timestamp (first sends and redeliveries)
+    redelivered_stored = 0  # redeliveries of a sample the store already held: duplicates it must absorb
     sent = 0
     for round_ in range(3):
         lock = threading.Lock()
         in_flight: dict[int, int] = {}
         stop = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"crash-{round_}", protocol=mqtt.MQTTv311)
-        client.username_pw_set("crash-1", ingest_broker.tokens["crash-1"])
-        client.max_inflight_messages_set(50)
-
+        client = crash_client(ingest_broker, f"crash-{round_}")
         early: set[int] = set()  # PUBACKs that arrived before publish() returned its mid
 
         def on_publish(c, userdata, mid, reason_code, properties):
@@ -144,9 +178,10 @@ def test_acknowledged_samples_survive_kill9(ingest_broker):
             while not stop.is_set() and sent < (round_ + 1) * 50_000:
                 ts = base + sent
                 sent += 1
+                attempts[ts] += 1
                 # Never hold `lock` while calling into paho: its network thread holds paho's own
                 # lock while it calls on_publish.
-                info = client.publish("devices/crash-1/telemetry", json.dumps({"ts": ts, "values": {"seq": ts - base}}), qos=1)
+                info = client.publish("devices/crash-1/telemetry", sample_payload(base, ts), qos=1)
                 with lock:
                     if info.mid in early:
                         early.discard(info.mid)
@@ -160,27 +195,74 @@ def test_acknowledged_samples_survive_kill9(ingest_broker):
         t = threading.Thread(target=publish_loop, daemon=True)
         t.start()
         time.sleep(rng.uniform(0.5, 1.5))
-        ingest_broker.kill9_restart()
         stop.set()
+        ingest_broker.kill9_restart()
         t.join(5)
+        assert not t.is_alive()
         client.loop_stop()
         client.disconnect()
-    stored = query(ingest_broker, "raw", "crash-1", "seq", "--from", str(base), "--to", str(base + sent + 1),
-                   "--limit", str(sent + 10))
-    timestamps = [s["timestamp"] for s in stored]
-    print(f"kill -9 x3: published {sent}, acknowledged {len(acked)}, stored {len(timestamps)}")
+
+        # Acknowledged against stored, per key, before any redelivery.
+        rows = stored_samples(ingest_broker, base, sent)
+        stored = {s["timestamp"] for s in rows}
+        invented = sorted(stored - set(attempts))
+        assert not invented, f"{len(invented)} stored samples were never published, e.g. {invented[:5]}"
+        missing = sorted(acked - stored)
+        assert not missing, f"round {round_}: {len(missing)} acknowledged samples lost, e.g. {missing[:5]}"
+        wrong = [s for s in rows if s["value"] != s["timestamp"] - base]
+        assert not wrong, f"{len(wrong)} stored samples hold another value than was sent, e.g. {wrong[:3]}"
+        unacknowledged = sorted(set(attempts) - acked)
+        stored_unacked = stored - acked
+        print(f"round {round_}: published {sent}, acknowledged {len(acked)}, stored {len(stored)} "
+              f"({len(stored_unacked)} of them unacknowledged: committed, the PUBACK lost in the kill)")
+        assert len(stored_unacked) <= MAX_INFLIGHT, (
+            f"{len(stored_unacked)} stored samples without a PUBACK, more than the {MAX_INFLIGHT} the "
+            "publisher can have had unacknowledged at the kill: the test's acknowledgement bookkeeping is wrong")
+
+        # Redelivery, counted.
+        again = unacknowledged + sorted(acked)[-20:]
+        redelivered_stored += len(stored & set(again))
+        client = crash_client(ingest_broker, f"crash-{round_}-again")
+        client.connect(ingest_broker.host, ingest_broker.port, keepalive=30)
+        client.loop_start()
+        try:
+            infos = []
+            for ts in again:
+                attempts[ts] += 1
+                infos.append((ts, client.publish("devices/crash-1/telemetry", sample_payload(base, ts), qos=1)))
+            deadline = time.monotonic() + 15
+            for ts, info in infos:
+                info.wait_for_publish(max(0.01, deadline - time.monotonic()))
+                assert info.is_published(), f"no PUBACK within 15 s for the redelivered sample {ts}"
+                acked.add(ts)
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+    published = set(range(base, base + sent))
+    assert set(attempts) == published and acked == published
+    deliveries = sum(attempts.values())
+    print(f"kill -9 x3: {len(published)} samples, {deliveries} deliveries, "
+          f"{redelivered_stored} of them of a sample already stored")
     assert len(acked) > 100, "the publisher should have got acknowledgements before each kill"
-    published = range(base, base + sent)
-    invented = [ts for ts in timestamps if ts not in published]
-    assert not invented, f"{len(invented)} stored samples were never published, e.g. {invented[:5]}"
-    missing = acked - set(timestamps)
-    assert not missing, f"{len(missing)} acknowledged samples lost, e.g. {sorted(missing)[:5]}"
-    wrong = [s for s in stored if s["value"] != s["timestamp"] - base]
-    assert not wrong, f"{len(wrong)} stored samples hold another value than was sent, e.g. {wrong[:3]}"
-    # Acknowledged versus stored per key: every key is acknowledged-and-stored or only stored
-    # (committed, the PUBACK lost in the kill); the counts say how many of each.
-    print(f"stored and acknowledged {len(acked & set(timestamps))}, stored unacknowledged "
-          f"{len(set(timestamps) - acked)}")
+    assert redelivered_stored >= 3 * 20, "the store must have been sent samples it already held"
+
+    rows = stored_samples(ingest_broker, base, sent)
+    per_key = Counter(s["timestamp"] for s in rows)
+    assert set(per_key) == published, f"not stored: {sorted(published - set(per_key))[:5]}"
+    twice = {ts: n for ts, n in per_key.items() if n > 1}
+    assert not twice, f"{len(twice)} samples stored more than once, e.g. {list(twice.items())[:5]}"
+    assert not [s for s in rows if s["value"] != s["timestamp"] - base]
+    # Both ends on hour boundaries, so the store answers from its hourly rollup (at any other
+    # bounds it reads the raw rows, where a double count cannot show).
+    hour = 3_600_000
+    buckets = query(ingest_broker, "aggregate", *CRASH_SERIES, "--from", str(base - base % hour),
+                    "--to", str((base + sent) // hour * hour + hour), "--step", "1h")
+    counted = sum(int(b["count"]) for b in buckets)
+    assert counted == len(published), (
+        f"the rollups count {counted} samples for {len(published)} distinct ones stored "
+        f"({deliveries} deliveries): a redelivered sample was counted twice")
+    assert (min(b["min"] for b in buckets), max(b["max"] for b in buckets)) == (0, sent - 1)
 
 
 def test_status_and_state_are_recorded(ingest_broker):

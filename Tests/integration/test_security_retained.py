@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import BROKER_KIND, BrokerProcess
-from helpers import V5, V311, MqttClient, unique
+from helpers import V5, V311, MqttClient, topics_seen, unique
 from test_auth import add_device, first_admin_token
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="Reflex device registry and settings")
@@ -58,11 +58,17 @@ def rc(result) -> int:
 
 
 def retained_topics(node, filt: str) -> dict[str, bytes]:
-    """The retained messages a fresh subscriber to `filt` receives."""
+    """The retained messages a fresh subscriber to `filt` receives. They are sent with its SUBACK,
+    so a message the subscriber publishes to itself after the SUBACK comes after all of them: once
+    that marker is in, every retained message is (no fixed wait, and an absence means something)."""
     watcher = login(node, "admin")
+    marker = unique("retained-marker")
     try:
         watcher.subscribe(filt, qos=1)
-        return {m.topic: m.payload for m in watcher.drain(0.7) if m.retain}
+        watcher.subscribe(marker, qos=1)
+        watcher.publish(marker, b"end", qos=1)
+        got = watcher.receive_until(topics_seen(marker), what=f"marker after the retained messages of {filt}")
+        return {m.topic: m.payload for m in got if m.retain and m.topic != marker}
     finally:
         watcher.close()
 
@@ -76,7 +82,11 @@ def test_over_the_message_quota_is_refused_with_0x97_and_deleting_still_works(qu
             assert rc(pump.publish(f"devices/pumpA/config/{i}", f"v{i}", qos=1, retain=True)) == 0
         assert rc(pump.publish("devices/pumpA/config/5", b"too many", qos=1, retain=True)) == QUOTA_EXCEEDED
         assert pump.connected  # refused, not disconnected
-        assert sorted(m.payload for m in live.drain(0.7)) == [b"v0", b"v1", b"v2", b"v3", b"v4"]
+        # Not routed either: the pump's next message (not retained, so no quota) is the marker; the
+        # refused one would have reached `live` before it.
+        pump.publish("devices/pumpA/config/marker", b"after", qos=1)
+        got = live.receive_until(topics_seen("devices/pumpA/config/marker"), what="accepted messages and marker")
+        assert [m.payload for m in got] == [b"v0", b"v1", b"v2", b"v3", b"v4", b"after"]
         assert "devices/pumpA/config/5" not in retained_topics(quota_node, "devices/pumpA/config/#")
         # Replacing one of its own messages needs no extra quota; deleting always works.
         assert rc(pump.publish("devices/pumpA/config/0", b"v0-new", qos=1, retain=True)) == 0
@@ -124,6 +134,39 @@ def test_over_the_byte_quota_is_refused(quota_node):
         assert rc(pump.publish("devices/pumpB/blob/3", os.urandom(BIG), qos=1, retain=True)) == 0
     finally:
         pump.close()
+
+
+@pytest.fixture(scope="module")
+def node_quota_node(tmp_path_factory, tls_files):
+    # The per-client quotas stay at their defaults (1,000 messages, 16 MiB): only the node's 2 MiB binds.
+    b = start_node(tmp_path_factory, tls_files, "retained-node-quota", {"REFLEX_MQTT_RETAINED_MAX_BYTES": "2MiB"})
+    yield b
+    b.stop()
+
+
+def test_the_node_wide_byte_limit_binds_all_clients_together(node_quota_node):
+    """Two devices each far under their own quota fill the node's 2 MiB between them: the next
+    retained message is refused (0x97), not stored and not routed, and the publisher stays
+    connected. Deleting another client's message frees room for it."""
+    node = node_quota_node
+    pump_a, pump_b = login(node, "pumpA"), login(node, "pumpB")
+    try:
+        assert rc(pump_a.publish("devices/pumpA/blob/0", os.urandom(BIG), qos=1, retain=True)) == 0
+        assert rc(pump_b.publish("devices/pumpB/blob/0", os.urandom(BIG), qos=1, retain=True)) == 0
+        third = os.urandom(BIG)
+        assert rc(pump_a.publish("devices/pumpA/blob/1", third, qos=1, retain=True)) == QUOTA_EXCEEDED
+        assert pump_a.connected  # refused, not disconnected
+        assert set(retained_topics(node, "devices/+/blob/#")) == {"devices/pumpA/blob/0", "devices/pumpB/blob/0"}
+        assert "Refused a retained message over quota" in node.stderr_path.read_text(errors="replace")
+        # pumpB deletes its message: the node has room again, and pumpA's retry is stored.
+        assert rc(pump_b.publish("devices/pumpB/blob/0", b"", qos=1, retain=True)) == 0
+        assert rc(pump_a.publish("devices/pumpA/blob/1", third, qos=1, retain=True)) == 0
+        stored = retained_topics(node, "devices/+/blob/#")
+        assert set(stored) == {"devices/pumpA/blob/0", "devices/pumpA/blob/1"}
+        assert stored["devices/pumpA/blob/1"] == third
+    finally:
+        pump_a.close()
+        pump_b.close()
 
 
 @pytest.fixture(scope="module")
