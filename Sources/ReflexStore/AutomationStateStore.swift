@@ -62,3 +62,12 @@ public struct AutomationRows: Sendable {
 
     public init() {}
 }
+
+extension AutomationRows {
+    /// How many cleared alarms ``AutomationStateStore/load()`` hands back, the newest.
+    static let clearedAlarmsLoaded = 1000
+    /// How many commands ``AutomationStateStore/load()`` hands back, the newest.
+    static let commandsLoaded = 2000
+    /// The command states after which ``AutomationStateStore/prune(before:)`` may delete one.
+    static let finishedCommandStates = ["rejected", "verified", "failed", "expired", "cancelled", "done"]
+}
