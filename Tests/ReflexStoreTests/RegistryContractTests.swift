@@ -391,6 +391,27 @@ struct PostgresRegistryTests {
         }
     }
 
+    @Test("created_at, token_rotated_at and operator tokens' created_at come from the injected clock")
+    func injectedClock() async throws {
+        try await withStoreHome(.postgres) { home in
+            let clock = NodeClock(now: { 1_700_000_000_123 }, monotonic: ManualClock())
+            let registry = PostgresDeviceRegistry(
+                database: try await home.openDatabase(PostgresRegistrySchema.migrations),
+                clock: clock
+            )
+            let id = try deviceID("pump-7")
+            let (device, _) = try await registry.addDevice(id: id, name: nil, type: nil, labels: [:])
+            _ = try await registry.rotateToken(id)
+            let (record, _) = try await registry.createOperatorToken(name: "alice", role: .admin)
+            let expected = Date(timeIntervalSince1970: 1_700_000_000.123)
+            #expect(device.createdAt == expected && record.createdAt == expected)
+            #expect(try await registry.device(id)?.tokenRotatedAt == expected)
+            #expect(
+                try home.psql("SELECT created_at, token_rotated_at FROM devices") == "1700000000123|1700000000123\n"
+            )
+        }
+    }
+
     @Test("a change made with psql (no Reflex involved) is seen by the next check")
     func changedWithPsql() async throws {
         try await withStoreHome(.postgres) { home in
