@@ -192,6 +192,28 @@ struct AutomationStoreContractTests {
     }
 
     @Test(
+        "opening again migrates nothing and keeps the rows; a database from a newer build is refused",
+        arguments: Backend.available
+    )
+    func migrations(_ backend: Backend) async throws {
+        try await withStoreHome(backend) { home in
+            try await home.automation().apply([.setting(key: "autonomy", json: "{}")])
+            #expect(try await home.automation().load().settings == ["autonomy": "{}"])
+            if backend == .postgres {
+                #expect(try home.psql("SELECT count(*) FROM reflex_migrations WHERE name LIKE 'automation %'") == "1\n")
+            }
+            try await home.plantNewerMigration(
+                "automation v99: from the future",
+                sqliteFile: SQLiteAutomationStore.fileName,
+                postgresSchema: PostgresAutomationSchema.migrations
+            )
+            let error = await #expect(throws: (any Error).self) { _ = try await home.automation() }
+            let message = error.map { String(describing: $0) } ?? ""
+            #expect(message.contains("'automation v99: from the future'") && message.contains("newer Reflex"))
+        }
+    }
+
+    @Test(
         "prune removes old audit, old cleared alarms and old finished commands, and counts the audit",
         arguments: Backend.available
     )
@@ -229,24 +251,9 @@ struct AutomationStoreContractTests {
     }
 }
 
-/// What only the PostgreSQL automation store has: its migrations.
+/// What only the PostgreSQL automation store has: all-or-nothing batches seen from the database.
 @Suite("PostgreSQL automation store", .enabled(if: PostgresTestSupport.enabled))
 struct PostgresAutomationStoreTests {
-    @Test("opening twice migrates once; a database from a newer build is refused")
-    func migrations() async throws {
-        try await withStoreHome(.postgres) { home in
-            try await home.automation().apply([.setting(key: "autonomy", json: "{}")])
-            #expect(try await home.automation().load().settings == ["autonomy": "{}"])
-            #expect(try home.psql("SELECT count(*) FROM reflex_migrations WHERE name LIKE 'automation %'") == "1\n")
-            let future = PostgresMigration("automation v99: from the future", ["SELECT 1"])
-            _ = try await home.openDatabase(PostgresAutomationSchema.migrations + [future])
-            let error = await #expect(throws: StoreBackendError.self) {
-                _ = try await home.openDatabase(PostgresAutomationSchema.migrations)
-            }
-            #expect(error?.message.contains("automation v99: from the future") == true)
-        }
-    }
-
     @Test("a batch that fails part-way leaves nothing of itself")
     func failedBatchAppliesNothing() async throws {
         try await withStoreHome(.postgres) { home in

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import ReflexStore
 import ReflexTestSupport
@@ -53,6 +54,26 @@ final class StoreHome: Sendable {
     @discardableResult
     func psql(_ sql: String) throws -> String {
         try TemporaryPostgres.shared().psql(sql, database: try postgresSettings().database)
+    }
+
+    /// Records a migration this build does not know, as a newer Reflex would have left it: in
+    /// `file`'s GRDB migrations (SQLite), or after `schema` in `reflex_migrations` (PostgreSQL).
+    func plantNewerMigration(
+        _ name: String,
+        sqliteFile file: String,
+        postgresSchema schema: [PostgresMigration]
+    )
+        async throws
+    {
+        switch backend {
+        case .sqlite:
+            let queue = try DatabaseQueue(path: (directory as NSString).appendingPathComponent(file))
+            try await queue.write {
+                try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [name])
+            }
+        case .postgres:
+            _ = try await openDatabase(schema + [PostgresMigration(name, ["SELECT 1"])])
+        }
     }
 
     func close() {

@@ -19,7 +19,7 @@ public final class SQLiteAutomationStore: AutomationStateStore {
         } else {
             queue = try DatabaseQueue()
         }
-        try Self.migrator.migrate(queue)
+        try Self.migrator.migrateRefusingNewer(queue)
     }
 
     /// Opens `<dataDirectory>/automation.sqlite`.

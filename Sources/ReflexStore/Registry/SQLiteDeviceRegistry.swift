@@ -64,7 +64,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
         watchConfiguration.label = "reflex.registry.changes"
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try RegistryMigrations.migrator.migrate(pool)
+            try RegistryMigrations.migrator.migrateRefusingNewer(pool)
             changeWatch = try DatabaseQueue(path: path, configuration: watchConfiguration)
         } catch {
             throw RegistryError(
