@@ -194,6 +194,48 @@ struct BrokerStateContractTests {
         }
     }
 
+    @Test(
+        "a topic deleted and upserted in one write keeps the upsert (deletions apply first)",
+        arguments: Backend.available
+    )
+    func deleteThenUpsert(_ backend: Backend) async throws {
+        try await withStoreHome(backend) { home in
+            let store = try await home.brokerState()
+            try await store.applyRetainedChanges(
+                upserts: [retained("t", "old")],
+                deletions: [],
+                replacingAll: false,
+                removingDocument: nil
+            )
+            try await store.applyBrokerState(
+                [],
+                retainedUpserts: [retained("t", "new")],
+                retainedDeletions: ["t"],
+                removingDocument: nil
+            )
+            #expect(try await store.loadRetainedRows() == [retained("t", "new")])
+        }
+    }
+
+    @Test("a full replacement of many sessions and messages stores every one, in order", arguments: Backend.available)
+    func manyRows(_ backend: Backend) async throws {
+        try await withStoreHome(backend) { home in
+            let store = try await home.brokerState()
+            let sessions = (0..<20).map { session(String(format: "client-%02d", $0)) }
+            let messages = sessions.flatMap { row in (1...25).reversed().map { message(row.clientID, Int64($0)) } }
+            try await store.applyBrokerState(
+                [.replaceAllSessions(sessions.reversed(), messages: messages)],
+                retainedUpserts: [],
+                retainedDeletions: [],
+                removingDocument: nil
+            )
+            #expect(try await store.loadSessionRows() == sessions)
+            let stored = try await store.loadSessionMessageRows()
+            #expect(stored.count == 500)
+            #expect(stored == sessions.flatMap { row in (1...25).map { message(row.clientID, Int64($0)) } })
+        }
+    }
+
     @Test("what a write stored is there for the next instance (a restart)", arguments: Backend.available)
     func survivesReopen(_ backend: Backend) async throws {
         try await withStoreHome(backend) { home in
