@@ -6,7 +6,7 @@
 /// filter on; it knows no automation type (the pipeline maps them, see `AutomationRecords` in
 /// ReflexNode).
 ///
-/// Implementations: ``SQLiteAutomationStore`` (`automation.sqlite`); a PostgreSQL one.
+/// Implementations: ``SQLiteAutomationStore`` (`automation.sqlite`), ``PostgresAutomationStore``.
 public protocol AutomationStateStore: Sendable {
     /// Writes rows in one transaction, in order.
     func apply(_ writes: [AutomationWrite]) async throws

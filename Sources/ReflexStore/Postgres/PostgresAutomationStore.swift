@@ -77,11 +77,14 @@ public final class PostgresAutomationStore: AutomationStateStore {
     public func prune(before cutoff: Int64) async throws -> Int {
         try await database.transaction { connection in
             let logger = database.logger
-            let removed = try await connection.query(
-                "DELETE FROM audit WHERE at < \(cutoff) RETURNING id",
+            // Counted in the database, so that a large prune does not send back every id.
+            var removed = 0
+            for try await count in try await connection.query(
+                "WITH gone AS (DELETE FROM audit WHERE at < \(cutoff) RETURNING 1) SELECT count(*) FROM gone",
                 logger: logger
-            )
-            .collect().count
+            ).decode(Int64.self) {
+                removed = Int(count)
+            }
             try await connection.query(
                 "DELETE FROM alarms WHERE state = 'cleared' AND raised_at < \(cutoff)",
                 logger: logger
