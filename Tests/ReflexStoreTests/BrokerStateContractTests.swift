@@ -236,6 +236,36 @@ struct BrokerStateContractTests {
         }
     }
 
+    @Test("a row written twice in one write keeps its last version", arguments: Backend.available)
+    func lastWriteWins(_ backend: Backend) async throws {
+        try await withStoreHome(backend) { home in
+            let store = try await home.brokerState()
+            try await store.applyBrokerState(
+                [
+                    .upsertSession(session("a", "1")),
+                    .upsertMessage(message("a", 1)),
+                    .upsertMessage(message("a", 2)),
+                    .upsertMessage(message("a", 1, phase: "awaitingAck", packetID: 9)),
+                    .upsertSession(session("a", "2")),
+                    .upsertMessage(message("a", 3)),
+                    .removeMessage(clientID: "a", sequence: 3),
+                    .upsertMessage(message("a", 3, phase: "awaitingComplete", packetID: 4)),
+                ],
+                retainedUpserts: [retained("t", "first"), retained("u", "only"), retained("t", "second")],
+                retainedDeletions: [],
+                removingDocument: nil
+            )
+            #expect(try await store.loadSessionRows() == [session("a", "2")])
+            #expect(
+                try await store.loadSessionMessageRows() == [
+                    message("a", 1, phase: "awaitingAck", packetID: 9), message("a", 2),
+                    message("a", 3, phase: "awaitingComplete", packetID: 4),
+                ]
+            )
+            #expect(try await store.loadRetainedRows() == [retained("t", "second"), retained("u", "only")])
+        }
+    }
+
     @Test("what a write stored is there for the next instance (a restart)", arguments: Backend.available)
     func survivesReopen(_ backend: Backend) async throws {
         try await withStoreHome(backend) { home in

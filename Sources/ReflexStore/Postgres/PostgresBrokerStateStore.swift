@@ -147,9 +147,19 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
     ) async throws {
         let now = self.now()
         try await durableTransaction { connection in
+            // Consecutive message upserts (a burst of QoS 1 messages for offline sessions) go
+            // in one multi-row statement instead of one round trip each; order is kept.
+            var pendingMessages: [BrokerStateWrite.SessionMessageRow] = []
             for write in writes {
+                if case .upsertMessage(let message) = write {
+                    pendingMessages.append(message)
+                    continue
+                }
+                try await upsertMessages(pendingMessages, on: connection, now: now)
+                pendingMessages.removeAll()
                 try await apply(write, on: connection, now: now)
             }
+            try await upsertMessages(pendingMessages, on: connection, now: now)
             try await applyRetained(
                 upserts: retainedUpserts,
                 deletions: retainedDeletions,
@@ -177,20 +187,13 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
         on connection: PostgresConnection,
         now: Int64
     ) async throws {
-        for topic in deletions {
-            try await connection.query("DELETE FROM retained_messages WHERE topic = \(topic)", logger: database.logger)
-        }
-        for row in upserts {
+        if !deletions.isEmpty {
             try await connection.query(
-                """
-                INSERT INTO retained_messages (topic, metadata, payload, saved_at)
-                VALUES (\(row.topic), \(row.metadata), \(row.payload), \(now))
-                ON CONFLICT (topic) DO UPDATE SET metadata = excluded.metadata,
-                    payload = excluded.payload, saved_at = excluded.saved_at
-                """,
+                "DELETE FROM retained_messages WHERE topic = ANY(\(deletions))",
                 logger: database.logger
             )
         }
+        try await upsertRetained(upserts, on: connection, now: now)
         if let removingDocument {
             try await connection.query(
                 "DELETE FROM broker_state WHERE key = \(removingDocument)",
@@ -205,10 +208,10 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
         case .replaceAllSessions(let sessions, let messages):
             try await connection.query("DELETE FROM mqtt_session_messages", logger: logger)
             try await connection.query("DELETE FROM mqtt_sessions", logger: logger)
-            for session in sessions { try await upsert(session, on: connection, now: now) }
-            for message in messages { try await upsert(message, on: connection, now: now) }
+            try await upsertSessions(sessions, on: connection, now: now)
+            try await upsertMessages(messages, on: connection, now: now)
         case .upsertSession(let session):
-            try await upsert(session, on: connection, now: now)
+            try await upsertSessions([session], on: connection, now: now)
         case .removeSession(let clientID):
             try await connection.query(
                 "DELETE FROM mqtt_session_messages WHERE client_id = \(clientID)",
@@ -216,7 +219,7 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
             )
             try await connection.query("DELETE FROM mqtt_sessions WHERE client_id = \(clientID)", logger: logger)
         case .upsertMessage(let message):
-            try await upsert(message, on: connection, now: now)
+            try await upsertMessages([message], on: connection, now: now)
         case .updateMessage(let clientID, let sequence, let phase, let packetID):
             let packet = packetID.map { Int64($0) }
             try await connection.query(
@@ -232,41 +235,5 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
                 logger: logger
             )
         }
-    }
-
-    private func upsert(
-        _ session: BrokerStateWrite.SessionRow,
-        on connection: PostgresConnection,
-        now: Int64
-    )
-        async throws
-    {
-        try await connection.query(
-            """
-            INSERT INTO mqtt_sessions (client_id, metadata, saved_at) VALUES (\(session.clientID), \(session.metadata), \(now))
-            ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata, saved_at = excluded.saved_at
-            """,
-            logger: database.logger
-        )
-    }
-
-    private func upsert(
-        _ message: BrokerStateWrite.SessionMessageRow,
-        on connection: PostgresConnection,
-        now: Int64
-    )
-        async throws
-    {
-        let packet = message.packetID.map { Int64($0) }
-        try await connection.query(
-            """
-            INSERT INTO mqtt_session_messages (client_id, seq, phase, packet_id, metadata, payload, saved_at)
-            VALUES (\(message.clientID), \(message.sequence), \(message.phase), \(packet), \(message.metadata),
-                \(message.payload), \(now))
-            ON CONFLICT (client_id, seq) DO UPDATE SET phase = excluded.phase, packet_id = excluded.packet_id,
-                metadata = excluded.metadata, payload = excluded.payload, saved_at = excluded.saved_at
-            """,
-            logger: database.logger
-        )
     }
 }
