@@ -6,7 +6,7 @@
 /// filter on; it knows no automation type (the pipeline maps them, see `AutomationRecords` in
 /// ReflexNode).
 ///
-/// Implementations: ``SQLiteAutomationStore`` (`automation.sqlite`); a PostgreSQL one.
+/// Implementations: ``SQLiteAutomationStore`` (`automation.sqlite`), ``PostgresAutomationStore``.
 public protocol AutomationStateStore: Sendable {
     /// Writes rows in one transaction, in order.
     func apply(_ writes: [AutomationWrite]) async throws
@@ -61,4 +61,13 @@ public struct AutomationRows: Sendable {
     public var apiRules: [(rule: String, text: String)] = []
 
     public init() {}
+}
+
+extension AutomationRows {
+    /// How many cleared alarms ``AutomationStateStore/load()`` hands back, the newest.
+    static let clearedAlarmsLoaded = 1000
+    /// How many commands ``AutomationStateStore/load()`` hands back, the newest.
+    static let commandsLoaded = 2000
+    /// The command states after which ``AutomationStateStore/prune(before:)`` may delete one.
+    static let finishedCommandStates = ["rejected", "verified", "failed", "expired", "cancelled", "done"]
 }

@@ -7,7 +7,7 @@ public import Foundation
 /// throws, none of it was applied. The broker sends the acknowledgements waiting for a write
 /// only after it returns.
 ///
-/// Implementations: ``SQLiteSampleStore`` (tables in `samples.sqlite`); a PostgreSQL one.
+/// Implementations: ``SQLiteSampleStore`` (tables in `samples.sqlite`), ``PostgresBrokerStateStore``.
 public protocol BrokerStateStore: Sendable {
     /// Where the state is kept, for messages: a file path or a redacted database URL.
     var location: String { get }

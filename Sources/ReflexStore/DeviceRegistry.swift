@@ -3,7 +3,7 @@ public import ReflexCore
 
 /// The devices Reflex knows and their credentials.
 ///
-/// Implementations: ``SQLiteDeviceRegistry``. The MQTT authenticator in `ReflexServer` calls
+/// Implementations: ``SQLiteDeviceRegistry``, ``PostgresDeviceRegistry``. The MQTT authenticator in `ReflexServer` calls
 /// ``verify(device:token:)`` on every CONNECT from a device, so it must be fast (no slow KDF, an
 /// in-memory cache in front of storage) and must never log the token.
 public protocol DeviceRegistry: Sendable {

@@ -3,7 +3,7 @@ public import ReflexCore
 /// The part of the device registry that the HTTP API, detection and automation read: listing
 /// and looking up devices.
 ///
-/// ``SQLiteDeviceRegistry`` conforms; tests may pass a fake.
+/// ``SQLiteDeviceRegistry`` and ``PostgresDeviceRegistry`` conform; tests may pass a fake.
 public protocol DeviceDirectory: Sendable {
     /// Devices, filtered by `type` and by one label `key=value` when given, sorted by id.
     func devices(type: String?, label: (key: String, value: String)?) async throws -> [Device]

@@ -19,7 +19,7 @@ public final class SQLiteAutomationStore: AutomationStateStore {
         } else {
             queue = try DatabaseQueue()
         }
-        try Self.migrator.migrate(queue)
+        try Self.migrator.migrateRefusingNewer(queue)
     }
 
     /// Opens `<dataDirectory>/automation.sqlite`.
@@ -110,12 +110,13 @@ public final class SQLiteAutomationStore: AutomationStateStore {
             try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [cutoff])
             let removed = db.changesCount
             try db.execute(sql: "DELETE FROM alarms WHERE state = 'cleared' AND raised_at < ?", arguments: [cutoff])
+            let finished = AutomationRows.finishedCommandStates
             try db.execute(
                 sql: """
                     DELETE FROM commands WHERE created_at < ?
-                    AND state IN ('rejected', 'verified', 'failed', 'expired', 'cancelled', 'done')
+                    AND state IN (\(databaseQuestionMarks(count: finished.count)))
                     """,
-                arguments: [cutoff]
+                arguments: [cutoff] + StatementArguments(finished)
             )
             return removed
         }
@@ -132,13 +133,13 @@ public final class SQLiteAutomationStore: AutomationStateStore {
             let recentAlarms = try String.fetchAll(
                 db,
                 sql:
-                    "SELECT json FROM (SELECT json, raised_at FROM alarms WHERE state = 'cleared' ORDER BY raised_at DESC LIMIT 1000) ORDER BY raised_at"
+                    "SELECT json FROM (SELECT json, raised_at FROM alarms WHERE state = 'cleared' ORDER BY raised_at DESC LIMIT \(AutomationRows.clearedAlarmsLoaded)) ORDER BY raised_at"
             )
             s.alarms = recentAlarms + openAlarms
             s.commands = try String.fetchAll(
                 db,
                 sql:
-                    "SELECT json FROM (SELECT json, created_at FROM commands ORDER BY created_at DESC LIMIT 2000) ORDER BY created_at"
+                    "SELECT json FROM (SELECT json, created_at FROM commands ORDER BY created_at DESC LIMIT \(AutomationRows.commandsLoaded)) ORDER BY created_at"
             )
             s.overrides = try String.fetchAll(db, sql: "SELECT json FROM overrides")
             for row in try Row.fetchAll(db, sql: "SELECT key, json FROM settings") {

@@ -1,12 +1,15 @@
 import ReflexCore
 
-/// The in-memory view of a ``SQLiteDeviceRegistry``: device credentials (found and not found)
-/// and the operator-token index, valid for one *generation* of the file.
+/// The in-memory view of a registry (``SQLiteDeviceRegistry``, ``PostgresDeviceRegistry``):
+/// device credentials (found and not found) and the operator-token index, valid for one
+/// *generation* of the stored registry.
 ///
-/// The generation moves whenever SQLite's `PRAGMA data_version` (read on a connection of its
-/// own, so it changes on every commit by any other connection, in this process or another)
-/// differs from the last value seen, or when this instance writes. Moving it drops everything.
-/// A value read from the file is only stored if the generation did not move while it was
+/// The generation moves whenever the backend's change counter differs from the last value
+/// seen, or when this instance writes. Moving it drops everything. The counter is SQLite's
+/// `PRAGMA data_version` (read on a connection of its own, so it changes on every commit by any
+/// other connection, in this process or another) or PostgreSQL's `registry_generation` row
+/// (bumped by a trigger in the same transaction as every change to the registry's tables).
+/// A value read from storage is only stored if the generation did not move while it was
 /// read, so a slow read can never put an older view back after a change.
 struct RegistryCache: Sendable {
     /// At most this many unknown device ids are remembered; the set is cleared when full, so a
@@ -26,7 +29,7 @@ struct RegistryCache: Sendable {
     private var unknownDevices: Set<DeviceID> = []
     private(set) var operatorTokens: OperatorTokenIndex?
 
-    /// Takes the file's current `data_version`; drops everything when it changed.
+    /// Takes the backend's current change counter; drops everything when it changed.
     /// - Returns: whether the cache was dropped.
     mutating func observe(dataVersion version: Int64) -> Bool {
         guard version != dataVersion else { return false }
@@ -67,7 +70,7 @@ struct RegistryCache: Sendable {
     }
 }
 
-/// A device's row as last read from the file: the record and its salted token hash.
+/// A device's row as last read from storage: the record and its salted token hash.
 struct CachedCredential: Sendable {
     var device: Device
     var salt: [UInt8]

@@ -13,12 +13,7 @@ extension SQLiteDeviceRegistry {
     ///   - role: what it may do.
     /// - Throws: ``RegistryError`` `.invalidArgument` for an empty name, `.storage` for database errors.
     public func createOperatorToken(name: String, role: OperatorRole) async throws -> (OperatorToken, token: String) {
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw RegistryError(
-                code: .invalidArgument,
-                message: "an operator token needs a name saying who or what it is for (--name alice)"
-            )
-        }
+        try RegistryRecords.validateOperatorTokenName(name)
         let created = try await write("create an operator token '\(name)'") { db in
             try Self.insertOperatorToken(db, name: name, role: role)
         }
@@ -32,16 +27,9 @@ extension SQLiteDeviceRegistry {
     /// changed since the last check.
     public func verifyOperatorToken(_ token: String) async throws -> OperatorToken? {
         guard token.hasPrefix(TokenHasher.operatorPrefix) else { return nil }
-        let index = try await currentOperatorTokens()
-        counters.update { $0.tokenHashes += 1 }
-        let lookup = TokenHasher.lookupKey(token: token)
-        var found: OperatorTokenIndex.Entry?
-        // No early exit: every candidate is hashed and compared, whichever one matches.
-        for candidate in index.candidates(lookup: lookup)
-        where matches(token: token, salt: candidate.salt, hash: candidate.hash) {
-            found = candidate
+        guard let (found, lookup) = try await currentOperatorTokens().match(token, counters: counters) else {
+            return nil
         }
-        guard let found else { return nil }
         if found.lookup == nil {
             try await write("store the lookup key of operator token \(found.record.id)") { db in
                 try db.execute(
@@ -174,7 +162,7 @@ extension SQLiteDeviceRegistry {
                 VALUES (?, ?, ?, ?, ?, 0, ?)
                 """,
             arguments: [
-                name, role.rawValue, Data(salt), Data(hash), milliseconds(createdAt),
+                name, role.rawValue, Data(salt), Data(hash), RegistryRecords.milliseconds(createdAt),
                 TokenHasher.lookupKey(token: token),
             ]
         )
@@ -189,18 +177,11 @@ extension SQLiteDeviceRegistry {
     }
 
     private static func operatorToken(from row: Row) throws -> OperatorToken {
-        let roleText: String = row["role"]
-        guard let role = OperatorRole(rawValue: roleText) else {
-            throw RegistryError(
-                code: .storage,
-                message: "the registry holds an operator token with unknown role '\(roleText)'"
-            )
-        }
-        return OperatorToken(
+        OperatorToken(
             id: row["id"],
             name: row["name"],
-            role: role,
-            createdAt: date(milliseconds: row["created_at"]),
+            role: try RegistryRecords.role(stored: row["role"]),
+            createdAt: RegistryRecords.date(milliseconds: row["created_at"]),
             isRevoked: row["revoked"]
         )
     }

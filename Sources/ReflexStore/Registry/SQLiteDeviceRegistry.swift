@@ -64,7 +64,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
         watchConfiguration.label = "reflex.registry.changes"
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try RegistryMigrations.migrator.migrate(pool)
+            try RegistryMigrations.migrator.migrateRefusingNewer(pool)
             changeWatch = try DatabaseQueue(path: path, configuration: watchConfiguration)
         } catch {
             throw RegistryError(
@@ -90,26 +90,17 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
         type: String? = nil,
         labels: [String: String] = [:]
     ) async throws -> (Device, token: String) {
-        if let emptyKey = labels.keys.first(where: { $0.isEmpty }) {
-            throw RegistryError(
-                code: .invalidArgument,
-                message:
-                    "device '\(id)': label '\(emptyKey)=\(labels[emptyKey] ?? "")' has an empty key; write key=value"
-            )
-        }
+        let device = try RegistryRecords.newDevice(
+            id: id,
+            name: name,
+            type: type,
+            labels: labels,
+            createdAt: NodeClock.systemMilliseconds()
+        )
         let token = TokenHasher.makeToken(prefix: TokenHasher.devicePrefix)
         let salt = TokenHasher.makeSalt()
         let hash = TokenHasher.hash(token: token, salt: salt)
-        let device = Device(
-            id: id,
-            name: name.flatMap { $0.isEmpty ? nil : $0 } ?? id.rawValue,
-            type: type.flatMap { $0.isEmpty ? nil : $0 } ?? "generic",
-            labels: labels,
-            isEnabled: true,
-            createdAt: Self.now(),
-            tokenRotatedAt: nil
-        )
-        let labelsJSON = try Self.encodeLabels(labels)
+        let labelsJSON = try RegistryRecords.encodeLabels(labels)
         let inserted = try await write("add device '\(id)'") { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM devices WHERE id = ?", arguments: [id.rawValue]) != nil {
                 return false
@@ -120,7 +111,8 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
                     VALUES (?, ?, ?, ?, 1, ?, ?, ?)
                     """,
                 arguments: [
-                    id.rawValue, device.name, device.type, labelsJSON, Self.milliseconds(device.createdAt), Data(salt),
+                    id.rawValue, device.name, device.type, labelsJSON, RegistryRecords.milliseconds(device.createdAt),
+                    Data(salt),
                     Data(hash),
                 ]
             )
@@ -182,7 +174,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
         let changed = try await write("rotate the token of device '\(id)'") { db in
             try db.execute(
                 sql: "UPDATE devices SET token_salt = ?, token_hash = ?, token_rotated_at = ? WHERE id = ?",
-                arguments: [Data(salt), Data(hash), Self.milliseconds(Self.now()), id.rawValue]
+                arguments: [Data(salt), Data(hash), RegistryRecords.milliseconds(Self.now()), id.rawValue]
             )
             return db.changesCount > 0
         }
@@ -208,12 +200,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
         guard let credential = try await currentCredential(id) else {
             return DeviceCredentialCheck(verification: .unknownDevice, tokenFingerprint: nil)
         }
-        guard matches(token: token, salt: credential.salt, hash: credential.hash) else {
-            return DeviceCredentialCheck(verification: .wrongToken, tokenFingerprint: nil)
-        }
-        let verification: DeviceVerification =
-            credential.device.isEnabled ? .accepted(credential.device) : .disabled(credential.device)
-        return DeviceCredentialCheck(verification: verification, tokenFingerprint: credential.fingerprint)
+        return credential.check(token, counters: counters)
     }
 
     // MARK: - Internals
@@ -233,12 +220,7 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
             else { return nil }
             let salt: Data = row["token_salt"]
             let hash: Data = row["token_hash"]
-            return CachedCredential(
-                device: try Self.device(from: row),
-                salt: Array(salt),
-                hash: Array(hash),
-                fingerprint: TokenHasher.fingerprint(salt: Array(salt), hash: Array(hash))
-            )
+            return CachedCredential(device: try Self.device(from: row), salt: Array(salt), hash: Array(hash))
         }
         cache.withLock { $0.store(loaded, for: id, readAt: generation) }
         return loaded
@@ -264,12 +246,6 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
     func invalidateCache() {
         cache.withLock { $0.invalidate() }
         counters.update { $0.invalidations += 1 }
-    }
-
-    /// Whether `token` matches a stored salted hash (constant time), counted in ``counters``.
-    func matches(token: String, salt: [UInt8], hash: [UInt8]) -> Bool {
-        counters.update { $0.tokenHashes += 1 }
-        return TokenHasher.matches(token: token, salt: salt, expectedHash: hash)
     }
 
     private func notFound(_ id: DeviceID) -> RegistryError {
@@ -309,41 +285,18 @@ public final class SQLiteDeviceRegistry: DeviceRegistry, OperatorTokenVerifier, 
 
     /// Now, to the millisecond (what the database keeps), so returned values equal stored ones.
     static func now() -> Date {
-        date(milliseconds: NodeClock.systemMilliseconds())
-    }
-
-    static func date(milliseconds: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
-    }
-
-    static func milliseconds(_ date: Date?) -> Int64? {
-        date.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
-    }
-
-    static func encodeLabels(_ labels: [String: String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(labels), as: UTF8.self)
+        RegistryRecords.date(milliseconds: NodeClock.systemMilliseconds())
     }
 
     static func device(from row: Row) throws -> Device {
-        let rawID: String = row["id"]
-        let id: DeviceID
-        do {
-            id = try DeviceID(validating: rawID)
-        } catch {
-            throw RegistryError(code: .storage, message: "the registry holds an invalid device id: \(error)")
-        }
-        let labelsText: String = row["labels"]
-        let labels = (try? JSONDecoder().decode([String: String].self, from: Data(labelsText.utf8))) ?? [:]
-        return Device(
-            id: id,
+        Device(
+            id: try RegistryRecords.deviceID(stored: row["id"]),
             name: row["name"],
             type: row["type"],
-            labels: labels,
+            labels: RegistryRecords.decodeLabels(row["labels"]),
             isEnabled: row["enabled"],
-            createdAt: (row["created_at"] as Int64?).map(date(milliseconds:)),
-            tokenRotatedAt: (row["token_rotated_at"] as Int64?).map(date(milliseconds:))
+            createdAt: (row["created_at"] as Int64?).map(RegistryRecords.date(milliseconds:)),
+            tokenRotatedAt: (row["token_rotated_at"] as Int64?).map(RegistryRecords.date(milliseconds:))
         )
     }
 }
