@@ -122,19 +122,9 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     /// down (`closed`). Completions run on the writer task in enqueue order; keep them short.
     /// - Complexity: amortised O(samples) to validate, O(1) to queue.
     public func enqueue(_ batch: TelemetryBatch, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        if let bad = batch.samples.first(where: {
-            !$0.value.isFinite || !TimeBucket.validTimestamps.contains($0.timestamp)
-        }) {
+        if let rejection = SampleValidation.rejection(of: batch) {
             pending.withLock { $0.countRejection() }
-            completion(
-                .failure(
-                    SampleStoreError(
-                        code: .invalidSample,
-                        message:
-                            "device '\(batch.device)' metric '\(bad.metric)': sample (ts \(bad.timestamp), value \(bad.value)) needs a finite value and a timestamp in years 1 to 9999"
-                    )
-                )
-            )
+            completion(.failure(rejection))
             return
         }
         submit(
