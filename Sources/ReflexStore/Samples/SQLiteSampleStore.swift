@@ -97,6 +97,14 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
                 // of them to the database once, with one fsync, instead of once per commit.
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
             }
+            // A file migrated by a newer build is refused rather than used with a schema this
+            // build does not know (GRDB's migrator would silently accept it).
+            if try pool.read({ db in try SampleSchema.migrator.hasBeenSuperseded(db) }) {
+                throw SampleStoreError(
+                    code: .database,
+                    message: "it holds migrations this build does not know: it was written by a newer Reflex"
+                )
+            }
             try SampleSchema.migrator.migrate(pool)
             catalog = Mutex(try pool.read { db in try SeriesCatalog.load(db) })
             lastLogged.store(try Self.prepareCommitLog(pool, keeping: configuration.logsCommits), ordering: .relaxed)
