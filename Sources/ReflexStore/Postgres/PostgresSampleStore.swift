@@ -230,8 +230,11 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         writer.committedAt = now()
         let result: Result<PostgresSampleGroupWriter.Outcome, any Error>
         do {
-            let outcome = try await database.transaction { connection in
-                try await writer.write(items, on: connection, logger: logger)
+            let (database, logger, group) = (self.database, self.logger, writer)
+            let outcome = try await CommitDeadline.run(within: configuration.commitTimeout) {
+                try await database.transaction { connection in
+                    try await group.write(items, on: connection, logger: logger)
+                }
             }
             result = .success(outcome)
         } catch {
@@ -272,7 +275,7 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
                 metadata: [
                     "store.location": "\(location)", "store.items": "\(items.count)",
                     "store.error.code": "\(error.code)",
-                    "error": "\(PostgresDatabase.describe(cause))",
+                    "error": "\(PostgresFailure.describe(cause))",
                 ]
             )
             for item in items { item.completion(.failure(error)) }

@@ -9,6 +9,7 @@
 /// | `retention` | ``SampleRetention`` | raw 7 days, 1 min 90 days, 1 h 5 years, dead letters 30 days |
 /// | `deadLetterPayloadLimit` | `Int` | 4,096 bytes of a rejected payload are kept |
 /// | `logsCommits` | `Bool` | false — keep the commit log live detection catches up from |
+/// | `commitTimeout` | `Duration` | 5 s — a group commit not done by then fails its completions (`unavailable`) |
 public struct PostgresSampleStoreConfiguration: Sendable {
     /// How long the writer gathers enqueued batches before it commits them in one transaction.
     public var commitInterval: Duration
@@ -23,6 +24,11 @@ public struct PostgresSampleStoreConfiguration: Sendable {
     /// Whether every committed batch is also written to `commit_log`, for live detection to
     /// catch up from. Off, the log is emptied at open.
     public var logsCommits: Bool
+    /// How long one group commit may take, waiting for a connection included. While PostgreSQL
+    /// is unreachable the pool queues requests (for up to a minute, until its circuit breaker
+    /// trips); past this bound the group fails with `unavailable` instead, so that publishers
+    /// hear "not stored" within seconds and the writer moves on to the next group.
+    public var commitTimeout: Duration
 
     /// Creates a configuration with the defaults listed above.
     public init(
@@ -31,7 +37,8 @@ public struct PostgresSampleStoreConfiguration: Sendable {
         maxPendingSamples: Int = 1_000_000,
         retention: SampleRetention = SampleRetention(),
         deadLetterPayloadLimit: Int = 4096,
-        logsCommits: Bool = false
+        logsCommits: Bool = false,
+        commitTimeout: Duration = .seconds(5)
     ) {
         self.commitInterval = commitInterval
         self.immediateCommitSamples = immediateCommitSamples
@@ -39,5 +46,6 @@ public struct PostgresSampleStoreConfiguration: Sendable {
         self.retention = retention
         self.deadLetterPayloadLimit = deadLetterPayloadLimit
         self.logsCommits = logsCommits
+        self.commitTimeout = commitTimeout
     }
 }
