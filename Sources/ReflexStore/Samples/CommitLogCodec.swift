@@ -9,6 +9,15 @@ import ReflexCore
 enum CommitLogCodec {
     static let version: UInt8 = 1
 
+    /// What of `batch` goes to the commit log: the batch without samples of the node's own
+    /// series (``ReflexCore/ReservedMetricNames``); nil when nothing is left.
+    static func loggable(_ batch: TelemetryBatch) -> TelemetryBatch? {
+        guard batch.samples.contains(where: { ReservedMetricNames.isReserved($0.metric) }) else { return batch }
+        var logged = batch
+        logged.samples.removeAll { ReservedMetricNames.isReserved($0.metric) }
+        return logged.samples.isEmpty ? nil : logged
+    }
+
     /// The samples of `batch` as stored.
     static func encode(_ samples: [Sample]) -> Data {
         var bytes: [UInt8] = []

@@ -48,16 +48,7 @@ extension SQLiteSampleStore {
                 )
                 let hourFirst: Int64? = hourRow?[0]
                 let count: Int64 = hourRow?[1] ?? 0
-                // A rollup bucket only bounds its first sample from below: prefer the exact raw
-                // timestamp when it lies in the oldest retained bucket.
-                let first: Int64?
-                if let rawFirst, hourFirst.map({ rawFirst < $0 + TimeBucket.hour }) ?? true,
-                    minuteFirst.map({ rawFirst < $0 + TimeBucket.minute }) ?? true
-                {
-                    first = rawFirst
-                } else {
-                    first = [hourFirst, minuteFirst, rawFirst].compactMap { $0 }.min()
-                }
+                let first = SeriesInfo.firstTimestamp(raw: rawFirst, minuteBucket: minuteFirst, hourBucket: hourFirst)
                 infos.append(
                     SeriesInfo(
                         key: SeriesKey(device: device, metric: metric),

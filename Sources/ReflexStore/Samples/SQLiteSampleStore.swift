@@ -97,6 +97,14 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
                 // of them to the database once, with one fsync, instead of once per commit.
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
             }
+            // A file migrated by a newer build is refused rather than used with a schema this
+            // build does not know (GRDB's migrator would silently accept it).
+            if try pool.read({ db in try SampleSchema.migrator.hasBeenSuperseded(db) }) {
+                throw SampleStoreError(
+                    code: .database,
+                    message: "it holds migrations this build does not know: it was written by a newer Reflex"
+                )
+            }
             try SampleSchema.migrator.migrate(pool)
             catalog = Mutex(try pool.read { db in try SeriesCatalog.load(db) })
             lastLogged.store(try Self.prepareCommitLog(pool, keeping: configuration.logsCommits), ordering: .relaxed)
@@ -122,19 +130,9 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     /// down (`closed`). Completions run on the writer task in enqueue order; keep them short.
     /// - Complexity: amortised O(samples) to validate, O(1) to queue.
     public func enqueue(_ batch: TelemetryBatch, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        if let bad = batch.samples.first(where: {
-            !$0.value.isFinite || !TimeBucket.validTimestamps.contains($0.timestamp)
-        }) {
+        if let rejection = SampleValidation.rejection(of: batch) {
             pending.withLock { $0.countRejection() }
-            completion(
-                .failure(
-                    SampleStoreError(
-                        code: .invalidSample,
-                        message:
-                            "device '\(batch.device)' metric '\(bad.metric)': sample (ts \(bad.timestamp), value \(bad.value)) needs a finite value and a timestamp in years 1 to 9999"
-                    )
-                )
-            )
+            completion(.failure(rejection))
             return
         }
         submit(

@@ -154,11 +154,7 @@ struct SampleGroupWriter {
 
     /// Appends `batch` (without reserved series) to the commit log; nil when nothing is left.
     private func log(_ batch: TelemetryBatch) throws -> CommittedBatch? {
-        var logged = batch
-        if batch.samples.contains(where: { ReservedMetricNames.isReserved($0.metric) }) {
-            logged.samples.removeAll { ReservedMetricNames.isReserved($0.metric) }
-            if logged.samples.isEmpty { return nil }
-        }
+        guard let logged = CommitLogCodec.loggable(batch) else { return nil }
         let statement = try db.cachedStatement(
             sql: "INSERT INTO commit_log (committed_at, device, samples) VALUES (?1, ?2, ?3)"
         )

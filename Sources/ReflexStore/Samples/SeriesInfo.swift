@@ -21,4 +21,16 @@ public struct SeriesInfo: Sendable, Hashable {
         self.lastTimestamp = lastTimestamp
         self.sampleCount = sampleCount
     }
+
+    /// The oldest retained timestamp of a series from its oldest raw sample and the starts of its
+    /// oldest minute and hour buckets. A rollup bucket only bounds its first sample from below:
+    /// the exact raw timestamp wins when it lies in the oldest retained bucket.
+    static func firstTimestamp(raw: Int64?, minuteBucket: Int64?, hourBucket: Int64?) -> Int64? {
+        if let raw, hourBucket.map({ raw < $0 + TimeBucket.hour }) ?? true,
+            minuteBucket.map({ raw < $0 + TimeBucket.minute }) ?? true
+        {
+            return raw
+        }
+        return [hourBucket, minuteBucket, raw].compactMap { $0 }.min()
+    }
 }
