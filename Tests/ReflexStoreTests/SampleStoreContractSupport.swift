@@ -32,6 +32,7 @@ enum ContractLocation: Sendable {
 /// The settings the contract tests vary, applied to either backend's configuration.
 struct ContractSettings: Sendable {
     var logsCommits = false
+    var readsOnly = false
     var retention = SampleRetention()
     var maxPendingSamples = 1_000_000
     var deadLetterPayloadLimit = 4096
@@ -98,6 +99,7 @@ enum SampleStoreContract {
         case .directory(let directory):
             var configuration = SQLiteSampleStoreConfiguration(directory: directory)
             configuration.logsCommits = settings.logsCommits
+            configuration.readsOnly = settings.readsOnly
             configuration.retention = settings.retention
             configuration.maxPendingSamples = settings.maxPendingSamples
             configuration.deadLetterPayloadLimit = settings.deadLetterPayloadLimit
@@ -107,6 +109,7 @@ enum SampleStoreContract {
             let database = try await PostgresDatabase.open(connection, migrations: migrations, logger: logger)
             var configuration = PostgresSampleStoreConfiguration()
             configuration.logsCommits = settings.logsCommits
+            configuration.readsOnly = settings.readsOnly
             configuration.retention = settings.retention
             configuration.maxPendingSamples = settings.maxPendingSamples
             configuration.deadLetterPayloadLimit = settings.deadLetterPayloadLimit

@@ -78,6 +78,27 @@ extension SampleStoreContractTests {
     }
 
     @Test(
+        "a reader opened beside the node (reflex query) leaves the commit log detection catches up from",
+        arguments: StoreKind.available
+    )
+    func readerKeepsTheLog(kind: StoreKind) async throws {
+        try await C.withLocation(kind) { location in
+            try await C.withStore(at: location, settings: Self.logging) { store in
+                for index in 0..<4 { try await store.append(try Self.logBatch("pump-1", index)) }
+                var reading = ContractSettings()
+                reading.readsOnly = true
+                // As `reflex query` opens the store while the node runs: logsCommits off, readsOnly on.
+                let device = try F.device("pump-1")
+                try await C.withStore(at: location, settings: reading) { reader in
+                    #expect(reader.latest(device: device).isEmpty == false)
+                }
+                let page = try await store.commitLogPage(after: 0, through: 100, limit: 100)
+                #expect(page.entries.map(\.sequence) == [1, 2, 3, 4])
+            }
+        }
+    }
+
+    @Test(
         "trimming deletes through a sequence; numbers are never reused, also after reopening",
         arguments: StoreKind.available
     )

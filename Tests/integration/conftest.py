@@ -8,6 +8,10 @@ The `broker` fixture starts a real broker process on free loopback ports:
 * with `REFLEX_TEST_BROKER=mosquitto`, Debian's `mosquitto -c <generated conf>` with equivalent
   listeners, so the suite itself can be validated against a known broker.
 
+`REFLEX_TEST_STORE=postgres` runs every Reflex node on PostgreSQL instead of SQLite: one
+throwaway cluster for the session (postgres.py), a fresh database per node, given to the node and
+to the CLI the tests run beside it (`store_env(data_dir)`) as `REFLEX_STORE`.
+
 One broker runs per test module; `restart()` and `kill9_restart()` keep its ports and data dir.
 """
 
@@ -35,6 +39,11 @@ if BROKER_KIND not in BROKER_KINDS:
                             f"use one of {', '.join(BROKER_KINDS)}")
 # In CI (CI=true) a missing prerequisite fails the run instead of skipping the tests that need it.
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+STORE_KINDS = ("sqlite", "postgres")
+STORE_KIND = os.environ.get("REFLEX_TEST_STORE", "sqlite").strip().lower() or "sqlite"
+if STORE_KIND not in STORE_KINDS:
+    raise pytest.UsageError(f"REFLEX_TEST_STORE={STORE_KIND!r} is not a store this suite knows; "
+                            f"use one of {', '.join(STORE_KINDS)}")
 START_TIMEOUT = float(os.environ.get("REFLEX_TEST_START_TIMEOUT", "20"))
 STOP_TIMEOUT = 10.0
 # Hard upper bound for any single test, so that nothing can hang the suite (SIGALRM).
@@ -56,6 +65,31 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_SESSION_CLUSTER = None
+_NODE_STORES: dict[Path, str] = {}
+
+
+def _session_cluster():
+    """The PostgreSQL cluster of REFLEX_TEST_STORE=postgres, started at first use, stopped at exit."""
+    global _SESSION_CLUSTER
+    if _SESSION_CLUSTER is None:
+        import atexit
+
+        from postgres import PostgresCluster, binaries
+
+        require_prerequisite(binaries() is not None, "REFLEX_TEST_STORE=postgres needs PostgreSQL (initdb)")
+        _SESSION_CLUSTER = PostgresCluster()
+        atexit.register(_SESSION_CLUSTER.close)
+    return _SESSION_CLUSTER
+
+
+def store_env(data_dir: Path) -> dict[str, str]:
+    """The environment a CLI command beside the node of `data_dir` needs to reach that node's store
+    (REFLEX_STORE under REFLEX_TEST_STORE=postgres; nothing on SQLite, where --data-dir says it)."""
+    url = _NODE_STORES.get(Path(data_dir).resolve())
+    return {"REFLEX_STORE": url} if url else {}
 
 
 def _run(cmd: list[str], cwd: Path) -> None:
@@ -112,6 +146,11 @@ class BrokerProcess:
         while self.http_port in (self.port, self.tls_port):
             self.http_port = free_port()
         self.extra_env = dict(env or {})
+        if kind == "reflex" and STORE_KIND == "postgres" and "REFLEX_STORE" not in self.extra_env:
+            cluster = _session_cluster()
+            self.extra_env["REFLEX_STORE"] = cluster.url(cluster.create_database("node"))
+        if "REFLEX_STORE" in self.extra_env:
+            _NODE_STORES[self.data_dir.resolve()] = self.extra_env["REFLEX_STORE"]
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.stderr_path: Path | None = None
@@ -285,7 +324,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_report_header(config):
     return f"broker under test: {BROKER_KIND}" + (
-        "" if BROKER_KIND != "reflex" else f" ({os.environ.get('REFLEX_BIN', '.build/debug/reflex')})")
+        "" if BROKER_KIND != "reflex" else f" ({os.environ.get('REFLEX_BIN', '.build/debug/reflex')}), store: {STORE_KIND}")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BROKER_KIND, REPO_ROOT, BrokerProcess
+from conftest import BROKER_KIND, REPO_ROOT, BrokerProcess, store_env
 from helpers import V5, V311, VERSIONS, MqttClient, RawClient, encode_props, mosquitto_pub, mqtt_version_ids, \
     mstr, packet, unique
 
@@ -33,7 +33,7 @@ def reflex_bin() -> str:
 
 def cli(data_dir: Path, *args: str) -> str:
     res = subprocess.run([reflex_bin(), *args, "--data-dir", str(data_dir)], capture_output=True, text=True,
-                         timeout=30)
+                         timeout=30, env={**os.environ, **store_env(data_dir)})
     assert res.returncode == 0, f"reflex {' '.join(args)} failed ({res.returncode}): {res.stderr}"
     return res.stdout
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import time
 
 import pytest
 
-from conftest import BROKER_KIND, BrokerProcess
+from conftest import BROKER_KIND, BrokerProcess, store_env
 from helpers import V5, V311, VERSIONS, MqttClient, RawClient, mqtt_version_ids, mstr, packet, topics_seen, unique
 from test_auth import add_device, first_admin_token
 
@@ -169,7 +170,22 @@ def test_same_identity_resumes_and_takes_over_its_own_client(node):
 
 
 def _edit_saved_sessions(node, edit) -> None:
-    """Edits the stored session records (table mqtt_sessions, one JSON record per client id)."""
+    """Edits the stored session records (table mqtt_sessions, one JSON record per client id), in
+    samples.sqlite or, on a PostgreSQL store (REFLEX_TEST_STORE=postgres), with psql."""
+    url = store_env(node.data_dir).get("REFLEX_STORE")
+    if url:
+        def psql(sql: str) -> str:
+            res = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql, url],
+                                 capture_output=True, text=True, timeout=30)
+            assert res.returncode == 0, res.stderr
+            return res.stdout
+        rows = psql("SELECT client_id || E'\\t' || convert_from(metadata, 'UTF8') FROM mqtt_sessions")
+        sessions = {line.split("\t", 1)[0]: json.loads(line.split("\t", 1)[1]) for line in rows.splitlines() if line}
+        edit(sessions)
+        for client_id, session in sessions.items():
+            psql(f"UPDATE mqtt_sessions SET metadata = convert_to($j${json.dumps(session)}$j$, 'UTF8') "
+                 f"WHERE client_id = $c${client_id}$c$")
+        return
     db = sqlite3.connect(node.data_dir / "samples.sqlite")
     try:
         sessions = {client_id: json.loads(value)

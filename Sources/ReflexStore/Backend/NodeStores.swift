@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import ReflexCore
 public import ServiceLifecycle
 
 /// Every store a node uses, typed by role: what the pipeline, the broker, the HTTP API and the
@@ -76,7 +77,7 @@ public enum StoreBackend {
         case .sqlite:
             return try openSQLite(directory: directory, logsCommits: logsCommits, logger: logger)
         case .postgres(let settings):
-            throw StoreBackendError.postgresNotBuilt(settings)
+            return try await openPostgres(settings, logsCommits: logsCommits, logger: logger)
         }
     }
 
@@ -94,11 +95,17 @@ public enum StoreBackend {
             let path = (directory as NSString).appendingPathComponent("samples.sqlite")
             guard FileManager.default.fileExists(atPath: path) else { return nil }
             return try SQLiteSampleStore(
-                configuration: SQLiteSampleStoreConfiguration(directory: directory),
+                configuration: SQLiteSampleStoreConfiguration(directory: directory, readsOnly: true),
                 logger: logger
             )
         case .postgres(let settings):
-            throw StoreBackendError.postgresNotBuilt(settings)
+            let database = try await PostgresDatabase.open(settings, logger: logger)
+            return try await PostgresSampleStore.open(
+                database: database,
+                configuration: PostgresSampleStoreConfiguration(readsOnly: true),
+                logger: logger,
+                now: NodeClock.system.now
+            )
         }
     }
 
@@ -108,8 +115,53 @@ public enum StoreBackend {
         case .sqlite:
             return try openSQLiteRegistry(directory: directory)
         case .postgres(let settings):
-            throw StoreBackendError.postgresNotBuilt(settings)
+            let database = try await PostgresDatabase.open(
+                settings,
+                logger: Logger(label: "reflex.store", factory: { _ in SwiftLogNoOpLogHandler() })
+            )
+            return PostgresDeviceRegistry(database: database)
         }
+    }
+
+    /// Every store in one PostgreSQL database (`store: postgres://...`): one connection pool,
+    /// the schema migrated at open, the sample store's group-commit writer as a service.
+    /// - Throws: ``StoreBackendError`` naming the setting, the host and PostgreSQL's error.
+    public static func openPostgres(
+        _ settings: PostgresConnectionSettings,
+        logsCommits: Bool,
+        logger: Logger,
+        clock: NodeClock = .system
+    ) async throws -> NodeStores {
+        let database = try await PostgresDatabase.open(settings, logger: logger)
+        let samples: PostgresSampleStore
+        do {
+            samples = try await PostgresSampleStore.open(
+                database: database,
+                configuration: PostgresSampleStoreConfiguration(logsCommits: logsCommits),
+                logger: logger,
+                now: clock.now
+            )
+        } catch {
+            database.close()
+            throw StoreBackendError("store \(settings): \(error)")
+        }
+        return NodeStores(
+            samples: samples,
+            queries: samples,
+            deadLetters: samples,
+            deviceStates: samples,
+            detection: samples,
+            brokerState: PostgresBrokerStateStore(database: database, clock: clock),
+            maintenance: samples,
+            registry: PostgresDeviceRegistry(database: database, clock: clock),
+            automation: PostgresAutomationStore(database: database),
+            // The pool first: it stops last, after the writer's final group commit.
+            services: [
+                .init(service: database, serviceName: "postgres-pool"),
+                .init(service: samples, serviceName: "sample-store"),
+            ],
+            location: settings.description
+        )
     }
 
     /// The embedded default: `registry.sqlite`, `samples.sqlite` and `automation.sqlite` in
@@ -153,11 +205,6 @@ public struct StoreBackendError: Error, Sendable, CustomStringConvertible {
     public var message: String
 
     public init(_ message: String) { self.message = message }
-
-    /// A postgres:// store asked of a build without the PostgreSQL backend.
-    static func postgresNotBuilt(_ settings: PostgresConnectionSettings) -> StoreBackendError {
-        StoreBackendError("store \(settings): the PostgreSQL backend is not part of this build yet; use --store sqlite")
-    }
 
     public var description: String { message }
 }

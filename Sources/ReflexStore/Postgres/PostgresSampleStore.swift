@@ -84,7 +84,10 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         let lastLogged: Int64
         do {
             catalog = try await loadCatalog(database)
-            lastLogged = try await prepareCommitLog(database, keeping: configuration.logsCommits)
+            lastLogged = try await prepareCommitLog(
+                database,
+                keeping: configuration.logsCommits || configuration.readsOnly
+            )
         } catch {
             throw PostgresFailure.storeError(error, "opening the sample store in \(database.settings)")
         }

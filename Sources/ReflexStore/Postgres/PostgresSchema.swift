@@ -5,6 +5,7 @@
 public enum PostgresSchema {
     /// Every step, in the order a new database gets them.
     public static var migrations: [PostgresMigration] {
-        []
+        PostgresSampleSchema.migrations + PostgresBrokerStateSchema.migrations + PostgresRegistrySchema.migrations
+            + PostgresAutomationSchema.migrations
     }
 }

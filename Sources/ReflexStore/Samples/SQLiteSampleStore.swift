@@ -107,7 +107,8 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
             }
             try SampleSchema.migrator.migrate(pool)
             catalog = Mutex(try pool.read { db in try SeriesCatalog.load(db) })
-            lastLogged.store(try Self.prepareCommitLog(pool, keeping: configuration.logsCommits), ordering: .relaxed)
+            let keepsLog = configuration.logsCommits || configuration.readsOnly
+            lastLogged.store(try Self.prepareCommitLog(pool, keeping: keepsLog), ordering: .relaxed)
         } catch {
             throw SampleStoreError(
                 code: .database,

@@ -10,6 +10,7 @@
 /// | `deadLetterPayloadLimit` | `Int` | 4,096 bytes of a rejected payload are kept |
 /// | `maximumReaderCount` | `Int` | 4 concurrent read connections |
 /// | `logsCommits` | `Bool` | false — keep the commit log live detection catches up from |
+/// | `readsOnly` | `Bool` | false — opened by a reader beside the node: the commit log is not touched |
 public struct SQLiteSampleStoreConfiguration: Sendable {
     /// The folder that holds `samples.sqlite` (and its `-wal` and `-shm` files); created if missing.
     public var directory: String
@@ -29,6 +30,10 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
     /// detection to catch up from; the node turns it on with detection. Off, the log is emptied
     /// at open.
     public var logsCommits: Bool
+    /// Opened to read beside a running node (`reflex query`): the commit log is left as it is
+    /// whatever ``logsCommits`` says (emptying it would make the node's detection skip what it has
+    /// not caught up with yet).
+    public var readsOnly: Bool
 
     /// Creates a configuration with the defaults listed above.
     public init(
@@ -39,7 +44,8 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
         retention: SampleRetention = SampleRetention(),
         deadLetterPayloadLimit: Int = 4096,
         maximumReaderCount: Int = 4,
-        logsCommits: Bool = false
+        logsCommits: Bool = false,
+        readsOnly: Bool = false
     ) {
         self.directory = directory
         self.commitInterval = commitInterval
@@ -49,6 +55,7 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
         self.deadLetterPayloadLimit = deadLetterPayloadLimit
         self.maximumReaderCount = maximumReaderCount
         self.logsCommits = logsCommits
+        self.readsOnly = readsOnly
     }
 }
 
