@@ -55,7 +55,7 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
     /// Replaces a document in one durable transaction (the previous one stays if it fails).
     public func saveBrokerState(_ value: Data, for key: String) async throws {
         let now = self.now()
-        try await durableTransaction { connection in
+        try await durableTransaction { [self] connection in
             try await connection.query(
                 """
                 INSERT INTO broker_state (key, value, saved_at) VALUES (\(key), \(value), \(now))
@@ -87,7 +87,7 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
         removingDocument: String? = nil
     ) async throws {
         let now = self.now()
-        try await durableTransaction { connection in
+        try await durableTransaction { [self] connection in
             if replacingAll { try await connection.query("DELETE FROM retained_messages", logger: database.logger) }
             try await applyRetained(
                 upserts: upserts,
@@ -146,7 +146,7 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
         removingDocument: String? = nil
     ) async throws {
         let now = self.now()
-        try await durableTransaction { connection in
+        try await durableTransaction { [self] connection in
             // Consecutive message upserts (a burst of QoS 1 messages for offline sessions) go
             // in one multi-row statement instead of one round trip each; order is kept.
             var pendingMessages: [BrokerStateWrite.SessionMessageRow] = []
@@ -172,11 +172,22 @@ public final class PostgresBrokerStateStore: BrokerStateStore {
 
     // MARK: - Internals
 
-    /// One transaction that commits only once its WAL is flushed (see the type's comment).
-    private func durableTransaction(_ body: (PostgresConnection) async throws -> Void) async throws {
-        try await database.transaction { connection in
-            try await connection.query("SET LOCAL synchronous_commit TO on", logger: database.logger)
-            try await body(connection)
+    /// How long one write may take, waiting for a connection included: while PostgreSQL is
+    /// unreachable the pool queues requests until its circuit breaker trips (15 s and more), and
+    /// the broker holds the PUBACKs waiting for the write all that time. Past this the write
+    /// fails (`unavailable`) and the broker refuses instead.
+    static let writeTimeout: Duration = .seconds(5)
+
+    /// One transaction that commits only once its WAL is flushed (see the type's comment), bounded
+    /// by ``writeTimeout``.
+    private func durableTransaction(_ body: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws
+    {
+        let database = self.database
+        try await CommitDeadline.run(within: Self.writeTimeout) {
+            try await database.transaction { connection in
+                try await connection.query("SET LOCAL synchronous_commit TO on", logger: database.logger)
+                try await body(connection)
+            }
         }
     }
 
