@@ -11,11 +11,17 @@ is what a broker that only forwards can take from this generator.
 
     scripts/bench-ingest.py [--rounds 3] [--devices 100] [--messages-per-device 2000] [--values 10]
                             [--reflex-bin .build/release/reflex] [--detection on|off|both]
-                            [--no-mosquitto] [--baseline-bin OTHER/reflex]
+                            [--no-mosquitto] [--baseline-bin OTHER/reflex] [--postgres [--no-sqlite]]
 
 --baseline-bin adds a second Reflex build (for example the revision before a refactor) to the same
 alternating rounds, with the detection setting of the first (on unless --detection off), and prints
 the ratio of the medians: the before/after figure of a change on the same machine and run.
+
+--postgres adds Reflex on PostgreSQL (`reflex-pg`) to the same alternating rounds: a throwaway
+cluster (Tests/integration/postgres.py: initdb in a temporary directory, default settings, fsync
+on), a fresh database per run given as REFLEX_STORE to the node and the CLI; a PUBACK then means
+committed in PostgreSQL. The server runs on the same machine, so it shares the cores with the node
+and the generator. --no-sqlite leaves the SQLite runs out.
 
 --detection both runs Reflex twice per round, with live detection on (every sample scored, scores
 stored as anomaly:<metric>, bands and checkpoints written) and off (`--detection-enabled false`),
@@ -321,6 +327,10 @@ def main() -> int:
     ap.add_argument("--detection", choices=["on", "off", "both"], default="on",
                     help="run Reflex with live detection on, off, or both alternating (default: on, the node default)")
     ap.add_argument("--no-mosquitto", action="store_true", help="skip the mosquitto baseline")
+    ap.add_argument("--postgres", action="store_true",
+                    help="also run Reflex on PostgreSQL (reflex-pg: a throwaway cluster, a fresh database per run, "
+                         "detection as --detection says, on for 'both') in the same alternating rounds")
+    ap.add_argument("--no-sqlite", action="store_true", help="with --postgres: skip Reflex on SQLite")
     ap.add_argument("--baseline-bin", help="a second reflex binary run in the same rounds (before/after a change)")
     ap.add_argument("--verify-scores", type=int, default=0, metavar="N",
                     help="with detection on, after the burst feed a steady device the same data one message at a "
@@ -335,10 +345,27 @@ def main() -> int:
     if not args.no_mosquitto and not shutil.which("mosquitto"):
         print("mosquitto is needed for the baseline: apt-get install -y mosquitto", file=sys.stderr)
         return 2
+    reflex_kinds = {"on": ["reflex"], "off": ["reflex-nodetect"], "both": ["reflex", "reflex-nodetect"]}[args.detection]
+    if args.no_sqlite:
+        reflex_kinds = []
+    cluster = None
+    if args.postgres:
+        sys.path.insert(0, str(REPO / "Tests" / "integration"))
+        from postgres import PostgresCluster  # the integration suite's throwaway cluster
+
+        cluster = PostgresCluster()
+        reflex_kinds = reflex_kinds + ["reflex-pg"]
+    kinds = reflex_kinds + (["baseline"] if args.baseline_bin else []) + ([] if args.no_mosquitto else ["mosquitto"])
+    try:
+        return run_rounds(args, kinds, reflex_kinds, cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def run_rounds(args, kinds: list[str], reflex_kinds: list[str], cluster) -> int:
     devices = [f"bench-{i:03d}" for i in range(args.devices)]
     total_samples = args.devices * args.messages_per_device * args.values
-    reflex_kinds = {"on": ["reflex"], "off": ["reflex-nodetect"], "both": ["reflex", "reflex-nodetect"]}[args.detection]
-    kinds = reflex_kinds + (["baseline"] if args.baseline_bin else []) + ([] if args.no_mosquitto else ["mosquitto"])
     results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
     print(f"{args.devices} devices x {args.messages_per_device} messages x {args.values} values "
           f"= {total_samples} samples per run; QoS 1, window {args.window}; "
@@ -351,13 +378,16 @@ def main() -> int:
                 http_port = free_port()
                 binary = args.baseline_bin if kind == "baseline" else args.reflex_bin
                 is_reflex = kind != "mosquitto"
-                detect = kind == "reflex" or (kind == "baseline" and args.detection != "off")
+                detect = kind == "reflex" or (kind in ("baseline", "reflex-pg") and args.detection != "off")
+                env = dict(os.environ)
+                if kind == "reflex-pg":
+                    env["REFLEX_STORE"] = cluster.url(cluster.create_database("bench"))
                 if is_reflex:
                     data = Path(tmp) / "data"
                     tokens = {}
                     for d in devices + (["steady-reference"] if args.verify_scores and detect else []):
                         out = subprocess.run([binary, "device", "add", d, "--data-dir", str(data)],
-                                             capture_output=True, text=True, check=True).stdout
+                                             capture_output=True, text=True, check=True, env=env).stdout
                         tokens[d] = TOKEN.search(out).group(0)
                     cmd = [binary, "serve", "--mqtt-listen", f"127.0.0.1:{port}", "--data-dir", str(data),
                            "--log-level", "warning", "--http-listen", f"127.0.0.1:{http_port}",
@@ -370,7 +400,8 @@ def main() -> int:
                     cmd = ["mosquitto", "-c", str(conf)]
                     creds = [(d, None, None) for d in devices]
                 stdout_path = Path(tmp) / "broker.stdout"
-                proc = subprocess.Popen(cmd, stdout=open(stdout_path, "w"), stderr=open(Path(tmp) / "broker.log", "w"))
+                proc = subprocess.Popen(cmd, stdout=open(stdout_path, "w"), stderr=open(Path(tmp) / "broker.log", "w"),
+                                        env=env)
                 try:
                     wait_port(port, proc)
                     cpu_before = cpu_seconds(proc.pid)
@@ -405,9 +436,13 @@ def main() -> int:
                         proc.send_signal(signal.SIGTERM)
                         proc.wait(30)
                         out = subprocess.run([binary, "query", "series", devices[0], "--data-dir", str(data),
-                                              "--json"], capture_output=True, text=True).stdout
+                                              "--json"], capture_output=True, text=True, env=env).stdout
                         count = sum(int(s["samples"]) for s in json.loads(out) if not s["metric"].startswith("anomaly:"))
-                        db = sum(p.stat().st_size for p in data.glob("samples.sqlite*"))
+                        if kind == "reflex-pg":
+                            db = int(cluster.psql("SELECT pg_database_size(current_database())",
+                                                  database=env["REFLEX_STORE"].rsplit("/", 1)[1]))
+                        else:
+                            db = sum(p.stat().st_size for p in data.glob("samples.sqlite*"))
                         stored += f" stored(device 0)={count}/{args.messages_per_device * args.values} db={db / 1e6:.1f}MB"
                 finally:
                     if proc.poll() is None:
@@ -422,6 +457,10 @@ def main() -> int:
     cpu = {kind: statistics.median(c for _, c in runs) for kind, runs in results.items()}
     print("\nmedian samples/s (PUBACKed): " + "  ".join(
         f"{kind} {rate:,.0f} (CPU {cpu[kind]:.1f}s)" for kind, rate in medians.items()))
+    if "reflex-pg" in medians:
+        for kind in reflex_kinds:
+            if kind != "reflex-pg":
+                print(f"reflex-pg / {kind}: {medians['reflex-pg'] / medians[kind]:.2f}")
     if "reflex" in medians and "reflex-nodetect" in medians:
         print(f"detection on / off: {medians['reflex'] / medians['reflex-nodetect']:.2f} "
               f"(CPU {cpu['reflex'] / cpu['reflex-nodetect']:.2f}x)")
