@@ -35,6 +35,8 @@ struct ContractSettings: Sendable {
     var retention = SampleRetention()
     var maxPendingSamples = 1_000_000
     var deadLetterPayloadLimit = 4096
+    /// PostgreSQL only: samples per transaction.
+    var maxGroupSamples = 50_000
 }
 
 /// Opens sample stores of either backend for the contract suite.
@@ -110,6 +112,7 @@ enum SampleStoreContract {
             configuration.retention = settings.retention
             configuration.maxPendingSamples = settings.maxPendingSamples
             configuration.deadLetterPayloadLimit = settings.deadLetterPayloadLimit
+            configuration.maxGroupSamples = settings.maxGroupSamples
             do {
                 let store = try await PostgresSampleStore.open(
                     database: database,

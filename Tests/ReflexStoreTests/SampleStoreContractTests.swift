@@ -149,6 +149,45 @@ struct SampleStoreContractTests {
         }
     }
 
+    @Test(
+        "completions run in enqueue order, also when a backlog takes several transactions",
+        arguments: StoreKind.available
+    )
+    func completionOrder(kind: StoreKind) async throws {
+        try await C.withStore(kind, settings: ContractSettings(maxGroupSamples: 25)) { store in
+            let order = LockedBox<[Int]>([])
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                for index in 0..<200 {
+                    let finish: @Sendable (Result<Void, any Error>) -> Void = { result in
+                        let count = order.withLock {
+                            $0.append(result.isSuccess ? index : -1)
+                            return $0.count
+                        }
+                        if count == 200 { done.resume() }
+                    }
+                    if index % 9 == 0 {
+                        store.recordDeadLetter(
+                            receivedAt: 1,
+                            device: nil,
+                            topic: "t",
+                            reason: "r",
+                            payload: [],
+                            completion: finish
+                        )
+                    } else if let batch = try? F.batch(
+                        "d\(index % 5)",
+                        "m",
+                        (0..<10).map { (Int64(index * 10 + $0), 1) }
+                    ) {
+                        store.enqueue(batch, completion: finish)
+                    }
+                }
+            }
+            #expect(order.value == Array(0..<200))
+            if kind == .postgres { #expect(store.ingestStatistics().commits >= 200 * 10 / 25 / 2) }
+        }
+    }
+
     @Test("a value that is not finite is refused before it is queued", arguments: StoreKind.available)
     func invalidSample(kind: StoreKind) async throws {
         try await C.withStore(kind) { store in

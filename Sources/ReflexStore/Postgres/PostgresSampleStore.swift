@@ -221,10 +221,20 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         logger.info("Sample writer stopped", metadata: ["store.location": "\(location)"])
     }
 
-    /// Commits everything pending in one transaction and calls the completions in order.
+    /// Commits everything pending, in transactions of at most
+    /// ``PostgresSampleStoreConfiguration/maxGroupSamples``, calling each one's completions in
+    /// order after its commit.
     func commitPending() async {
-        let items = pending.withLock { $0.drain() }
-        guard !items.isEmpty else { return }
+        let limit = max(1, configuration.maxGroupSamples)
+        while true {
+            let items = pending.withLock { $0.drain(upTo: limit) }
+            guard !items.isEmpty else { return }
+            await commit(items)
+        }
+    }
+
+    /// Commits `items` in one transaction and calls their completions in order.
+    private func commit(_ items: [PendingItem]) async {
         var writer = PostgresSampleGroupWriter(knownSeries: catalog.withLock { $0.ids })
         writer.logsCommits = configuration.logsCommits
         writer.committedAt = now()
