@@ -200,6 +200,42 @@ struct SampleStoreContractTests {
         }
     }
 
+    @Test("over the pending bound, enqueue fails fast with overloaded", arguments: StoreKind.available)
+    func backpressure(kind: StoreKind) async throws {
+        try await C.withLocation(kind) { location in
+            // The writer is not running: nothing drains the pending list.
+            let (store, database) = try await C.open(location, settings: ContractSettings(maxPendingSamples: 25))
+            defer { database?.close() }
+            let outcomes = LockedBox<[SampleStoreError.Code?]>([])
+            for index in 0..<3 {
+                let points = (0..<10).map { (Int64(index * 10 + $0), 1.0) }
+                store.enqueue(try F.batch("pump-7", "m", points)) { result in
+                    if case .failure(let error) = result {
+                        outcomes.withLock { $0.append((error as? SampleStoreError)?.code) }
+                    }
+                }
+            }
+            #expect(outcomes.value == [.overloaded])
+            #expect(store.ingestStatistics().pendingSamples == 20)
+            #expect(store.ingestStatistics().messagesRejected == 1)
+        }
+    }
+
+    @Test("timestamps before 1970 fall into the right buckets", arguments: StoreKind.available)
+    func beforeEpoch(kind: StoreKind) async throws {
+        try await C.withStore(kind) { store in
+            let key = try F.key("pump-7", "temperature")
+            try await store.append(F.batch("pump-7", "temperature", [(-1, 1), (-60_000, 2), (-60_001, 3), (0, 4)]))
+            let minutes = try await store.aggregate(key, from: -120_000, to: 60_000, step: .seconds(60))
+            #expect(minutes.map(\.start) == [-120_000, -60_000, 0])
+            #expect(minutes.map(\.count) == [1, 2, 1])
+            #expect(minutes.map(\.last) == [3, 1, 4])
+            let hour = try await store.aggregate(key, from: -Self.hour, to: Self.hour, step: .seconds(3600))
+            #expect(hour.map(\.start) == [-Self.hour, 0])
+            #expect(hour.map(\.sum) == [6, 4])
+        }
+    }
+
     // MARK: - Reads
 
     @Test("raw pages follow the cursor to the end without gaps or repeats", arguments: StoreKind.available)
