@@ -138,6 +138,27 @@ extension SampleStoreContractTests {
         }
     }
 
+    @Test("a reader opened beside a logging node leaves the commit log alone", arguments: StoreKind.available)
+    func readerKeepsCommitLog(kind: StoreKind) async throws {
+        try await C.withLocation(kind) { location in
+            try await C.withStore(at: location, settings: Self.logging) { store in
+                for index in 0..<3 { try await store.append(try Self.logBatch("pump-1", index)) }
+                // As `reflex query` opens the samples: default settings, no writer.
+                let (reader, database) = try await C.open(location)
+                defer { database?.close() }
+                #expect(reader.lastCommittedSequence == 3)
+                let page = try await store.commitLogPage(after: 0, through: 3, limit: 10)
+                if kind == .sqlite {
+                    withKnownIssue("SQLiteSampleStore empties commit_log at open without logsCommits, a reader too") {
+                        #expect(page.entries.count == 3)
+                    }
+                } else {
+                    #expect(page.entries.count == 3)
+                }
+            }
+        }
+    }
+
     @Test("the detection cursor is saved with the checkpoints and survives reopening", arguments: StoreKind.available)
     func detectionCursor(kind: StoreKind) async throws {
         try await C.withLocation(kind) { location in

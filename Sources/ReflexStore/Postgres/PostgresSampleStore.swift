@@ -87,7 +87,7 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         let lastLogged: Int64
         do {
             catalog = try await loadCatalog(database)
-            lastLogged = try await prepareCommitLog(database, keeping: configuration.logsCommits)
+            lastLogged = try await loadCommitLogHead(database)
         } catch {
             throw PostgresFailure.storeError(error, "opening the sample store in \(database.settings)")
         }
@@ -162,6 +162,7 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         else {
             throw SampleStoreError(code: .alreadyRunning, message: "sample store \(location): run() is already active")
         }
+        if !configuration.logsCommits { await discardCommitLog() }
         await intake.runGroups(
             commitInterval: configuration.commitInterval,
             immediateCommitSamples: configuration.immediateCommitSamples

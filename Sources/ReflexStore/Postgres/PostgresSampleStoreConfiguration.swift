@@ -23,7 +23,8 @@ public struct PostgresSampleStoreConfiguration: Sendable {
     /// How many leading bytes of a dead letter's payload are stored.
     public var deadLetterPayloadLimit: Int
     /// Whether every committed batch is also written to `commit_log`, for live detection to
-    /// catch up from. Off, the log is emptied at open.
+    /// catch up from. Off, the writer empties the log when it starts; a store opened only to read
+    /// (its ``PostgresSampleStore/run()`` never called) leaves it alone.
     public var logsCommits: Bool
     /// The most samples one transaction takes (a heavier single message still goes whole). A
     /// backlog is written as several transactions in a row, each acknowledged at its commit, so
