@@ -148,13 +148,7 @@ extension SampleStoreContractTests {
                 defer { database?.close() }
                 #expect(reader.lastCommittedSequence == 3)
                 let page = try await store.commitLogPage(after: 0, through: 3, limit: 10)
-                if kind == .sqlite {
-                    withKnownIssue("SQLiteSampleStore empties commit_log at open without logsCommits, a reader too") {
-                        #expect(page.entries.count == 3)
-                    }
-                } else {
-                    #expect(page.entries.count == 3)
-                }
+                #expect(page.entries.count == 3)
             }
         }
     }

@@ -108,7 +108,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
             }
             try SampleSchema.migrator.migrate(pool)
             catalog = Mutex(try pool.read { db in try SeriesCatalog.load(db) })
-            lastLogged.store(try Self.prepareCommitLog(pool, keeping: configuration.logsCommits), ordering: .relaxed)
+            lastLogged.store(try Self.loadCommitLogHead(pool), ordering: .relaxed)
         } catch {
             throw SampleStoreError(
                 code: .database,
@@ -187,6 +187,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
         else {
             throw SampleStoreError(code: .alreadyRunning, message: "sample store '\(path)': run() is already active")
         }
+        if !configuration.logsCommits { await discardCommitLog() }
         await intake.runGroups(
             commitInterval: configuration.commitInterval,
             immediateCommitSamples: configuration.immediateCommitSamples

@@ -26,8 +26,8 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
     /// The number of read-only connections serving queries concurrently with the writer.
     public var maximumReaderCount: Int
     /// Whether every committed batch is also written to the commit log (`commit_log`), for live
-    /// detection to catch up from; the node turns it on with detection. Off, the log is emptied
-    /// at open.
+    /// detection to catch up from; the node turns it on with detection. Off, the writer empties
+    /// the log when it starts; a store opened only to read (`reflex query`) leaves it alone.
     public var logsCommits: Bool
 
     /// Creates a configuration with the defaults listed above.
