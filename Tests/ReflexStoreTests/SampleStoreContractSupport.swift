@@ -32,10 +32,11 @@ enum ContractLocation: Sendable {
 /// The settings the contract tests vary, applied to either backend's configuration.
 struct ContractSettings: Sendable {
     var logsCommits = false
-    var readsOnly = false
     var retention = SampleRetention()
     var maxPendingSamples = 1_000_000
     var deadLetterPayloadLimit = 4096
+    /// PostgreSQL only: samples per transaction.
+    var maxGroupSamples = 50_000
 }
 
 /// Opens sample stores of either backend for the contract suite.
@@ -99,7 +100,6 @@ enum SampleStoreContract {
         case .directory(let directory):
             var configuration = SQLiteSampleStoreConfiguration(directory: directory)
             configuration.logsCommits = settings.logsCommits
-            configuration.readsOnly = settings.readsOnly
             configuration.retention = settings.retention
             configuration.maxPendingSamples = settings.maxPendingSamples
             configuration.deadLetterPayloadLimit = settings.deadLetterPayloadLimit
@@ -109,10 +109,10 @@ enum SampleStoreContract {
             let database = try await PostgresDatabase.open(connection, migrations: migrations, logger: logger)
             var configuration = PostgresSampleStoreConfiguration()
             configuration.logsCommits = settings.logsCommits
-            configuration.readsOnly = settings.readsOnly
             configuration.retention = settings.retention
             configuration.maxPendingSamples = settings.maxPendingSamples
             configuration.deadLetterPayloadLimit = settings.deadLetterPayloadLimit
+            configuration.maxGroupSamples = settings.maxGroupSamples
             do {
                 let store = try await PostgresSampleStore.open(
                     database: database,

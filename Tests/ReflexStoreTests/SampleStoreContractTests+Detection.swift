@@ -1,6 +1,7 @@
 import Foundation
 import ReflexCore
 import ReflexStore
+import ReflexTestSupport
 import Testing
 
 /// The contract's detection, commit-log, dead-letter, device-state and retention roles.
@@ -78,27 +79,6 @@ extension SampleStoreContractTests {
     }
 
     @Test(
-        "a reader opened beside the node (reflex query) leaves the commit log detection catches up from",
-        arguments: StoreKind.available
-    )
-    func readerKeepsTheLog(kind: StoreKind) async throws {
-        try await C.withLocation(kind) { location in
-            try await C.withStore(at: location, settings: Self.logging) { store in
-                for index in 0..<4 { try await store.append(try Self.logBatch("pump-1", index)) }
-                var reading = ContractSettings()
-                reading.readsOnly = true
-                // As `reflex query` opens the store while the node runs: logsCommits off, readsOnly on.
-                let device = try F.device("pump-1")
-                try await C.withStore(at: location, settings: reading) { reader in
-                    #expect(reader.latest(device: device).isEmpty == false)
-                }
-                let page = try await store.commitLogPage(after: 0, through: 100, limit: 100)
-                #expect(page.entries.map(\.sequence) == [1, 2, 3, 4])
-            }
-        }
-    }
-
-    @Test(
         "trimming deletes through a sequence; numbers are never reused, also after reopening",
         arguments: StoreKind.available
     )
@@ -123,6 +103,52 @@ extension SampleStoreContractTests {
                 try await store.append(try Self.logBatch("pump-1", 21))
                 #expect(try await store.commitLogPage(after: 0, through: 100, limit: 100).entries.isEmpty)
                 #expect(store.lastCommittedSequence == 13)
+            }
+        }
+    }
+
+    @Test(
+        "a corrupt entry is reported with its sequence number and does not fail the page",
+        arguments: StoreKind.available
+    )
+    func corruptEntry(kind: StoreKind) async throws {
+        try await C.withLocation(kind) { location in
+            try await C.withStore(at: location, settings: Self.logging) { store in
+                for index in 0..<3 { try await store.append(try Self.logBatch("pump-1", index)) }
+            }
+            // As another process (or a bad disk) would: a count of 2^32 - 1 samples in 5 bytes.
+            switch location {
+            case .directory(let directory):
+                let path = (directory as NSString).appendingPathComponent("samples.sqlite")
+                try C.execute(in: path, sql: "UPDATE commit_log SET samples = x'01FFFFFFFF' WHERE seq = 2")
+            case .postgres(let settings):
+                try TemporaryPostgres.shared().psql(
+                    "UPDATE commit_log SET samples = '\\x01ffffffff' WHERE seq = 2",
+                    database: settings.database
+                )
+            }
+            try await C.withStore(at: location, settings: Self.logging) { store in
+                let page = try await store.commitLogPage(after: 0, through: 3, limit: 10)
+                #expect(page.entries.map(\.sequence) == [1, 3])
+                #expect(page.lastSequence == 3)
+                let problem = try #require(page.unreadable.first)
+                #expect(problem.code == .database)
+                #expect(problem.message.contains("commit log entry 2"))
+            }
+        }
+    }
+
+    @Test("a reader opened beside a logging node leaves the commit log alone", arguments: StoreKind.available)
+    func readerKeepsCommitLog(kind: StoreKind) async throws {
+        try await C.withLocation(kind) { location in
+            try await C.withStore(at: location, settings: Self.logging) { store in
+                for index in 0..<3 { try await store.append(try Self.logBatch("pump-1", index)) }
+                // As `reflex query` opens the samples: default settings, no writer.
+                let (reader, database) = try await C.open(location)
+                defer { database?.close() }
+                #expect(reader.lastCommittedSequence == 3)
+                let page = try await store.commitLogPage(after: 0, through: 3, limit: 10)
+                #expect(page.entries.count == 3)
             }
         }
     }

@@ -149,6 +149,45 @@ struct SampleStoreContractTests {
         }
     }
 
+    @Test(
+        "completions run in enqueue order, also when a backlog takes several transactions",
+        arguments: StoreKind.available
+    )
+    func completionOrder(kind: StoreKind) async throws {
+        try await C.withStore(kind, settings: ContractSettings(maxGroupSamples: 25)) { store in
+            let order = LockedBox<[Int]>([])
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                for index in 0..<200 {
+                    let finish: @Sendable (Result<Void, any Error>) -> Void = { result in
+                        let count = order.withLock {
+                            $0.append(result.isSuccess ? index : -1)
+                            return $0.count
+                        }
+                        if count == 200 { done.resume() }
+                    }
+                    if index % 9 == 0 {
+                        store.recordDeadLetter(
+                            receivedAt: 1,
+                            device: nil,
+                            topic: "t",
+                            reason: "r",
+                            payload: [],
+                            completion: finish
+                        )
+                    } else if let batch = try? F.batch(
+                        "d\(index % 5)",
+                        "m",
+                        (0..<10).map { (Int64(index * 10 + $0), 1) }
+                    ) {
+                        store.enqueue(batch, completion: finish)
+                    }
+                }
+            }
+            #expect(order.value == Array(0..<200))
+            if kind == .postgres { #expect(store.ingestStatistics().commits >= 200 * 10 / 25 / 2) }
+        }
+    }
+
     @Test("a value that is not finite is refused before it is queued", arguments: StoreKind.available)
     func invalidSample(kind: StoreKind) async throws {
         try await C.withStore(kind) { store in
@@ -158,6 +197,42 @@ struct SampleStoreContractTests {
             #expect(error?.code == .invalidSample)
             #expect(store.ingestStatistics().messagesRejected == 1)
             #expect(store.seriesKeys().isEmpty)
+        }
+    }
+
+    @Test("over the pending bound, enqueue fails fast with overloaded", arguments: StoreKind.available)
+    func backpressure(kind: StoreKind) async throws {
+        try await C.withLocation(kind) { location in
+            // The writer is not running: nothing drains the pending list.
+            let (store, database) = try await C.open(location, settings: ContractSettings(maxPendingSamples: 25))
+            defer { database?.close() }
+            let outcomes = LockedBox<[SampleStoreError.Code?]>([])
+            for index in 0..<3 {
+                let points = (0..<10).map { (Int64(index * 10 + $0), 1.0) }
+                store.enqueue(try F.batch("pump-7", "m", points)) { result in
+                    if case .failure(let error) = result {
+                        outcomes.withLock { $0.append((error as? SampleStoreError)?.code) }
+                    }
+                }
+            }
+            #expect(outcomes.value == [.overloaded])
+            #expect(store.ingestStatistics().pendingSamples == 20)
+            #expect(store.ingestStatistics().messagesRejected == 1)
+        }
+    }
+
+    @Test("timestamps before 1970 fall into the right buckets", arguments: StoreKind.available)
+    func beforeEpoch(kind: StoreKind) async throws {
+        try await C.withStore(kind) { store in
+            let key = try F.key("pump-7", "temperature")
+            try await store.append(F.batch("pump-7", "temperature", [(-1, 1), (-60_000, 2), (-60_001, 3), (0, 4)]))
+            let minutes = try await store.aggregate(key, from: -120_000, to: 60_000, step: .seconds(60))
+            #expect(minutes.map(\.start) == [-120_000, -60_000, 0])
+            #expect(minutes.map(\.count) == [1, 2, 1])
+            #expect(minutes.map(\.last) == [3, 1, 4])
+            let hour = try await store.aggregate(key, from: -Self.hour, to: Self.hour, step: .seconds(3600))
+            #expect(hour.map(\.start) == [-Self.hour, 0])
+            #expect(hour.map(\.sum) == [6, 4])
         }
     }
 

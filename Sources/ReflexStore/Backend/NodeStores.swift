@@ -95,14 +95,14 @@ public enum StoreBackend {
             let path = (directory as NSString).appendingPathComponent("samples.sqlite")
             guard FileManager.default.fileExists(atPath: path) else { return nil }
             return try SQLiteSampleStore(
-                configuration: SQLiteSampleStoreConfiguration(directory: directory, readsOnly: true),
+                configuration: SQLiteSampleStoreConfiguration(directory: directory),
                 logger: logger
             )
         case .postgres(let settings):
             let database = try await PostgresDatabase.open(settings, logger: logger)
             return try await PostgresSampleStore.open(
                 database: database,
-                configuration: PostgresSampleStoreConfiguration(readsOnly: true),
+                configuration: PostgresSampleStoreConfiguration(),
                 logger: logger,
                 now: NodeClock.system.now
             )

@@ -109,9 +109,6 @@ public enum PostgresSampleSchema {
         )
     ]
 
-    /// The rollup tables, finest first, with their bucket width in ms.
-    static let rollups: [(table: String, width: Int64)] = SampleSchema.rollups
-
     private static func rollupTable(_ name: String) -> String {
         """
         CREATE TABLE \(name) (

@@ -110,15 +110,28 @@ extension PostgresSampleStore {
         return Int(count)
     }
 
-    /// At open: the newest sequence number ever logged; with `keeping` false the log is emptied
-    /// (nobody reads it, and nothing would trim it).
-    static func prepareCommitLog(_ database: PostgresDatabase, keeping: Bool) async throws -> Int64 {
-        if !keeping { _ = try await database.query("DELETE FROM commit_log") }
+    /// At open: the newest sequence number ever logged.
+    static func loadCommitLogHead(_ database: PostgresDatabase) async throws -> Int64 {
         var head: Int64 = 0
         for try await seq in try await database.query("SELECT seq FROM commit_log_head WHERE id = 1").decode(Int64.self)
         {
             head = seq
         }
         return head
+    }
+
+    /// When the writer starts without ``PostgresSampleStoreConfiguration/logsCommits``: empties
+    /// the log (nobody reads it, and nothing would trim it). Done by the writer, not at open, so
+    /// that a reader opened beside a running node (`reflex query`) never deletes the node's log.
+    /// A failure is logged, not fatal: the leftover entries stay until a later start.
+    func discardCommitLog() async {
+        do {
+            _ = try await database.query("DELETE FROM commit_log")
+        } catch {
+            logger.warning(
+                "Could not empty the unused commit log",
+                metadata: ["store.location": "\(location)", "error": "\(PostgresFailure.describe(error))"]
+            )
+        }
     }
 }

@@ -14,7 +14,7 @@ import Synchronization
 /// everything pending in ONE transaction, with a few statements whatever the group's size
 /// (bound arrays through `unnest`, see ``PostgresSampleGroupWriter``), and calls the
 /// completions in enqueue order only after `COMMIT` returned. A completion therefore means
-/// durable in PostgreSQL (with the server's default `synchronous_commit = on`), which is when
+/// durable in PostgreSQL (the transaction sets `synchronous_commit = on` for itself), which is when
 /// the MQTT layer may send the PUBACK.
 ///
 /// A lost connection fails the group: every completion gets ``SampleStoreError`` `unavailable`
@@ -35,7 +35,8 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
     public let database: PostgresDatabase
 
     let logger: Logger
-    let pending = Mutex(PendingGroup())
+    /// Validation, the pending list and the writer's rhythm, shared with ``SQLiteSampleStore``.
+    let intake: SampleIntake
     let catalog: Mutex<SeriesCatalog>
     let counters = Mutex(IngestStatistics())
     /// The sequence number of the newest logged batch (0 when none ever was).
@@ -45,8 +46,6 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
     /// Wall-clock ms since the epoch (the node's clock), for commit times.
     let now: @Sendable () -> Int64
     private let isRunning = Atomic<Bool>(false)
-    private let wakeups: AsyncStream<Void>
-    private let wakeupContinuation: AsyncStream<Void>.Continuation
 
     private init(
         database: PostgresDatabase,
@@ -62,7 +61,11 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         self.lastLogged.store(lastLogged, ordering: .relaxed)
         self.logger = logger
         self.now = now
-        (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        intake = SampleIntake(
+            name: "sample store \(database.settings)",
+            maxPendingSamples: configuration.maxPendingSamples,
+            deadLetterPayloadLimit: configuration.deadLetterPayloadLimit
+        )
     }
 
     /// Loads the series catalog and the newest sample of every series from `database`, which
@@ -84,10 +87,7 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         let lastLogged: Int64
         do {
             catalog = try await loadCatalog(database)
-            lastLogged = try await prepareCommitLog(
-                database,
-                keeping: configuration.logsCommits || configuration.readsOnly
-            )
+            lastLogged = try await loadCommitLogHead(database)
         } catch {
             throw PostgresFailure.storeError(error, "opening the sample store in \(database.settings)")
         }
@@ -119,16 +119,7 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
     /// task in enqueue order; keep them short.
     /// - Complexity: amortised O(samples) to validate, O(1) to queue.
     public func enqueue(_ batch: TelemetryBatch, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        if let rejection = SampleValidation.rejection(of: batch) {
-            pending.withLock { $0.countRejection() }
-            completion(.failure(rejection))
-            return
-        }
-        submit(
-            PendingItem(work: .batch(batch), completion: completion),
-            weight: max(1, batch.samples.count),
-            what: "batch of \(batch.samples.count) samples from device '\(batch.device)'"
-        )
+        intake.enqueue(batch, completion: completion)
     }
 
     /// Queues `batch` and waits until it is durable.
@@ -149,44 +140,14 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         payload: [UInt8],
         completion: @escaping @Sendable (Result<Void, any Error>) -> Void
     ) {
-        let draft = DeadLetterDraft(
+        intake.recordDeadLetter(
             receivedAt: receivedAt,
             device: device,
             topic: topic,
             reason: reason,
-            payload: Array(payload.prefix(max(0, configuration.deadLetterPayloadLimit))),
-            payloadSize: payload.count
+            payload: payload,
+            completion: completion
         )
-        submit(
-            PendingItem(work: .deadLetter(draft), completion: completion),
-            weight: 1,
-            what: "dead letter from topic '\(topic)'"
-        )
-    }
-
-    private func submit(_ item: PendingItem, weight: Int, what: @autoclosure () -> String) {
-        let limit = configuration.maxPendingSamples
-        let outcome = pending.withLock { $0.submit(item, weight: weight, limit: limit) }
-        switch outcome {
-        case .queued(let wakeWriter):
-            if wakeWriter { wakeupContinuation.yield() }
-        case .overloaded(let pendingCount):
-            item.completion(
-                .failure(
-                    SampleStoreError(
-                        code: .overloaded,
-                        message:
-                            "sample store \(location): \(what()) refused, \(pendingCount) samples already pending (limit \(limit)); retry later"
-                    )
-                )
-            )
-        case .closed:
-            item.completion(
-                .failure(
-                    SampleStoreError(code: .closed, message: "sample store \(location) is shut down: \(what()) refused")
-                )
-            )
-        }
     }
 
     // MARK: - Group commit
@@ -194,28 +155,21 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
     /// The group-commit writer. Runs until cancelled or gracefully shut down; on the way out it
     /// refuses new work and commits what is pending, so every queued completion is called.
     ///
-    /// The gathering rhythm uses `ContinuousClock`, as ``SQLiteSampleStore/run()`` does: it
-    /// batches I/O and decides nothing a test observes, while the node's wall clock (`now`)
-    /// stamps what is stored.
+    /// The rhythm is ``SampleIntake``'s, shared with ``SQLiteSampleStore/run()``.
     /// - Throws: ``SampleStoreError`` `alreadyRunning` if called twice concurrently.
     public func run() async throws {
         guard isRunning.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else {
             throw SampleStoreError(code: .alreadyRunning, message: "sample store \(location): run() is already active")
         }
-        let clock = ContinuousClock()
-        var lastCommit = clock.now
-        for await _ in wakeups.cancelOnGracefulShutdown() {
-            let deadline = lastCommit.advanced(by: configuration.commitInterval)
-            let pendingWeight = pending.withLock { $0.weight }
-            if pendingWeight < configuration.immediateCommitSamples, clock.now < deadline {
-                try? await cancelWhenGracefulShutdown { try await clock.sleep(until: deadline) }
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }  // the last group follows
-            }
-            lastCommit = clock.now
+        if !configuration.logsCommits { await discardCommitLog() }
+        await intake.runGroups(
+            commitInterval: configuration.commitInterval,
+            immediateCommitSamples: configuration.immediateCommitSamples
+        ) {
             await commitPending()
         }
-        pending.withLock { $0.close() }
+        intake.close()
         // The last group must be written even when run() was cancelled, and postgres-nio gives
         // up on a cancelled task's queries: an unstructured task does not inherit the
         // cancellation. It is awaited here, so nothing outlives run().
@@ -224,10 +178,20 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
         logger.info("Sample writer stopped", metadata: ["store.location": "\(location)"])
     }
 
-    /// Commits everything pending in one transaction and calls the completions in order.
+    /// Commits everything pending, in transactions of at most
+    /// ``PostgresSampleStoreConfiguration/maxGroupSamples``, calling each one's completions in
+    /// order after its commit.
     func commitPending() async {
-        let items = pending.withLock { $0.drain() }
-        guard !items.isEmpty else { return }
+        let limit = max(1, configuration.maxGroupSamples)
+        while true {
+            let items = intake.drain(upTo: limit)
+            guard !items.isEmpty else { return }
+            await commit(items)
+        }
+    }
+
+    /// Commits `items` in one transaction and calls their completions in order.
+    private func commit(_ items: [PendingItem]) async {
         var writer = PostgresSampleGroupWriter(knownSeries: catalog.withLock { $0.ids })
         writer.logsCommits = configuration.logsCommits
         writer.committedAt = now()
@@ -236,7 +200,10 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
             let (database, logger, group) = (self.database, self.logger, writer)
             let outcome = try await CommitDeadline.run(within: configuration.commitTimeout) {
                 try await database.transaction { connection in
-                    try await group.write(items, on: connection, logger: logger)
+                    // Durable at COMMIT whatever the server's default (as the broker's writes):
+                    // the PUBACKs wait for this transaction.
+                    try await connection.query("SET LOCAL synchronous_commit TO on", logger: logger)
+                    return try await group.write(items, on: connection, logger: logger)
                 }
             }
             result = .success(outcome)
@@ -287,12 +254,7 @@ public final class PostgresSampleStore: SampleStore, SampleQuerying, DeadLetterS
 
     /// Counters since the store was opened, and the samples pending now.
     public func ingestStatistics() -> IngestStatistics {
-        var statistics = counters.withLock { $0 }
-        pending.withLock { group in
-            statistics.pendingSamples = group.weight
-            statistics.messagesRejected = group.rejected
-        }
-        return statistics
+        intake.annotate(counters.withLock { $0 })
     }
 
     // MARK: - Access

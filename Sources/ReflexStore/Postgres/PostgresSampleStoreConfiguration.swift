@@ -9,7 +9,7 @@
 /// | `retention` | ``SampleRetention`` | raw 7 days, 1 min 90 days, 1 h 5 years, dead letters 30 days |
 /// | `deadLetterPayloadLimit` | `Int` | 4,096 bytes of a rejected payload are kept |
 /// | `logsCommits` | `Bool` | false — keep the commit log live detection catches up from |
-/// | `readsOnly` | `Bool` | false — opened by a reader beside the node: the commit log is not touched |
+/// | `maxGroupSamples` | `Int` | 50,000 — a transaction takes at most this many samples; the rest follow at once |
 /// | `commitTimeout` | `Duration` | 5 s — a group commit not done by then fails its completions (`unavailable`) |
 public struct PostgresSampleStoreConfiguration: Sendable {
     /// How long the writer gathers enqueued batches before it commits them in one transaction.
@@ -23,12 +23,13 @@ public struct PostgresSampleStoreConfiguration: Sendable {
     /// How many leading bytes of a dead letter's payload are stored.
     public var deadLetterPayloadLimit: Int
     /// Whether every committed batch is also written to `commit_log`, for live detection to
-    /// catch up from. Off, the log is emptied at open.
+    /// catch up from. Off, the writer empties the log when it starts; a store opened only to read
+    /// (its ``PostgresSampleStore/run()`` never called) leaves it alone.
     public var logsCommits: Bool
-    /// Opened to read beside a running node (`reflex query`): the commit log is left as it is
-    /// whatever ``logsCommits`` says (emptying it would make the node's detection skip what it has
-    /// not caught up with yet).
-    public var readsOnly: Bool
+    /// The most samples one transaction takes (a heavier single message still goes whole). A
+    /// backlog is written as several transactions in a row, each acknowledged at its commit, so
+    /// that none approaches ``commitTimeout`` and the first publishers hear back early.
+    public var maxGroupSamples: Int
     /// How long one group commit may take, waiting for a connection included. While PostgreSQL
     /// is unreachable the pool queues requests (for up to a minute, until its circuit breaker
     /// trips); past this bound the group fails with `unavailable` instead, so that publishers
@@ -43,7 +44,7 @@ public struct PostgresSampleStoreConfiguration: Sendable {
         retention: SampleRetention = SampleRetention(),
         deadLetterPayloadLimit: Int = 4096,
         logsCommits: Bool = false,
-        readsOnly: Bool = false,
+        maxGroupSamples: Int = 50_000,
         commitTimeout: Duration = .seconds(5)
     ) {
         self.commitInterval = commitInterval
@@ -52,7 +53,7 @@ public struct PostgresSampleStoreConfiguration: Sendable {
         self.retention = retention
         self.deadLetterPayloadLimit = deadLetterPayloadLimit
         self.logsCommits = logsCommits
-        self.readsOnly = readsOnly
+        self.maxGroupSamples = maxGroupSamples
         self.commitTimeout = commitTimeout
     }
 }

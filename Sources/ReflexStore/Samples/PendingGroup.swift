@@ -19,6 +19,14 @@ struct PendingItem: Sendable {
 
     var work: Work
     var completion: @Sendable (Result<Void, any Error>) -> Void
+
+    /// What the item counts against the pending bound: its samples (at least 1).
+    var weight: Int {
+        switch work {
+        case .batch(let batch): max(1, batch.samples.count)
+        case .deadLetter: 1
+        }
+    }
 }
 
 /// The in-memory list of work not yet committed, guarded by the store's `Mutex`.
@@ -65,6 +73,25 @@ struct PendingGroup: Sendable {
             weight = 0
         }
         return items
+    }
+
+    /// Takes the oldest pending items, in enqueue order, up to `maxWeight` samples (always at
+    /// least one item, however heavy), leaving the rest for the next group.
+    /// - Complexity: O(items left).
+    mutating func drain(upTo maxWeight: Int) -> [PendingItem] {
+        guard weight > maxWeight else { return drain() }
+        var taken = 0
+        var count = 0
+        for item in items {
+            let itemWeight = item.weight
+            if count > 0 && taken + itemWeight > maxWeight { break }
+            taken += itemWeight
+            count += 1
+        }
+        let group = Array(items.prefix(count))
+        items.removeFirst(count)
+        weight -= taken
+        return group
     }
 
     /// Refuses all later submissions; what is pending stays for the last commit.

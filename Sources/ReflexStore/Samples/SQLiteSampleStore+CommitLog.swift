@@ -1,4 +1,5 @@
 import GRDB
+import Logging
 import ReflexCore
 import Synchronization
 
@@ -123,12 +124,25 @@ extension SQLiteSampleStore {
         }
     }
 
-    /// At open: the newest sequence number ever logged; with `keeping` false the log is emptied
-    /// (nobody reads it, and nothing would trim it).
-    static func prepareCommitLog(_ pool: DatabasePool, keeping: Bool) throws -> Int64 {
-        try pool.write { db in
-            if !keeping { try db.execute(sql: "DELETE FROM commit_log") }
-            return try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'commit_log'") ?? 0
+    /// At open: the newest sequence number ever logged.
+    static func loadCommitLogHead(_ pool: DatabasePool) throws -> Int64 {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'commit_log'") ?? 0
+        }
+    }
+
+    /// When the writer starts without ``SQLiteSampleStoreConfiguration/logsCommits``: empties
+    /// the log (nobody reads it, and nothing would trim it). Done by the writer, not at open, so
+    /// that a reader opened beside a running node (`reflex query`) never deletes the node's log.
+    /// A failure is logged, not fatal: the leftover entries stay until a later start.
+    func discardCommitLog() async {
+        do {
+            try await pool.write { db in try db.execute(sql: "DELETE FROM commit_log") }
+        } catch {
+            logger.warning(
+                "Could not empty the unused commit log",
+                metadata: ["store.path": "\(path)", "error": "\(error)"]
+            )
         }
     }
 }

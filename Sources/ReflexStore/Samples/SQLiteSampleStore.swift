@@ -36,7 +36,8 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
 
     let pool: DatabasePool
     let logger: Logger
-    let pending = Mutex(PendingGroup())
+    /// Validation, the pending list and the writer's rhythm.
+    let intake: SampleIntake
     let catalog: Mutex<SeriesCatalog>
     let counters = Mutex(IngestStatistics())
     /// The sequence number of the newest logged batch (0 when none ever was).
@@ -46,8 +47,6 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     /// Wall-clock ms since the epoch, for the commit log's commit times.
     let now: @Sendable () -> Int64
     private let isRunning = Atomic<Bool>(false)
-    private let wakeups: AsyncStream<Void>
-    private let wakeupContinuation: AsyncStream<Void>.Continuation
 
     /// Opens (creating if needed) `<directory>/samples.sqlite`, migrates it and loads the series
     /// catalog and the newest sample of every series.
@@ -67,9 +66,11 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
         self.now = now ?? NodeClock.system.now
         let path = URL(fileURLWithPath: configuration.directory).appendingPathComponent("samples.sqlite").path
         self.path = path
-        let stream = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        wakeups = stream.stream
-        wakeupContinuation = stream.continuation
+        intake = SampleIntake(
+            name: "sample store '\(path)'",
+            maxPendingSamples: configuration.maxPendingSamples,
+            deadLetterPayloadLimit: configuration.deadLetterPayloadLimit
+        )
         do {
             try FileManager.default.createDirectory(
                 atPath: configuration.directory,
@@ -107,8 +108,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
             }
             try SampleSchema.migrator.migrate(pool)
             catalog = Mutex(try pool.read { db in try SeriesCatalog.load(db) })
-            let keepsLog = configuration.logsCommits || configuration.readsOnly
-            lastLogged.store(try Self.prepareCommitLog(pool, keeping: keepsLog), ordering: .relaxed)
+            lastLogged.store(try Self.loadCommitLogHead(pool), ordering: .relaxed)
         } catch {
             throw SampleStoreError(
                 code: .database,
@@ -131,16 +131,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     /// down (`closed`). Completions run on the writer task in enqueue order; keep them short.
     /// - Complexity: amortised O(samples) to validate, O(1) to queue.
     public func enqueue(_ batch: TelemetryBatch, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        if let rejection = SampleValidation.rejection(of: batch) {
-            pending.withLock { $0.countRejection() }
-            completion(.failure(rejection))
-            return
-        }
-        submit(
-            PendingItem(work: .batch(batch), completion: completion),
-            weight: max(1, batch.samples.count),
-            what: "batch of \(batch.samples.count) samples from device '\(batch.device)'"
-        )
+        intake.enqueue(batch, completion: completion)
     }
 
     /// Queues `batch` and waits until it is durable.
@@ -161,18 +152,13 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
         payload: [UInt8],
         completion: @escaping @Sendable (Result<Void, any Error>) -> Void
     ) {
-        let draft = DeadLetterDraft(
+        intake.recordDeadLetter(
             receivedAt: receivedAt,
             device: device,
             topic: topic,
             reason: reason,
-            payload: Array(payload.prefix(max(0, configuration.deadLetterPayloadLimit))),
-            payloadSize: payload.count
-        )
-        submit(
-            PendingItem(work: .deadLetter(draft), completion: completion),
-            weight: 1,
-            what: "dead letter from topic '\(topic)'"
+            payload: payload,
+            completion: completion
         )
     }
 
@@ -191,31 +177,6 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
         }
     }
 
-    private func submit(_ item: PendingItem, weight: Int, what: @autoclosure () -> String) {
-        let limit = configuration.maxPendingSamples
-        let outcome = pending.withLock { $0.submit(item, weight: weight, limit: limit) }
-        switch outcome {
-        case .queued(let wakeWriter):
-            if wakeWriter { wakeupContinuation.yield() }
-        case .overloaded(let pendingCount):
-            item.completion(
-                .failure(
-                    SampleStoreError(
-                        code: .overloaded,
-                        message:
-                            "sample store '\(path)': \(what()) refused, \(pendingCount) samples already pending (limit \(limit)); retry later"
-                    )
-                )
-            )
-        case .closed:
-            item.completion(
-                .failure(
-                    SampleStoreError(code: .closed, message: "sample store '\(path)' is shut down: \(what()) refused")
-                )
-            )
-        }
-    }
-
     // MARK: - Group commit
 
     /// The group-commit writer. Runs until cancelled or gracefully shut down; on the way out it
@@ -226,21 +187,14 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
         else {
             throw SampleStoreError(code: .alreadyRunning, message: "sample store '\(path)': run() is already active")
         }
-        let clock = ContinuousClock()
-        var lastCommit = clock.now
-        for await _ in wakeups.cancelOnGracefulShutdown() {
-            // Gather for the rest of the interval since the last commit, unless the group is
-            // already large; a graceful shutdown ends the wait early.
-            let deadline = lastCommit.advanced(by: configuration.commitInterval)
-            let pendingWeight = pending.withLock { $0.weight }
-            if pendingWeight < configuration.immediateCommitSamples, clock.now < deadline {
-                try? await cancelWhenGracefulShutdown { try await clock.sleep(until: deadline) }
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }  // the last group follows
-            }
-            lastCommit = clock.now
+        if !configuration.logsCommits { await discardCommitLog() }
+        await intake.runGroups(
+            commitInterval: configuration.commitInterval,
+            immediateCommitSamples: configuration.immediateCommitSamples
+        ) {
             await commitPending(blocking: false)
         }
-        pending.withLock { $0.close() }
+        intake.close()
         await commitPending(blocking: true)
         logger.info("Sample writer stopped", metadata: ["store.path": "\(path)"])
     }
@@ -249,7 +203,7 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
     /// The last group (`blocking`) uses GRDB's blocking access: it must commit even when the
     /// task is cancelled, and GRDB's async access would be interrupted by the cancellation.
     func commitPending(blocking: Bool) async {
-        let items = pending.withLock { $0.drain() }
+        let items = intake.drain()
         guard !items.isEmpty else { return }
         let writer = GroupWriterSettings(
             knownSeries: catalog.withLock { $0.ids },
@@ -331,11 +285,6 @@ public final class SQLiteSampleStore: SampleStore, SampleQuerying, DeadLetterSto
 
     /// Counters since the store was opened, and the samples pending now.
     public func ingestStatistics() -> IngestStatistics {
-        var statistics = counters.withLock { $0 }
-        pending.withLock { group in
-            statistics.pendingSamples = group.weight
-            statistics.messagesRejected = group.rejected
-        }
-        return statistics
+        intake.annotate(counters.withLock { $0 })
     }
 }

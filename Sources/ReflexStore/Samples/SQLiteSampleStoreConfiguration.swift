@@ -10,7 +10,6 @@
 /// | `deadLetterPayloadLimit` | `Int` | 4,096 bytes of a rejected payload are kept |
 /// | `maximumReaderCount` | `Int` | 4 concurrent read connections |
 /// | `logsCommits` | `Bool` | false — keep the commit log live detection catches up from |
-/// | `readsOnly` | `Bool` | false — opened by a reader beside the node: the commit log is not touched |
 public struct SQLiteSampleStoreConfiguration: Sendable {
     /// The folder that holds `samples.sqlite` (and its `-wal` and `-shm` files); created if missing.
     public var directory: String
@@ -27,13 +26,9 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
     /// The number of read-only connections serving queries concurrently with the writer.
     public var maximumReaderCount: Int
     /// Whether every committed batch is also written to the commit log (`commit_log`), for live
-    /// detection to catch up from; the node turns it on with detection. Off, the log is emptied
-    /// at open.
+    /// detection to catch up from; the node turns it on with detection. Off, the writer empties
+    /// the log when it starts; a store opened only to read (`reflex query`) leaves it alone.
     public var logsCommits: Bool
-    /// Opened to read beside a running node (`reflex query`): the commit log is left as it is
-    /// whatever ``logsCommits`` says (emptying it would make the node's detection skip what it has
-    /// not caught up with yet).
-    public var readsOnly: Bool
 
     /// Creates a configuration with the defaults listed above.
     public init(
@@ -44,8 +39,7 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
         retention: SampleRetention = SampleRetention(),
         deadLetterPayloadLimit: Int = 4096,
         maximumReaderCount: Int = 4,
-        logsCommits: Bool = false,
-        readsOnly: Bool = false
+        logsCommits: Bool = false
     ) {
         self.directory = directory
         self.commitInterval = commitInterval
@@ -55,7 +49,6 @@ public struct SQLiteSampleStoreConfiguration: Sendable {
         self.deadLetterPayloadLimit = deadLetterPayloadLimit
         self.maximumReaderCount = maximumReaderCount
         self.logsCommits = logsCommits
-        self.readsOnly = readsOnly
     }
 }
 
