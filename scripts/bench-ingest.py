@@ -117,6 +117,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(cluster) -> float:
+    """CPU time of a PostgreSQL cluster so far: the postmaster, its live children (backends, WAL
+    writer, checkpointer...) and, through the postmaster's cutime/cstime, the children it reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(f) for f in fields[11:15]) / tick
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            rest = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(rest[1]) == postmaster:
+            total += (int(rest[11]) + int(rest[12])) / tick
+    return total
+
+
 def telemetry(i: int, values: int, base_ts: int) -> bytes:
     """Message `i` of every device: the same values for all of them, so their scores must agree."""
     return json.dumps({"ts": base_ts + i, "values": {f"m{k}": (i * 7 + k) % 1000 / 10 for k in range(values)}},
@@ -405,10 +422,13 @@ def run_rounds(args, kinds: list[str], reflex_kinds: list[str], cluster) -> int:
                 try:
                     wait_port(port, proc)
                     cpu_before = cpu_seconds(proc.pid)
+                    pg_before = server_cpu_seconds(cluster) if kind == "reflex-pg" else 0.0
                     base_ts = int(time.time() * 1000) - 86_400_000
                     elapsed, acked = run_load(port, creds, args.messages_per_device, args.values, args.window, base_ts)
                     cpu = cpu_seconds(proc.pid) - cpu_before
                     stored = ""
+                    if kind == "reflex-pg":
+                        stored += f" postgres CPU {server_cpu_seconds(cluster) - pg_before:.2f}s;"
                     if detect:
                         token = TOKEN.search(stdout_path.read_text()).group(0)
                         scored, lag, figures = wait_scored(http_port, token, acked * args.values)
