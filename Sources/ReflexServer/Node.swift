@@ -93,6 +93,7 @@ public struct Node: Service {
             metadata: [
                 "reflex.version": "\(ReflexVersion.current)",
                 "node.dataDirectory": "\(absolutePath(configuration.dataDirectory))",
+                "store": "\(configuration.store)",
                 "mqtt.listen": "\(mqtt.tcp.map { "\($0)" } ?? "off")",
                 "mqtt.tlsListen": "\(mqtt.tls.map { "\($0)" } ?? "off")",
                 "http.listen": "\(configuration.http.listen.map { "\($0)" } ?? "off")",

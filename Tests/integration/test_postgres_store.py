@@ -36,6 +36,7 @@ import pytest
 
 from conftest import BROKER_KIND, BrokerProcess, free_port
 from helpers import V5, V311, MqttClient, topics_seen, unique
+from postgres import PASSWORD
 from test_auth import TOKEN, reflex_bin
 
 pytestmark = pytest.mark.skipif(BROKER_KIND != "reflex", reason="the Reflex store setting")
@@ -153,6 +154,9 @@ def test_acknowledged_telemetry_is_in_postgres_and_not_in_sqlite(pg_node):
     assert count >= 10, f"{count} sample rows in PostgreSQL"
     sqlite_files = sorted(p.name for p in pg_node.data_dir.glob("*.sqlite*"))
     assert not sqlite_files, f"the data directory holds SQLite files on a postgres store: {sqlite_files}"
+    log = pg_node.stderr_path.read_text(errors="replace")
+    assert "store=postgres://reflex:***@127.0.0.1:" in log, "the node's start line names its store"
+    assert PASSWORD not in log, "the store's password appears in the node's log"
 
 
 def pg_node_samples(node: PostgresNode) -> int:
