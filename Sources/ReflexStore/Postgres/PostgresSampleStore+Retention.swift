@@ -45,16 +45,7 @@ extension PostgresSampleStore: SampleMaintenance {
             report.deadLetters += deleted
             if Int64(deleted) < batchSize { break }
         }
-        if report != RetentionReport() {
-            logger.info(
-                "Applied retention",
-                metadata: [
-                    "store.location": "\(location)", "retention.raw": "\(report.rawSamples)",
-                    "retention.minute": "\(report.minuteBuckets)", "retention.hour": "\(report.hourBuckets)",
-                    "retention.deadLetters": "\(report.deadLetters)",
-                ]
-            )
-        }
+        report.log(to: logger, place: ("store.location", location))
         return report
     }
 

@@ -1,3 +1,5 @@
+import Logging
+
 /// Counters of what the store accepted, committed and refused since it was opened.
 public struct IngestStatistics: Sendable, Hashable {
     /// Samples committed (a redelivered sample counts again).
@@ -36,4 +38,21 @@ public struct RetentionReport: Sendable, Hashable {
 
     /// Creates an empty report.
     public init() {}
+
+    /// Logs what was deleted, once per pass that deleted anything.
+    /// - Parameters:
+    ///   - logger: the store's logger.
+    ///   - place: the store's where, as a metadata pair (`store.path` for a file, `store.location`
+    ///     for a database URL).
+    func log(to logger: Logger, place: (key: String, value: String)) {
+        guard self != RetentionReport() else { return }
+        logger.info(
+            "Applied retention",
+            metadata: [
+                place.key: "\(place.value)", "retention.raw": "\(rawSamples)",
+                "retention.minute": "\(minuteBuckets)", "retention.hour": "\(hourBuckets)",
+                "retention.deadLetters": "\(deadLetters)",
+            ]
+        )
+    }
 }

@@ -45,16 +45,7 @@ extension SQLiteSampleStore {
             report.deadLetters += deleted
             if deleted < batchSize { break }
         }
-        if report != RetentionReport() {
-            logger.info(
-                "Applied retention",
-                metadata: [
-                    "store.path": "\(path)", "retention.raw": "\(report.rawSamples)",
-                    "retention.minute": "\(report.minuteBuckets)", "retention.hour": "\(report.hourBuckets)",
-                    "retention.deadLetters": "\(report.deadLetters)",
-                ]
-            )
-        }
+        report.log(to: logger, place: ("store.path", path))
         return report
     }
 
