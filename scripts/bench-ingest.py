@@ -453,6 +453,11 @@ def run_rounds(args, kinds: list[str], reflex_kinds: list[str], cluster) -> int:
                                        f"{'EQUAL' if not differ and complete else 'DIFFERENT: ' + ', '.join(differ)}"
                                        f"{'' if complete else ' (the reference is incomplete)'}")
                     if is_reflex:
+                        # The group commit's rhythm: how many samples one transaction took on average.
+                        token = TOKEN.search(stdout_path.read_text()).group(0)
+                        store = http_get(http_port, "/api/v1/ingest/stats", token)["store"]
+                        if store["commits"]:
+                            stored += f" commits={store['commits']} ({store['samplesCommitted'] / store['commits']:,.0f} samples each);"
                         proc.send_signal(signal.SIGTERM)
                         proc.wait(30)
                         out = subprocess.run([binary, "query", "series", devices[0], "--data-dir", str(data),

@@ -9,18 +9,21 @@ import ReflexCore
 ///
 /// 1. Series the catalog does not know are inserted in one statement (`unnest` of two arrays).
 /// 2. The group's samples are bound as three arrays (series, ts, value; a sample repeated within
-///    the group keeps its last value, as successive writes would) and inserted by one statement
-///    with `ON CONFLICT DO NOTHING`. The same statement folds the rows it really inserted into
-///    the minute and hour rollups (`RETURNING` feeds the upserts), so a redelivered sample is
-///    stored once and counted once.
-/// 3. Only when some rows already existed, one `UPDATE` overwrites values that differ; their
-///    minute and hour buckets are recomputed from raw samples, which is exact because retention
-///    deletes raw samples in whole hours.
+///    the group keeps its last value, as successive writes would). The common case, all of them
+///    new, is written by one plain `INSERT` (behind a savepoint) whose statement also upserts the
+///    minute and hour rollups, folded here in Swift from the group: plain inserts cost PostgreSQL
+///    about half of what `ON CONFLICT` (speculative insertion) costs.
+/// 3. When a sample already exists (a redelivery: the primary key refuses the plain insert), the
+///    savepoint is rolled back and the group is inserted with `ON CONFLICT DO NOTHING` instead;
+///    that statement folds only the rows it really inserted into the rollups (`RETURNING` feeds
+///    the upserts), so a redelivered sample is stored once and counted once. Then one `UPDATE`
+///    overwrites values that differ; their minute and hour buckets are recomputed from raw
+///    samples, which is exact because retention deletes raw samples in whole hours.
 /// 4. Dead letters are inserted one by one (rare), in enqueue order.
 /// 5. With `logsCommits`, the batches get the next sequence numbers from `commit_log_head`
 ///    (its row lock also orders concurrent writers) and are inserted in one statement.
 ///
-/// - Complexity: O(n) in Swift for n samples; O(n log N) in PostgreSQL, in 2–6 round trips.
+/// - Complexity: O(n) in Swift for n samples; O(n log N) in PostgreSQL, in 3–8 round trips.
 struct PostgresSampleGroupWriter: Sendable {
     struct Outcome: Sendable {
         var samples = 0
@@ -103,7 +106,9 @@ struct PostgresSampleGroupWriter: Sendable {
             }
         }
 
-        if !seriesColumn.isEmpty {
+        if !seriesColumn.isEmpty,
+            try await !insertNewSamples(seriesColumn, timestampColumn, valueColumn, on: connection, logger: logger)
+        {
             let inserted = try await insertSamples(
                 seriesColumn,
                 timestampColumn,
@@ -156,6 +161,48 @@ struct PostgresSampleGroupWriter: Sendable {
         return created
     }
 
+    /// Inserts the group as new rows with a plain `INSERT` and upserts both rollups with the
+    /// group's own aggregates, in one statement behind a savepoint. Returns false, with the
+    /// savepoint rolled back and nothing written, when some sample already exists (SQLSTATE
+    /// 23505 on the primary key).
+    private func insertNewSamples(
+        _ series: [Int64],
+        _ timestamps: [Int64],
+        _ values: [Double],
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Bool {
+        let minutes = RollupColumns(series, timestamps, values, width: TimeBucket.minute)
+        let hours = RollupColumns(series, timestamps, values, width: TimeBucket.hour)
+        try await connection.query("SAVEPOINT new_samples", logger: logger)
+        do {
+            try await connection.query(
+                """
+                WITH new_samples AS (
+                    INSERT INTO samples (series, ts, value)
+                    SELECT * FROM unnest(\(series)::bigint[], \(timestamps)::bigint[], \(values)::float8[])
+                ), minutes AS (
+                    INSERT INTO rollup_1m AS r (series, bucket, min_value, max_value, sum_value, count, last_ts, last_value)
+                    SELECT * FROM unnest(\(minutes.series)::bigint[], \(minutes.buckets)::bigint[],
+                        \(minutes.minimums)::float8[], \(minutes.maximums)::float8[], \(minutes.sums)::float8[],
+                        \(minutes.counts)::bigint[], \(minutes.lastTimestamps)::bigint[], \(minutes.lastValues)::float8[])
+                    \(unescaped: Self.mergeSQL)
+                )
+                INSERT INTO rollup_1h AS r (series, bucket, min_value, max_value, sum_value, count, last_ts, last_value)
+                SELECT * FROM unnest(\(hours.series)::bigint[], \(hours.buckets)::bigint[],
+                    \(hours.minimums)::float8[], \(hours.maximums)::float8[], \(hours.sums)::float8[],
+                    \(hours.counts)::bigint[], \(hours.lastTimestamps)::bigint[], \(hours.lastValues)::float8[])
+                \(unescaped: Self.mergeSQL)
+                """,
+                logger: logger
+            )
+            return true
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            try await connection.query("ROLLBACK TO SAVEPOINT new_samples", logger: logger)
+            return false
+        }
+    }
+
     /// Inserts the rows that are new and folds exactly those into both rollups; returns how many
     /// were new.
     private func insertSamples(
@@ -194,6 +241,12 @@ struct PostgresSampleGroupWriter: Sendable {
         SELECT series, ts - ((ts % \(width)) + \(width)) % \(width), min(value), max(value), sum(value), count(*),
             max(ts), (array_agg(value ORDER BY ts DESC))[1]
         FROM inserted GROUP BY 1, 2
+        \(mergeSQL)
+        """
+    }
+
+    /// How a bucket's new aggregate joins the stored one (the rollup table is aliased `r`).
+    private static let mergeSQL = """
         ON CONFLICT (series, bucket) DO UPDATE SET
             min_value = LEAST(r.min_value, excluded.min_value),
             max_value = GREATEST(r.max_value, excluded.max_value),
@@ -202,7 +255,6 @@ struct PostgresSampleGroupWriter: Sendable {
             last_value = CASE WHEN excluded.last_ts > r.last_ts THEN excluded.last_value ELSE r.last_value END,
             last_ts = GREATEST(r.last_ts, excluded.last_ts)
         """
-    }
 
     /// Overwrites stored values that differ from the group's and recomputes their buckets.
     private func overwrite(
@@ -301,5 +353,67 @@ struct PostgresSampleGroupWriter: Sendable {
             logger: logger
         )
         return zip(sequences, batches).map { CommittedBatch(sequence: $0, committedAt: committedAt, batch: $1) }
+    }
+}
+
+/// One rollup's aggregates of a group of new samples, one entry per (series, bucket), sorted by
+/// series and bucket (so that concurrent upserts take their row locks in one order), as the
+/// columns an `unnest` statement binds.
+struct RollupColumns: Sendable {
+    private(set) var series: [Int64] = []
+    private(set) var buckets: [Int64] = []
+    private(set) var minimums: [Double] = []
+    private(set) var maximums: [Double] = []
+    private(set) var sums: [Double] = []
+    private(set) var counts: [Int64] = []
+    private(set) var lastTimestamps: [Int64] = []
+    private(set) var lastValues: [Double] = []
+
+    private struct Key: Hashable, Comparable {
+        var series: Int64
+        var bucket: Int64
+
+        static func < (lhs: Key, rhs: Key) -> Bool {
+            (lhs.series, lhs.bucket) < (rhs.series, rhs.bucket)
+        }
+    }
+
+    /// Folds the samples `(series[i], timestamps[i], values[i])` into buckets of `width` ms.
+    /// - Complexity: O(n + b log b) for n samples in b buckets.
+    init(_ series: [Int64], _ timestamps: [Int64], _ values: [Double], width: Int64) {
+        var positions: [Key: Int] = [:]
+        var keys: [Key] = []
+        for index in series.indices {
+            let key = Key(series: series[index], bucket: TimeBucket.start(of: timestamps[index], width: width))
+            let (timestamp, value) = (timestamps[index], values[index])
+            if let position = positions[key] {
+                minimums[position] = min(minimums[position], value)
+                maximums[position] = max(maximums[position], value)
+                sums[position] += value
+                counts[position] += 1
+                if timestamp > lastTimestamps[position] {
+                    lastTimestamps[position] = timestamp
+                    lastValues[position] = value
+                }
+            } else {
+                positions[key] = keys.count
+                keys.append(key)
+                minimums.append(value)
+                maximums.append(value)
+                sums.append(value)
+                counts.append(1)
+                lastTimestamps.append(timestamp)
+                lastValues.append(value)
+            }
+        }
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }
+        self.series = order.map { keys[$0].series }
+        buckets = order.map { keys[$0].bucket }
+        minimums = order.map { minimums[$0] }
+        maximums = order.map { maximums[$0] }
+        sums = order.map { sums[$0] }
+        counts = order.map { counts[$0] }
+        lastTimestamps = order.map { lastTimestamps[$0] }
+        lastValues = order.map { lastValues[$0] }
     }
 }
