@@ -256,20 +256,23 @@ public struct Node: Service {
             var httpLogger = logger
             httpLogger[metadataKey: "component"] = "http"
             var api = HTTPAPI(
-                samples: committedSamples,
-                queries: stores.queries,
-                deadLetters: stores.deadLetters,
-                devices: registry,
-                tokens: registry,
+                stores: HTTPAPI.Stores(
+                    samples: committedSamples,
+                    queries: stores.queries,
+                    deadLetters: stores.deadLetters,
+                    deviceStates: stores.deviceStates
+                ),
+                registry: HTTPAPI.Registry(devices: registry, tokens: registry),
+                pipeline: HTTPAPI.Pipeline(
+                    ingestCounters: { ingestor.statistics },
+                    events: events,
+                    detection: detection,
+                    automation: automation,
+                    fleetAnomalies: detection,
+                    fleetAutomation: automation
+                ),
                 configuration: configuration.http,
-                ingestCounters: { ingestor.statistics },
                 now: clock.now,
-                events: events,
-                deviceStates: stores.deviceStates,
-                fleetAnomalies: detection,
-                fleetAutomation: automation,
-                automation: automation,
-                detection: detection,
                 logger: httpLogger
             )
             api.seriesGate = seriesGate

@@ -86,12 +86,9 @@ struct AutomationFixture: Sendable {
                 admin: try await registry.createOperatorToken(name: "adm", role: .admin).token
             )
             let api = HTTPAPI(
-                samples: samples,
-                queries: samples,
-                deadLetters: samples,
-                devices: registry,
-                tokens: registry,
-                automation: service,
+                stores: HTTPAPI.Stores(samples: samples, queries: samples, deadLetters: samples),
+                registry: HTTPAPI.Registry(devices: registry, tokens: registry),
+                pipeline: HTTPAPI.Pipeline(automation: service),
                 logger: logger
             )
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -61,16 +61,14 @@ struct DashboardTestFixture: Sendable {
         withEvents: Bool = true
     ) -> HTTPAPI {
         HTTPAPI(
-            samples: store,
-            queries: store,
-            deadLetters: store,
-            devices: registry,
-            tokens: registry,
+            stores: HTTPAPI.Stores(samples: store, queries: store, deadLetters: store, deviceStates: store),
+            registry: HTTPAPI.Registry(devices: registry, tokens: registry),
+            pipeline: HTTPAPI.Pipeline(
+                events: withEvents ? events : nil,
+                fleetAnomalies: anomalies,
+                fleetAutomation: automation
+            ),
             now: { HTTPTestFixture.now },
-            events: withEvents ? events : nil,
-            deviceStates: store,
-            fleetAnomalies: anomalies,
-            fleetAutomation: automation,
             logger: HTTPTestFixture.logger
         )
     }

@@ -28,13 +28,10 @@ struct DetectionHTTPTests {
             _ = try await fixture.waitForScores("anomaly:vibration", count: values.count)
             let token = try await fixture.registry.createOperatorToken(name: "view", role: .viewer).token
             let api = HTTPAPI(
-                samples: fixture.store,
-                queries: fixture.store,
-                deadLetters: fixture.store,
-                devices: fixture.registry,
-                tokens: fixture.registry,
+                stores: HTTPAPI.Stores(samples: fixture.store, queries: fixture.store, deadLetters: fixture.store),
+                registry: HTTPAPI.Registry(devices: fixture.registry, tokens: fixture.registry),
+                pipeline: HTTPAPI.Pipeline(detection: enabled ? service : nil),
                 now: { F.start + Int64(values.count) * 1_000 },
-                detection: enabled ? service : nil,
                 logger: F.logger
             )
             try await Application(router: api.makeRouter()).test(.router) { client in

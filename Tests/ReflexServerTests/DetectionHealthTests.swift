@@ -22,12 +22,9 @@ struct DetectionHealthTests {
             let service = fixture.service(configuration)
             let token = try await fixture.registry.createOperatorToken(name: "view", role: .viewer).token
             let api = HTTPAPI(
-                samples: fixture.store,
-                queries: fixture.store,
-                deadLetters: fixture.store,
-                devices: fixture.registry,
-                tokens: fixture.registry,
-                detection: service,
+                stores: HTTPAPI.Stores(samples: fixture.store, queries: fixture.store, deadLetters: fixture.store),
+                registry: HTTPAPI.Registry(devices: fixture.registry, tokens: fixture.registry),
+                pipeline: HTTPAPI.Pipeline(detection: service),
                 logger: F.logger
             )
             // Committed while the service is not running: 20 batches wait.

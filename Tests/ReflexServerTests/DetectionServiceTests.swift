@@ -47,6 +47,28 @@ struct DetectionServiceTests {
         }
     }
 
+    @Test("each scored sample is published as one anomaly event, in sample order, when process returns")
+    func publishesOneAnomalyPerSample() async throws {
+        try await F.run { fixture in
+            let analytics = RecordingEventChannel<AnalyticsEvent>()
+            let service = fixture.service(events: NodeEvents(analytics: analytics))
+            let values = F.signal(count: 40)
+            await service.process(F.batch(Array(values[..<25])))
+            #expect(analytics.published.count == 25)
+            await service.process(F.batch(Array(values[25...]), from: F.start + 25_000))
+
+            let anomalies = analytics.published.compactMap { event -> AnomalyEvent? in
+                guard case .anomaly(let anomaly) = event else { return nil }
+                return anomaly
+            }
+            #expect(anomalies.count == analytics.published.count, "a regular signal has no data-quality events")
+            #expect(anomalies.map(\.timestamp) == (0..<40).map { F.start + Int64($0) * 1_000 })
+            #expect(anomalies.map(\.value) == values)
+            #expect(anomalies.allSatisfy { $0.series == SeriesKey(device: F.device, metric: F.vibration) })
+            #expect(service.status.counters.anomalyEvents == 40)
+        }
+    }
+
     @Test("score series are not scored again, and disabled series are not scored")
     func skipsScoresAndDisabled() async throws {
         try await F.run { fixture in

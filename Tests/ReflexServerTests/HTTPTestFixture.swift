@@ -24,12 +24,8 @@ struct HTTPTestFixture: Sendable {
 
     var api: HTTPAPI {
         HTTPAPI(
-            samples: store,
-            queries: store,
-            deadLetters: store,
-            devices: registry,
-            tokens: registry,
-            ingestCounters: nil,
+            stores: HTTPAPI.Stores(samples: store, queries: store, deadLetters: store),
+            registry: HTTPAPI.Registry(devices: registry, tokens: registry),
             now: { Self.now },
             logger: Self.logger
         )

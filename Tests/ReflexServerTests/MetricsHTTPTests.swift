@@ -42,11 +42,12 @@ struct MetricsHTTPTests {
             var configuration = HTTPAPIConfiguration()
             configuration.metricsPublic = metricsPublic
             var api = HTTPAPI(
-                samples: InstrumentedSampleStore(base: fixture.store, metrics: metrics),
-                queries: fixture.store,
-                deadLetters: fixture.store,
-                devices: fixture.registry,
-                tokens: fixture.registry,
+                stores: HTTPAPI.Stores(
+                    samples: InstrumentedSampleStore(base: fixture.store, metrics: metrics),
+                    queries: fixture.store,
+                    deadLetters: fixture.store
+                ),
+                registry: HTTPAPI.Registry(devices: fixture.registry, tokens: fixture.registry),
                 configuration: configuration,
                 now: { F.now },
                 logger: F.logger

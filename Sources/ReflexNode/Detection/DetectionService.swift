@@ -51,10 +51,10 @@ public final class DetectionService: Service, Sendable {
     /// Checkpoints and anomaly bands (the HTTP API reads the bands).
     public let store: any DetectionStore
     private let devices: any DeviceDirectory
-    private let telemetry: Broadcast<CommittedTelemetry>
+    private let telemetry: any EventChannel<CommittedTelemetry>
     /// Committed commit-log entries, in memory (the fast path).
     let feed: CommitFeed
-    private let analytics: Broadcast<AnalyticsEvent>
+    private let analytics: any EventChannel<AnalyticsEvent>
     let engine: Mutex<DetectionEngine>
     private let pendingPoints = Mutex<[(series: SeriesKey, point: AnomalyPoint)]>([])
     private let deviceTypes = Mutex<[DeviceID: String?]>([:])
@@ -107,7 +107,7 @@ public final class DetectionService: Service, Sendable {
         self.logger = logger
     }
 
-    /// Telemetry batches lost by a full subscriber buffer of the telemetry broadcast (another
+    /// Telemetry batches lost by a full subscriber buffer of the telemetry channel (another
     /// subscriber's: detection reads the commit log), since start.
     public var telemetryDropped: Int { telemetry.droppedCount }
 

@@ -1,7 +1,7 @@
 import Synchronization
 
-/// Hands every published value to each current subscriber, through one bounded buffer per
-/// subscriber.
+/// The in-process ``EventChannel``: hands every published value to each current subscriber,
+/// through one bounded buffer per subscriber.
 ///
 /// `publish(_:)` never blocks and never waits for a subscriber: a subscriber that falls more than
 /// its buffer behind loses the newest values, and each loss is counted (``droppedCount``). The
@@ -14,7 +14,7 @@ import Synchronization
 /// telemetry.publish(batch)
 /// for await batch in batches { ... }
 /// ```
-public final class Broadcast<Element: Sendable>: Sendable {
+public final class Broadcast<Element: Sendable>: EventChannel {
     private struct State {
         var nextID = 0
         var subscribers: [Int: AsyncStream<Element>.Continuation] = [:]

@@ -17,7 +17,7 @@ public struct CommittedTelemetry: Sendable {
     }
 }
 
-extension Broadcast where Element == CommittedTelemetry {
+extension EventChannel where Element == CommittedTelemetry {
     /// Publishes a batch committed just now (for producers that do not time the commit).
     public func publish(_ batch: TelemetryBatch) {
         let now = ContinuousClock.now

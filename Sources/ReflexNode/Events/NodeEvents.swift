@@ -17,22 +17,36 @@ public struct DeviceStatusChange: Sendable, Hashable, Codable {
     }
 }
 
-/// The in-process streams that join a node's stages after the store: what was committed, which
-/// devices came and went, what the detectors found. Each is a ``Broadcast``: subscribe before
-/// the producers start.
+/// The node's event bus: the channels that join its stages after the store (what was committed,
+/// which devices came and went, what the detectors found, what automation decided).
+///
+/// Each is an ``EventChannel``; subscribe before the producers start. In one process they are
+/// ``Broadcast``s (the default); a cluster passes channels carried over a stream (issue 16), a test
+/// may pass one that records what a stage published.
 public struct NodeEvents: Sendable {
     /// Telemetry batches, published once their samples are durably committed (MQTT and HTTP).
-    public let telemetry = Broadcast<CommittedTelemetry>()
+    public let telemetry: any EventChannel<CommittedTelemetry>
     /// Online/offline changes of devices.
-    public let deviceStatus = Broadcast<DeviceStatusChange>()
+    public let deviceStatus: any EventChannel<DeviceStatusChange>
     /// Anomaly scores and data-quality events from the analytics stage.
-    public let analytics = Broadcast<AnalyticsEvent>()
+    public let analytics: any EventChannel<AnalyticsEvent>
     /// Alarm, command and audit changes from the automation layer (the dashboard's live feed).
-    public let automation = Broadcast<AutomationNotice>()
+    public let automation: any EventChannel<AutomationNotice>
     /// The open `/api/v1/events` streams by operator token, ended when their token is revoked.
     public let openStreams = OpenEventStreams()
 
-    public init() {}
+    /// The bus over the given channels; each defaults to a new in-process ``Broadcast``.
+    public init(
+        telemetry: any EventChannel<CommittedTelemetry> = Broadcast<CommittedTelemetry>(),
+        deviceStatus: any EventChannel<DeviceStatusChange> = Broadcast<DeviceStatusChange>(),
+        analytics: any EventChannel<AnalyticsEvent> = Broadcast<AnalyticsEvent>(),
+        automation: any EventChannel<AutomationNotice> = Broadcast<AutomationNotice>()
+    ) {
+        self.telemetry = telemetry
+        self.deviceStatus = deviceStatus
+        self.analytics = analytics
+        self.automation = automation
+    }
 
     /// Ends every stream (on shutdown, after the producers have stopped).
     public func finish() {

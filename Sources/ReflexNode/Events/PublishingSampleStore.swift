@@ -1,14 +1,14 @@
 public import ReflexCore
 public import ReflexStore
 
-/// A ``SampleStore`` that publishes each batch on a ``Broadcast`` once the underlying store has
+/// A ``SampleStore`` that publishes each batch on an ``EventChannel`` once the underlying store has
 /// committed it, so that later stages see exactly the acknowledged data, whichever way it came in
 /// (MQTT or HTTP).
 public struct PublishingSampleStore: SampleStore {
     public let base: any SampleStore
-    public let committed: Broadcast<CommittedTelemetry>
+    public let committed: any EventChannel<CommittedTelemetry>
 
-    public init(base: any SampleStore, committed: Broadcast<CommittedTelemetry>) {
+    public init(base: any SampleStore, committed: any EventChannel<CommittedTelemetry>) {
         self.base = base
         self.committed = committed
     }

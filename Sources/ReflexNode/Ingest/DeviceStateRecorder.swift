@@ -18,7 +18,7 @@ public final class DeviceStateRecorder: Service {
     }
 
     let store: any DeviceStateStore
-    let statusChanges: Broadcast<DeviceStatusChange>?
+    let statusChanges: (any EventChannel<DeviceStatusChange>)?
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
     private let droppedEvents = Mutex(0)
@@ -26,7 +26,7 @@ public final class DeviceStateRecorder: Service {
     /// - Parameters:
     ///   - store: where attributes and status changes are written.
     ///   - statusChanges: where each recorded online/offline change is published; nil: nowhere.
-    public init(store: any DeviceStateStore, statusChanges: Broadcast<DeviceStatusChange>? = nil) {
+    public init(store: any DeviceStateStore, statusChanges: (any EventChannel<DeviceStatusChange>)? = nil) {
         self.store = store
         self.statusChanges = statusChanges
         (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingOldest(10_000))

@@ -30,18 +30,18 @@ final class LiveFeedCounters: Sendable {
 
 /// One client's server-sent event stream of the node's events (`GET /api/v1/events`).
 ///
-/// Subscribes to every ``NodeEvents`` broadcast, keeps the events of one device when asked
+/// Subscribes to every ``NodeEvents`` channel, keeps the events of one device when asked
 /// (`?device=`), and writes them as SSE frames through one bounded buffer: a client that reads
 /// slower than events arrive loses the newest frames (counted in ``LiveFeedStatistics/dropped``)
 /// and never slows ingest down. A comment line every `heartbeat` keeps proxies from closing an
-/// idle stream. The stream ends when the client goes away, when the broadcasts finish, on
+/// idle stream. The stream ends when the client goes away, when the channels finish, on
 /// graceful shutdown of the HTTP service, or when the operator token that opened it is revoked
 /// (registered in ``OpenEventStreams``; the last frame is then `event: revoked`).
 struct LiveFeed: Sendable {
     let events: NodeEvents
     let device: DeviceID?
     let heartbeat: Duration
-    /// Frames buffered per client (and per broadcast subscription).
+    /// Frames buffered per client (and per channel subscription).
     let bufferSize: Int
     let counters: LiveFeedCounters
     /// The token that opened the stream and where it is registered; nil: not revocable (tests).
@@ -99,7 +99,7 @@ struct LiveFeed: Sendable {
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                // The stream of frames ends when every broadcast has ended (node shutdown).
+                // The stream of frames ends when every channel has ended (node shutdown).
                 await withTaskGroup(of: Void.self) { forwarders in
                     forwarders.addTask {
                         await Self.forward(

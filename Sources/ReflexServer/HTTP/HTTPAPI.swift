@@ -17,8 +17,12 @@ public import ReflexStore
 /// The routes are documented in `docs/api.md`.
 ///
 /// ```swift
-/// let api = HTTPAPI(samples: store, queries: store, deadLetters: store, devices: registry,
-///                   tokens: registry, configuration: HTTPAPIConfiguration(), logger: logger)
+/// let api = HTTPAPI(
+///     stores: HTTPAPI.Stores(samples: store, queries: store, deadLetters: store),
+///     registry: HTTPAPI.Registry(devices: registry, tokens: registry),
+///     pipeline: HTTPAPI.Pipeline(events: events, detection: detection),
+///     logger: logger
+/// )
 /// let app = api.makeApplication(listen: endpoint)   // add to the ServiceGroup
 /// ```
 public struct HTTPAPI: Sendable {
@@ -40,7 +44,7 @@ public struct HTTPAPI: Sendable {
     public let automation: AutomationService?
     /// The time in milliseconds since the epoch (receive time of writes, default query ranges).
     public let now: @Sendable () -> Int64
-    /// The node's event broadcasts, streamed to the dashboard by `GET /api/v1/events`; nil: 404.
+    /// The node's event channels, streamed to the dashboard by `GET /api/v1/events`; nil: 404.
     public let events: NodeEvents?
     /// Device online status and attributes for `GET /api/v1/fleet` and `/devices/{id}/state`.
     public let deviceStates: (any DeviceStateStore)?
@@ -79,52 +83,35 @@ public struct HTTPAPI: Sendable {
     static let writeSource = "http:/api/v2/write"
 
     /// - Parameters:
-    ///   - samples: the store that writes append to (awaiting the commit).
-    ///   - queries: the store read by the `/api/v1` routes.
-    ///   - deadLetters: where a rejected write is kept with its reason.
-    ///   - devices: the device registry.
-    ///   - tokens: the operator token verifier.
+    ///   - stores: where writes go and reads come from (see ``Stores``).
+    ///   - registry: the registered devices and the operator token verifier (see ``Registry``).
+    ///   - pipeline: the node's stages whose routes to serve; each one left out turns its routes
+    ///     off (default: none, see ``Pipeline``).
     ///   - configuration: see ``HTTPAPIConfiguration``.
-    ///   - ingestCounters: the MQTT ingestor's counters, if any.
     ///   - now: the clock in ms since the epoch (default: the system clock).
-    ///   - events: the node's events for the dashboard's live feed (default none: 404).
-    ///   - deviceStates: device status and attributes for the fleet and device pages.
-    ///   - fleetAnomalies: anomaly levels for the fleet overview (default none).
-    ///   - fleetAutomation: alarms and autonomy states for the fleet overview (default none).
-    ///   - automation: the automation service whose routes to serve (alarms, commands, rules...).
     ///   - logger: the API's logger.
-    ///   - detection: the live detection service, if detection is on (default: none).
     public init(
-        samples: any SampleStore,
-        queries: any SampleQuerying,
-        deadLetters: any DeadLetterStore,
-        devices: any DeviceDirectory,
-        tokens: any OperatorTokenVerifier,
+        stores: Stores,
+        registry: Registry,
+        pipeline: Pipeline = Pipeline(),
         configuration: HTTPAPIConfiguration = HTTPAPIConfiguration(),
-        ingestCounters: (@Sendable () -> IngestCounters)? = nil,
         now: (@Sendable () -> Int64)? = nil,
-        events: NodeEvents? = nil,
-        deviceStates: (any DeviceStateStore)? = nil,
-        fleetAnomalies: (any FleetAnomalyProvider)? = nil,
-        fleetAutomation: (any FleetAutomationProvider)? = nil,
-        automation: AutomationService? = nil,
-        detection: DetectionService? = nil,
         logger: Logger
     ) {
-        self.automation = automation
-        self.detection = detection
-        self.samples = samples
-        self.queries = queries
-        self.deadLetters = deadLetters
-        self.devices = devices
-        self.tokens = tokens
+        self.samples = stores.samples
+        self.queries = stores.queries
+        self.deadLetters = stores.deadLetters
+        self.deviceStates = stores.deviceStates
+        self.devices = registry.devices
+        self.tokens = registry.tokens
+        self.ingestCounters = pipeline.ingestCounters
+        self.events = pipeline.events
+        self.detection = pipeline.detection
+        self.automation = pipeline.automation
+        self.fleetAnomalies = pipeline.fleetAnomalies
+        self.fleetAutomation = pipeline.fleetAutomation
         self.configuration = configuration
-        self.ingestCounters = ingestCounters
         self.now = now ?? NodeClock.system.now
-        self.events = events
-        self.deviceStates = deviceStates
-        self.fleetAnomalies = fleetAnomalies
-        self.fleetAutomation = fleetAutomation
         self.logger = logger
     }
 
