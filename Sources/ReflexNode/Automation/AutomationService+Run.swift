@@ -40,16 +40,19 @@ extension AutomationService {
             // Graceful shutdown cancels the loops; each ends quietly on cancellation.
             await cancelWhenGracefulShutdown {
                 await withDiscardingTaskGroup { group in
-                    group.addTask { await self.consumeTelemetry() }
-                    group.addTask {
+                    // The loops that decide run at high priority: the global executor then serves
+                    // them before the ingest, detection and dashboard work that shares its
+                    // threads, so a decision does not queue behind a burst of telemetry.
+                    group.addTask(priority: .high) { await self.consumeTelemetry() }
+                    group.addTask(priority: .high) {
                         for await change in self.statuses {
                             await self.handle(.deviceStatus(change.device, online: change.isOnline))
                         }
                     }
-                    group.addTask {
+                    group.addTask(priority: .high) {
                         for await event in self.analytics { await self.handle(.analytics(event)) }
                     }
-                    group.addTask {
+                    group.addTask(priority: .high) {
                         for await received in self.acks {
                             await self.handle(.commandAck(received.device, name: received.name, received.ack))
                         }
