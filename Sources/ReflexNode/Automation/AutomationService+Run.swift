@@ -40,19 +40,16 @@ extension AutomationService {
             // Graceful shutdown cancels the loops; each ends quietly on cancellation.
             await cancelWhenGracefulShutdown {
                 await withDiscardingTaskGroup { group in
-                    // The loops that decide run at high priority: the global executor then serves
-                    // them before the ingest, detection and dashboard work that shares its
-                    // threads, so a decision does not queue behind a burst of telemetry.
-                    group.addTask(priority: .high) { await self.consumeTelemetry() }
-                    group.addTask(priority: .high) {
+                    group.addTask { await self.consumeTelemetry() }
+                    group.addTask {
                         for await change in self.statuses {
                             await self.handle(.deviceStatus(change.device, online: change.isOnline))
                         }
                     }
-                    group.addTask(priority: .high) {
+                    group.addTask {
                         for await event in self.analytics { await self.handle(.analytics(event)) }
                     }
-                    group.addTask(priority: .high) {
+                    group.addTask {
                         for await received in self.acks {
                             await self.handle(.commandAck(received.device, name: received.name, received.ack))
                         }
