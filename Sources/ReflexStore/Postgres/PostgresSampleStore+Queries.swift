@@ -90,22 +90,32 @@ extension PostgresSampleStore {
         let fetch = Int64(min(limit, Int(Int32.max))) + 1  // one more: is there a next page?
         let start = lower
         return try await access("reading raw samples of \(key)") {
+            // The page comes back as two arrays in one row: decoding 86,400 rows one by one
+            // cost the client about 100 ms, two binary arrays a few.
             let rows = try await database.query(
                 """
-                SELECT ts, value FROM samples WHERE series = \(id) AND ts >= \(start) AND ts < \(to)
-                ORDER BY ts LIMIT \(fetch)
+                SELECT array_agg(ts ORDER BY ts), array_agg(value ORDER BY ts) FROM (
+                    SELECT ts, value FROM samples WHERE series = \(id) AND ts >= \(start) AND ts < \(to)
+                    ORDER BY ts LIMIT \(fetch)
+                ) AS page
                 """
             )
-            var samples: [Sample] = []
-            var hasMore = false
-            for try await (timestamp, value) in rows.decode((Int64, Double).self) {
-                guard samples.count < limit else {
-                    hasMore = true
-                    continue
-                }
-                samples.append(Sample(metric: metric, timestamp: timestamp, value: value))
+            var timestamps: [Int64] = []
+            var values: [Double] = []
+            for try await (ts, value) in rows.decode(([Int64]?, [Double]?).self) {
+                timestamps = ts ?? []
+                values = value ?? []
             }
-            return (samples, hasMore ? samples.last?.timestamp : nil)
+            guard timestamps.count == values.count else {
+                throw SampleStoreError(code: .database, message: "raw range of \(key): the columns differ in length")
+            }
+            let count = min(limit, timestamps.count)
+            var samples: [Sample] = []
+            samples.reserveCapacity(count)
+            for index in 0..<count {
+                samples.append(Sample(metric: metric, timestamp: timestamps[index], value: values[index]))
+            }
+            return (samples, timestamps.count > limit ? samples.last?.timestamp : nil)
         }
     }
 
