@@ -62,7 +62,7 @@ extension PostgresSampleStore: DetectionStore {
         }
     }
 
-    /// Stores band rows of scored samples: one transaction per chunk of ``anomalyPointChunk``
+    /// Stores band rows of scored samples: one statement per chunk of ``anomalyPointChunk``
     /// rows (a plain insert, or an upsert when a row exists already: plain inserts cost
     /// PostgreSQL about half); a row at an existing (series, timestamp) replaces it, and of rows
     /// repeated in one call the last wins. Rows of series the store does not know are skipped.
@@ -104,20 +104,17 @@ extension PostgresSampleStore: DetectionStore {
                 """
             }
             try await access("storing \(chunk.count) anomaly band rows") {
-                try await database.transaction { connection in
-                    // Rows are new unless a sample is scored again (after a restart from an older
-                    // checkpoint): a plain insert first, an upsert only when the key refuses it.
-                    try await connection.query("SAVEPOINT new_bands", logger: logger)
-                    do {
-                        try await connection.query(insert(""), logger: logger)
-                    } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-                        try await connection.query("ROLLBACK TO SAVEPOINT new_bands", logger: logger)
-                        let replace = """
-                            ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, score = excluded.score,
-                                expected = excluded.expected, lower = excluded.lower, upper = excluded.upper
-                            """
-                        try await connection.query(insert(replace), logger: logger)
-                    }
+                // Rows are new unless a sample is scored again (after a restart from an older
+                // checkpoint): a plain insert first (its own transaction), the upsert only when
+                // the key refuses it.
+                do {
+                    _ = try await database.query(insert(""))
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                    let replace = """
+                        ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value, score = excluded.score,
+                            expected = excluded.expected, lower = excluded.lower, upper = excluded.upper
+                        """
+                    _ = try await database.query(insert(replace))
                 }
             }
         }
