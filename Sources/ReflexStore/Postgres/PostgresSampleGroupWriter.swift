@@ -173,7 +173,7 @@ struct PostgresSampleGroupWriter: Sendable {
         logger: Logger
     ) async throws -> Bool {
         let minutes = RollupColumns(series, timestamps, values, width: TimeBucket.minute)
-        let hours = RollupColumns(series, timestamps, values, width: TimeBucket.hour)
+        let hours = RollupColumns(coarsening: minutes, width: TimeBucket.hour)
         try await connection.query("SAVEPOINT new_samples", logger: logger)
         do {
             try await connection.query(
@@ -378,42 +378,97 @@ struct RollupColumns: Sendable {
         }
     }
 
+    private init() {}
+
     /// Folds the samples `(series[i], timestamps[i], values[i])` into buckets of `width` ms.
     /// - Complexity: O(n + b log b) for n samples in b buckets.
     init(_ series: [Int64], _ timestamps: [Int64], _ values: [Double], width: Int64) {
+        var folding = Folding()
+        for index in series.indices {
+            let value = values[index]
+            folding.add(
+                series: series[index],
+                at: timestamps[index],
+                width: width,
+                minimum: value,
+                maximum: value,
+                sum: value,
+                count: 1,
+                last: (timestamps[index], value)
+            )
+        }
+        self = folding.sorted()
+    }
+
+    /// Folds a finer rollup's buckets into buckets of `width` ms (a multiple of the finer width):
+    /// the hour rollup from the minute one, without going over the samples again.
+    init(coarsening finer: RollupColumns, width: Int64) {
+        var folding = Folding()
+        for index in finer.series.indices {
+            folding.add(
+                series: finer.series[index],
+                at: finer.buckets[index],
+                width: width,
+                minimum: finer.minimums[index],
+                maximum: finer.maximums[index],
+                sum: finer.sums[index],
+                count: finer.counts[index],
+                last: (finer.lastTimestamps[index], finer.lastValues[index])
+            )
+        }
+        self = folding.sorted()
+    }
+
+    /// The buckets in first-seen order while they are folded.
+    private struct Folding {
         var positions: [Key: Int] = [:]
         var keys: [Key] = []
-        for index in series.indices {
-            let key = Key(series: series[index], bucket: TimeBucket.start(of: timestamps[index], width: width))
-            let (timestamp, value) = (timestamps[index], values[index])
-            if let position = positions[key] {
-                minimums[position] = min(minimums[position], value)
-                maximums[position] = max(maximums[position], value)
-                sums[position] += value
-                counts[position] += 1
-                if timestamp > lastTimestamps[position] {
-                    lastTimestamps[position] = timestamp
-                    lastValues[position] = value
-                }
-            } else {
+        var columns = RollupColumns()
+
+        mutating func add(
+            series: Int64,
+            at timestamp: Int64,
+            width: Int64,
+            minimum: Double,
+            maximum: Double,
+            sum: Double,
+            count: Int64,
+            last: (timestamp: Int64, value: Double)
+        ) {
+            let key = Key(series: series, bucket: TimeBucket.start(of: timestamp, width: width))
+            guard let position = positions[key] else {
                 positions[key] = keys.count
                 keys.append(key)
-                minimums.append(value)
-                maximums.append(value)
-                sums.append(value)
-                counts.append(1)
-                lastTimestamps.append(timestamp)
-                lastValues.append(value)
+                columns.minimums.append(minimum)
+                columns.maximums.append(maximum)
+                columns.sums.append(sum)
+                columns.counts.append(count)
+                columns.lastTimestamps.append(last.timestamp)
+                columns.lastValues.append(last.value)
+                return
+            }
+            columns.minimums[position] = min(columns.minimums[position], minimum)
+            columns.maximums[position] = max(columns.maximums[position], maximum)
+            columns.sums[position] += sum
+            columns.counts[position] += count
+            if last.timestamp > columns.lastTimestamps[position] {
+                columns.lastTimestamps[position] = last.timestamp
+                columns.lastValues[position] = last.value
             }
         }
-        let order = keys.indices.sorted { keys[$0] < keys[$1] }
-        self.series = order.map { keys[$0].series }
-        buckets = order.map { keys[$0].bucket }
-        minimums = order.map { minimums[$0] }
-        maximums = order.map { maximums[$0] }
-        sums = order.map { sums[$0] }
-        counts = order.map { counts[$0] }
-        lastTimestamps = order.map { lastTimestamps[$0] }
-        lastValues = order.map { lastValues[$0] }
+
+        func sorted() -> RollupColumns {
+            let order = keys.indices.sorted { keys[$0] < keys[$1] }
+            var result = RollupColumns()
+            result.series = order.map { keys[$0].series }
+            result.buckets = order.map { keys[$0].bucket }
+            result.minimums = order.map { columns.minimums[$0] }
+            result.maximums = order.map { columns.maximums[$0] }
+            result.sums = order.map { columns.sums[$0] }
+            result.counts = order.map { columns.counts[$0] }
+            result.lastTimestamps = order.map { columns.lastTimestamps[$0] }
+            result.lastValues = order.map { columns.lastValues[$0] }
+            return result
+        }
     }
 }
